@@ -1,0 +1,180 @@
+// Diagnosis.swift -- every failure turned into what a learner needs: one line saying what failed, a hint
+// they can act on (the guide's Troubleshooting and Errors sections, built in), and a documented exit code.
+
+/// Failures of sockettool's own making (not a system call's).
+public enum ToolError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A deadline passed: what was awaited, from whom, and for how long.
+    case timedOut(what: String, peer: String, seconds: Double)
+    /// The echo or response did not match what was sent or expected.
+    case mismatch(String)
+    /// The peer's bytes broke the protocol.
+    case protocolViolation(peer: String, reason: String)
+    /// The peer closed before the exchange was complete.
+    case closedEarly(peer: String, reason: String)
+    /// Several connections failed; the first failure is described.
+    case connectionsFailed(failed: Int, total: Int, first: String)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let what, let peer, let seconds):
+            "\(what) from \(peer) timed out after \(NumberFormat.fixed(seconds, decimals: seconds < 1 ? 3 : 1)) s"
+        case .mismatch(let detail): detail
+        case .protocolViolation(let peer, let reason): "invalid response from \(peer): \(reason)"
+        case .closedEarly(let peer, let reason): "\(peer): \(reason)"
+        case .connectionsFailed(let failed, let total, let first): "\(failed) of \(total) connections failed; first: \(first)"
+        }
+    }
+}
+
+/// What to tell the user about a failure, and how the process exits.
+public struct Diagnosis: Sendable, Equatable {
+    /// One line: what failed, on what, why.
+    public var message: String
+    /// What the user can do about it.
+    public var hint: String?
+    /// The process's exit status (see `ExitStatus`).
+    public var exitStatus: Int32
+    /// A stable name for scripts (the JSON "error" event's "kind").
+    public var kind: String
+
+    /// Diagnoses any error sockettool throws.
+    public init(_ error: any Error) {
+        switch error {
+        case let error as SystemError: self = Diagnosis.system(error)
+        case let error as ResolutionError:
+            self.init(
+                message: "cannot resolve host '\(error.host)': \(error.reason)",
+                hint: "check the spelling, or give an IP address such as 127.0.0.1 or ::1",
+                exitStatus: ExitStatus.unknownHost, kind: "unknown_host")
+        case let error as ToolError: self = Diagnosis.tool(error)
+        default:
+            self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
+        }
+    }
+
+    public init(message: String, hint: String?, exitStatus: Int32, kind: String) {
+        self.message = message
+        self.hint = hint
+        self.exitStatus = exitStatus
+        self.kind = kind
+    }
+
+    private static func system(_ error: SystemError) -> Diagnosis {
+        let message = error.description
+        let on = error.detail.isEmpty ? "" : " \(error.detail)"
+        switch error.errno {
+        case .connectionRefused:
+            return Diagnosis(
+                message: message,
+                hint: "nothing is listening on\(on): is the server running, on this port? "
+                    + "Start one with 'sockettool serve app HOST PORT', or look with 'ss -ltn'. A firewall can refuse too.",
+                exitStatus: ExitStatus.unavailable, kind: "connection_refused")
+        case .timedOut:
+            return Diagnosis(
+                message: message,
+                hint: "no answer from\(on): the host may be down, or a firewall drops the packets silently. Try 'ping'.",
+                exitStatus: ExitStatus.timedOut, kind: "timed_out")
+        case .hostUnreachable, .networkUnreachable:
+            return Diagnosis(
+                message: message,
+                hint: "no route to\(on): check the address, the network and the routes ('ip route', 'ping').",
+                exitStatus: ExitStatus.unavailable, kind: "unreachable")
+        case .addressInUse:
+            return Diagnosis(
+                message: message,
+                hint: "another process listens on that port, or connections of a previous run are in TIME_WAIT. "
+                    + "Find it with 'ss -ltnp', pick another port, or use port 0 for a free one.",
+                exitStatus: ExitStatus.cannotListen, kind: "address_in_use")
+        case .addressNotAvailable:
+            return Diagnosis(
+                message: message,
+                hint: "that address is not on any interface of this machine: use 127.0.0.1, 0.0.0.0, ::, "
+                    + "or an address 'ip addr' lists.",
+                exitStatus: ExitStatus.cannotListen, kind: "address_not_available")
+        case .permissionDenied where error.call == "bind":
+            return Diagnosis(
+                message: message,
+                hint: "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability: use a port of 1024 or more, "
+                    + "or 'sudo setcap cap_net_bind_service=+ep $(command -v sockettool)'.",
+                exitStatus: ExitStatus.permissionDenied, kind: "permission_denied")
+        case .permissionDenied, .notPermitted:
+            return Diagnosis(
+                message: message, hint: "the system refused: a firewall rule or missing privilege.",
+                exitStatus: ExitStatus.permissionDenied, kind: "permission_denied")
+        case .connectionReset:
+            return Diagnosis(
+                message: message,
+                hint: "the peer reset the connection: it closed with unread data, crashed, or something in between cut it.",
+                exitStatus: ExitStatus.failure, kind: "connection_reset")
+        case .brokenPipe:
+            return Diagnosis(
+                message: message, hint: "the peer closed the connection while data was still being sent to it.",
+                exitStatus: ExitStatus.failure, kind: "broken_pipe")
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
+            return Diagnosis(
+                message: message, hint: "out of file descriptors: raise the limit with 'ulimit -n', or use fewer connections.",
+                exitStatus: ExitStatus.systemError, kind: "too_many_open_files")
+        case .addressFamilyNotSupported:
+            return Diagnosis(
+                message: message, hint: "this machine has no IPv6 (or no IPv4) for that address: try the other family.",
+                exitStatus: ExitStatus.unavailable, kind: "family_not_supported")
+        default:
+            return Diagnosis(message: message, hint: nil, exitStatus: ExitStatus.systemError, kind: error.errno.name.lowercased())
+        }
+    }
+
+    private static func tool(_ error: ToolError) -> Diagnosis {
+        switch error {
+        case .timedOut:
+            return Diagnosis(
+                message: error.description,
+                hint: "the peer is slow, stuck, or not speaking this protocol; raise --timeout if it is just slow.",
+                exitStatus: ExitStatus.timedOut, kind: "timed_out")
+        case .mismatch:
+            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "mismatch")
+        case .protocolViolation:
+            return Diagnosis(
+                message: error.description, hint: "is the server speaking the guide's app protocol ('serve app')?",
+                exitStatus: ExitStatus.failure, kind: "protocol_error")
+        case .closedEarly:
+            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "closed_early")
+        case .connectionsFailed:
+            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
+        }
+    }
+}
+
+/// sockettool's exit statuses, after sysexits.h. Documented in `sockettool --help` and docs/.
+public enum ExitStatus {
+    /// Everything worked.
+    public static let success: Int32 = 0
+    /// The exchange failed: bytes differ, a response is invalid or cut short, the peer reset or closed early.
+    public static let failure: Int32 = 1
+    /// Bad flags or arguments (EX_USAGE, argument-parser's convention).
+    public static let usage: Int32 = 64
+    /// A host name did not resolve (EX_NOHOST).
+    public static let unknownHost: Int32 = 68
+    /// Connection refused, host or network unreachable (EX_UNAVAILABLE).
+    public static let unavailable: Int32 = 69
+    /// Out of descriptors, or another system failure (EX_OSERR).
+    public static let systemError: Int32 = 71
+    /// Cannot listen: address in use or not on this machine (EX_CANTCREAT).
+    public static let cannotListen: Int32 = 73
+    /// A connect or response deadline passed (EX_TEMPFAIL).
+    public static let timedOut: Int32 = 75
+    /// Permission denied, e.g. a port below 1024 (EX_NOPERM).
+    public static let permissionDenied: Int32 = 77
+
+    /// The table, for --help and docs.
+    public static let table: [(Int32, String)] = [
+        (success, "success"),
+        (failure, "the exchange failed: bytes differ, invalid or truncated response, reset, closed early"),
+        (usage, "usage error: bad flags or arguments"),
+        (unknownHost, "unknown host: the name did not resolve"),
+        (unavailable, "unavailable: connection refused, host or network unreachable"),
+        (systemError, "system error: out of descriptors, or another OS failure"),
+        (cannotListen, "cannot listen: address in use or not on this machine"),
+        (timedOut, "timed out: connect or response deadline passed"),
+        (permissionDenied, "permission denied: e.g. a port below 1024"),
+    ]
+}

@@ -1,0 +1,91 @@
+// OutputBuffer.swift -- buffered, blocking writes to stdout or stderr, flushed per line or per loop turn.
+import Glibc
+
+/// A byte buffer in front of a descriptor. A server flushes it once per reactor turn (one write(2) for
+/// everything a turn printed); interactive and JSON output flush after every line.
+public final class OutputBuffer {
+    /// When the buffer goes to the descriptor by itself.
+    public enum FlushPolicy: Sendable {
+        /// After every line: for JSON lines, terminals and one-shot commands.
+        case eachLine
+        /// Only on `flush()` (or when large): for servers, flushed before the loop sleeps.
+        case manual
+    }
+
+    private let descriptor: CInt
+    public var policy: FlushPolicy
+    private var bytes: [UInt8] = []
+    /// Set when a write failed (a closed pipe): later output is dropped instead of retried.
+    public private(set) var isBroken = false
+    /// Tests capture output here instead of writing it.
+    private let capture: ((String) -> Void)?
+
+    /// Output to a descriptor (1 for stdout, 2 for stderr).
+    public init(descriptor: CInt, policy: FlushPolicy = .eachLine) {
+        self.descriptor = descriptor
+        self.policy = policy
+        self.capture = nil
+    }
+
+    /// Output handed to `capture`, line by line (tests).
+    public init(capture: @escaping (String) -> Void) {
+        self.descriptor = -1
+        self.policy = .eachLine
+        self.capture = capture
+    }
+
+    /// True when the descriptor is a terminal. The corresponding C function is `isatty(3)`.
+    public var isTerminal: Bool { descriptor >= 0 && isatty(descriptor) == 1 }
+
+    /// Appends `text` and a newline.
+    public func writeLine(_ text: String) {
+        if let capture {
+            capture(text)
+            return
+        }
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        if policy == .eachLine || bytes.count >= 1 << 16 { flush() }
+    }
+
+    /// Appends `text` as is (progress lines that redraw with "\r").
+    public func write(_ text: String) {
+        if let capture {
+            capture(text)
+            return
+        }
+        bytes.append(contentsOf: text.utf8)
+        if policy == .eachLine { flush() }
+    }
+
+    /// Writes everything buffered. Blocks if the reader is slow: output is never silently dropped unless
+    /// the reader is gone (EPIPE), after which it is discarded.
+    public func flush() {
+        guard !bytes.isEmpty, descriptor >= 0 else { return }
+        defer { bytes.removeAll(keepingCapacity: true) }
+        guard !isBroken else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && errno == EAGAIN {
+                waitUntilWritable()
+            } else {
+                isBroken = true
+                return
+            }
+        }
+    }
+
+    /// stdout may be a non-blocking pipe shared with a parent; wait instead of spinning.
+    private func waitUntilWritable() {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&entry, 1, 1000)
+    }
+}
+
+@available(*, unavailable)
+extension OutputBuffer: Sendable {}

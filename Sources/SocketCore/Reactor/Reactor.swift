@@ -1,0 +1,309 @@
+// Reactor.swift -- the event loop every server and the multi-connection clients run on.
+//
+// One loop per thread over a readiness backend (poll() by default). Registrations live in a table indexed
+// by descriptor, each with a generation number; fired events are copied out of the backend and tagged
+// with the generation before any handler runs, and checked again before each callback, so a handler may
+// close, deregister or register any descriptor (its own or another's) in the middle of a turn.
+
+/// A poll()-based event loop with timers and signal wake-ups.
+public final class Reactor {
+    /// The readiness API in use.
+    public let kind: SelectorKind
+    private let backend: any SelectorBackend
+
+    private struct Registration {
+        var handler: any SocketHandler
+        var interest: Interest
+        var generation: UInt32
+        /// True while the backend watches the descriptor (only while `interest` is not empty: a hung-up
+        /// descriptor with no interest would otherwise wake poll() on every turn).
+        var inBackend: Bool
+        /// Internal registrations (signals, wake-ups) do not keep `run()` going on their own.
+        var isInternal: Bool
+    }
+
+    /// Indexed by descriptor; nil where nothing is registered.
+    private var registrations: [Registration?] = []
+    private var nextGeneration: UInt32 = 1
+    private var userRegistrationCount = 0
+    /// Events of the current turn; reused so the loop does not allocate.
+    private var fired: [FiredEvent] = []
+    private var timers = TimerHeap()
+    private var stopRequested = false
+    private var beforeSleepHooks: [() -> Void] = []
+    private var signalAction: ((CInt) -> Void)?
+
+    /// The time at the start of the current turn (`MonotonicClock` nanoseconds).
+    public private(set) var now: UInt64
+
+    /// Creates a loop on the given backend.
+    public init(kind: SelectorKind = .default) throws(SystemError) {
+        self.kind = kind
+        switch kind {
+        case .poll: backend = PollSelector()
+        case .epoll: backend = try EpollSelector()
+        }
+        now = MonotonicClock.now()
+        fired.reserveCapacity(256)
+    }
+
+    deinit {
+        backend.close()
+    }
+
+    /// Descriptors registered by callers (not counting the loop's own).
+    public var registeredCount: Int { userRegistrationCount }
+
+    // MARK: - Registration
+
+    /// Starts driving `handler` for `descriptor`.
+    ///
+    /// - Throws: `SystemError` from the backend (epoll_ctl), e.g. ENOMEM.
+    public func register(descriptor: CInt, interest: Interest, handler: some SocketHandler) throws(SystemError) {
+        try register(descriptor: descriptor, interest: interest, handler: handler, isInternal: false)
+    }
+
+    /// Starts driving `handler` for `socket`.
+    public func register(_ socket: Socket, interest: Interest, handler: some SocketHandler) throws(SystemError) {
+        try register(descriptor: socket.descriptor, interest: interest, handler: handler, isInternal: false)
+    }
+
+    private func register(
+        descriptor: CInt,
+        interest: Interest,
+        handler: any SocketHandler,
+        isInternal: Bool
+    ) throws(SystemError) {
+        let fd = Int(descriptor)
+        precondition(fd >= 0, "register of a closed descriptor")
+        if fd >= registrations.count {
+            registrations.append(contentsOf: repeatElement(nil, count: fd + 1 - registrations.count + 64))
+        }
+        precondition(registrations[fd] == nil, "descriptor \(fd) registered twice")
+        if !interest.isEmpty { try backend.add(descriptor, interest: interest) }
+        registrations[fd] = Registration(
+            handler: handler, interest: interest, generation: nextGeneration, inBackend: !interest.isEmpty,
+            isInternal: isInternal)
+        nextGeneration &+= 1
+        if !isInternal { userRegistrationCount += 1 }
+    }
+
+    /// Changes what `descriptor` is watched for. Does nothing if it is not registered or nothing changes.
+    public func setInterest(_ interest: Interest, for descriptor: CInt) {
+        let fd = Int(descriptor)
+        guard fd < registrations.count, var registration = registrations[fd], registration.interest != interest else {
+            return
+        }
+        do {
+            if interest.isEmpty {
+                if registration.inBackend { backend.remove(descriptor) }
+                registration.inBackend = false
+            } else if registration.inBackend {
+                try backend.modify(descriptor, interest: interest)
+            } else {
+                try backend.add(descriptor, interest: interest)
+                registration.inBackend = true
+            }
+        } catch {
+            // epoll_ctl fails here only for lack of kernel memory; the loop cannot go on sanely.
+            preconditionFailure("\(error)")
+        }
+        registration.interest = interest
+        registrations[fd] = registration
+    }
+
+    /// Changes what `socket` is watched for.
+    public func setInterest(_ interest: Interest, for socket: Socket) {
+        setInterest(interest, for: socket.descriptor)
+    }
+
+    /// The interest registered for `descriptor`, or nil when it is not registered.
+    public func interest(for descriptor: CInt) -> Interest? {
+        let fd = Int(descriptor)
+        return fd < registrations.count ? registrations[fd]?.interest : nil
+    }
+
+    /// Stops driving `descriptor`. Safe inside any callback, for any descriptor; events already collected
+    /// for it this turn are dropped. Call it before closing the descriptor.
+    public func deregister(descriptor: CInt) {
+        let fd = Int(descriptor)
+        guard fd >= 0, fd < registrations.count, let registration = registrations[fd] else { return }
+        if registration.inBackend { backend.remove(descriptor) }
+        registrations[fd] = nil
+        if !registration.isInternal { userRegistrationCount -= 1 }
+    }
+
+    /// Stops driving `socket`.
+    public func deregister(_ socket: Socket) {
+        deregister(descriptor: socket.descriptor)
+    }
+
+    // MARK: - Timers
+
+    /// Runs `action` once, `delay` from now.
+    @discardableResult
+    public func schedule(after delay: Duration, _ action: @escaping (Reactor) -> Void) -> ReactorTimer {
+        schedule(atNanoseconds: MonotonicClock.now() &+ delay.nanoseconds, action)
+    }
+
+    /// Runs `action` once at a `MonotonicClock` time.
+    @discardableResult
+    public func schedule(atNanoseconds deadline: UInt64, _ action: @escaping (Reactor) -> Void) -> ReactorTimer {
+        timers.schedule(deadline: deadline, action: action)
+    }
+
+    /// Cancels a timer; does nothing if it already fired or was cancelled.
+    public func cancel(_ timer: ReactorTimer) {
+        timers.cancel(timer)
+    }
+
+    /// Timers waiting to fire.
+    public var scheduledTimerCount: Int { timers.count }
+
+    // MARK: - Hooks and signals
+
+    /// Runs `hook` before each wait (Redis's `beforesleep`): the place to flush buffered output, so
+    /// everything a turn produced is visible before the loop blocks.
+    public func addBeforeSleepHook(_ hook: @escaping () -> Void) {
+        beforeSleepHooks.append(hook)
+    }
+
+    /// Delivers these signals to `action` on the loop's thread instead of their default action. One reactor
+    /// per process may do this (the signal pipe is the process's).
+    public func handleSignals(_ signals: [CInt], _ action: @escaping (CInt) -> Void) throws(SystemError) {
+        let pipe = SignalPipe.shared
+        if signalAction == nil {
+            try register(descriptor: pipe.pipe.readDescriptor, interest: .readable, handler: SignalReader(), isInternal: true)
+        }
+        signalAction = action
+        pipe.install(signals)
+    }
+
+    fileprivate func deliverSignals() {
+        for signal in SignalPipe.shared.drain() { signalAction?(signal) }
+    }
+
+    /// A handle another thread may use to stop this loop (tests run servers on their own threads).
+    public func makeRemoteStop() throws(SystemError) -> RemoteStop {
+        let remote = try RemoteStop()
+        try register(descriptor: remote.pipe.readDescriptor, interest: .readable, handler: RemoteStopReader(remote), isInternal: true)
+        return remote
+    }
+
+    // MARK: - Running
+
+    /// Ends `run()` after the current callback returns.
+    public func stop() {
+        stopRequested = true
+    }
+
+    /// Runs until `stop()` is called, or until nothing is registered and no timer is scheduled.
+    ///
+    /// - Throws: `SystemError` if the backend fails (not EINTR, which only starts another turn).
+    public func run() throws(SystemError) {
+        stopRequested = false
+        while !stopRequested {
+            for hook in beforeSleepHooks { hook() }
+            if stopRequested || (userRegistrationCount == 0 && timers.isEmpty) { break }
+            fired.removeAll(keepingCapacity: true)
+            try backend.wait(timeoutMilliseconds: waitTimeout(), into: &fired)
+            now = MonotonicClock.now()
+            tagWithGenerations()
+            dispatchFiredEvents()
+            runExpiredTimers()
+        }
+        for hook in beforeSleepHooks { hook() }
+    }
+
+    /// Milliseconds until the next timer, rounded up (mio: truncating would turn a 0.3 ms wait into a
+    /// busy 0 ms one); -1 to wait forever.
+    private func waitTimeout() -> CInt {
+        guard let deadline = timers.nextDeadline else { return -1 }
+        let current = MonotonicClock.now()
+        guard deadline > current else { return 0 }
+        let milliseconds = (deadline - current + 999_999) / 1_000_000
+        return CInt(clamping: milliseconds)
+    }
+
+    /// Records which registration each event belongs to, before any handler can change the table.
+    private func tagWithGenerations() {
+        for index in fired.indices {
+            let fd = Int(fired[index].descriptor)
+            fired[index].generation = fd < registrations.count ? registrations[fd]?.generation ?? 0 : 0
+        }
+    }
+
+    private func dispatchFiredEvents() {
+        for index in fired.indices {
+            let event = fired[index]
+            var readiness = event.readiness
+            guard let registration = current(event) else { continue }
+            // A hang-up or error is delivered as readable (Redis, NIO): read() then reports the EOF or the
+            // error itself. A handler that is only writing learns of it through write().
+            if !readiness.isDisjoint(with: [.hangup, .error]) {
+                readiness.insert(registration.interest.contains(.readable) ? .readable : .writable)
+            }
+            if readiness.contains(.readable) && registration.interest.contains(.readable) {
+                registration.handler.readable(in: self)
+                if stopRequested { return }
+            }
+            // The readable callback may have closed or re-registered the descriptor: check again.
+            if readiness.contains(.writable), let again = current(event), again.interest.contains(.writable) {
+                again.handler.writable(in: self)
+                if stopRequested { return }
+            }
+        }
+    }
+
+    /// The registration an event was collected for, if it is still there.
+    @inline(__always)
+    private func current(_ event: FiredEvent) -> Registration? {
+        let fd = Int(event.descriptor)
+        guard fd < registrations.count, let registration = registrations[fd],
+            registration.generation == event.generation
+        else { return nil }
+        return registration
+    }
+
+    private func runExpiredTimers() {
+        let current = MonotonicClock.now()
+        while !stopRequested, let timer = timers.popExpired(now: current) {
+            timer.action(self)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension Reactor: Sendable {}
+
+/// Reads the signal pipe and hands each signal to the reactor's signal action.
+private final class SignalReader: SocketHandler {
+    func readable(in reactor: Reactor) { reactor.deliverSignals() }
+    func writable(in reactor: Reactor) {}
+}
+
+/// A thread-safe way to stop a reactor from outside: a pipe the reactor watches.
+public final class RemoteStop: Sendable {
+    fileprivate let pipe: WakePipe
+
+    fileprivate init() throws(SystemError) {
+        pipe = try WakePipe()
+    }
+
+    /// Asks the reactor to stop; returns at once. Safe from any thread, any number of times.
+    public func stop() {
+        pipe.wake()
+    }
+}
+
+/// Stops the reactor when its `RemoteStop` is used. Holds the `RemoteStop`, so its pipe lives as long as
+/// the registration does.
+private final class RemoteStopReader: SocketHandler {
+    private let remote: RemoteStop
+    init(_ remote: RemoteStop) { self.remote = remote }
+    func readable(in reactor: Reactor) {
+        _ = remote.pipe.drain()
+        reactor.stop()
+    }
+    func writable(in reactor: Reactor) {}
+}

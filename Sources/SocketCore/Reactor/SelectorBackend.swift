@@ -1,0 +1,47 @@
+// SelectorBackend.swift -- the contract between the reactor and the kernel's readiness API.
+//
+// Redis's ae_select.c / ae_epoll.c split: the loop is one, the backend is small. poll() is the default, as
+// the design says; epoll is there for ten thousand connections, where poll() costs O(n) per turn.
+import Glibc
+
+/// Which readiness API a reactor uses.
+public enum SelectorKind: String, Sendable, CaseIterable {
+    /// poll(2): portable, O(registered descriptors) per wait.
+    case poll
+    /// epoll(7): Linux, O(ready descriptors) per wait.
+    case epoll
+
+    /// The default: `SOCKETTOOL_BACKEND` from the environment if it names one, else poll.
+    public static var `default`: SelectorKind {
+        if let name = getenv("SOCKETTOOL_BACKEND"), let kind = SelectorKind(rawValue: String(cString: name)) {
+            return kind
+        }
+        return .poll
+    }
+}
+
+/// One readiness event, as the backend reports it.
+struct FiredEvent {
+    var descriptor: CInt
+    var readiness: Readiness
+    /// The registration's generation when the event was collected; the reactor fills it in.
+    var generation: UInt32 = 0
+}
+
+/// What a readiness backend must implement. The reactor calls it only from its own thread, and keeps a
+/// descriptor registered with the backend only while its interest is not empty.
+protocol SelectorBackend: AnyObject {
+    /// Starts watching a descriptor.
+    func add(_ descriptor: CInt, interest: Interest) throws(SystemError)
+    /// Changes what a watched descriptor is watched for.
+    func modify(_ descriptor: CInt, interest: Interest) throws(SystemError)
+    /// Stops watching a descriptor; safe between waits even while the reactor dispatches events.
+    func remove(_ descriptor: CInt)
+    /// Waits up to `timeoutMilliseconds` (-1: forever) and appends what fired to `events`.
+    ///
+    /// - Throws: `SystemError` for anything but EINTR, which returns with no events so the loop can look
+    ///   at its signals and timers.
+    func wait(timeoutMilliseconds: CInt, into events: inout [FiredEvent]) throws(SystemError)
+    /// Releases the backend's own descriptors.
+    func close()
+}

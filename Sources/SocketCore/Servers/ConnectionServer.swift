@@ -1,0 +1,146 @@
+// ConnectionServer.swift -- what `serve multi` and `serve app` share: the listener, the table of open
+// connections, the connection cap, and a graceful shutdown.
+
+/// A connection a `ConnectionServer` owns. The server keeps it until it calls `connectionClosed`.
+public protocol ServedConnection: SocketHandler {
+    /// The connection's descriptor, its key in the server's table.
+    var descriptor: CInt { get }
+    /// Registers with the reactor and starts serving.
+    func start(in reactor: Reactor)
+    /// Shutdown: stop taking new work, finish what is in flight, then close.
+    func finishForShutdown(in reactor: Reactor)
+    /// Closes at once (the grace period is over).
+    func closeNow(in reactor: Reactor)
+}
+
+/// Settings every reactor server shares.
+public struct ServerOptions: Sendable {
+    /// Where to listen.
+    public var address: SocketAddress
+    /// Most connections open at once; further clients wait in the listen queue.
+    public var maxConnections: Int
+    /// Listen backlog.
+    public var backlog: CInt
+    /// How long shutdown waits for responses in flight.
+    public var grace: Duration
+
+    public init(address: SocketAddress, maxConnections: Int? = nil, backlog: CInt = Socket.defaultBacklog, grace: Duration = .seconds(5)) {
+        self.address = address
+        self.maxConnections = maxConnections ?? ServerOptions.defaultMaxConnections()
+        self.backlog = backlog
+        self.grace = grace
+    }
+
+    /// Descriptors kept back from the cap for the listener, logs, the spare and the loop's own pipes.
+    public static let descriptorReserve = 32
+
+    /// The descriptor limit (raised to the hard limit at start) minus a reserve.
+    public static func defaultMaxConnections() -> Int {
+        max(1, DescriptorLimit.current() - descriptorReserve)
+    }
+}
+
+/// A listener plus the connections it accepted.
+public final class ConnectionServer {
+    public let reactor: Reactor
+    public let listener: Listener
+    public let log: EventLog
+    public let options: ServerOptions
+    /// Indexed by descriptor.
+    private var connections: [ServedConnection?] = []
+    /// Connections open now.
+    public private(set) var openConnectionCount = 0
+    /// Connections accepted since start.
+    public private(set) var acceptedCount = 0
+    /// True once shutdown began.
+    public private(set) var isShuttingDown = false
+    private let makeConnection: (Socket, SocketAddress, ConnectionServer) -> ServedConnection
+
+    /// Binds and listens (not yet accepting: call `start()`).
+    ///
+    /// - Throws: `SystemError` from socket/bind/listen.
+    public init(
+        reactor: Reactor,
+        options: ServerOptions,
+        log: EventLog,
+        makeConnection: @escaping (Socket, SocketAddress, ConnectionServer) -> ServedConnection
+    ) throws(SystemError) {
+        self.reactor = reactor
+        self.options = options
+        self.log = log
+        self.makeConnection = makeConnection
+        let socket = try Socket.listening(on: options.address, backlog: options.backlog)
+        do {
+            listener = try Listener(socket: socket, log: log)
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    /// Where the server listens (with the real port when 0 was asked).
+    public var address: SocketAddress { listener.address }
+
+    /// Prints the listening line and starts accepting.
+    public func start() throws(SystemError) {
+        listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
+        listener.hasRoom = { [unowned self] in self.openConnectionCount < self.options.maxConnections }
+        try reactor.register(listener.socket, interest: .readable, handler: listener)
+        reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
+        log.event(
+            "listening", level: .quiet, text: "Listening on \(address)",
+            fields: [("address", .string(address.description)), ("port", .int(address.port))])
+        if address.isWildcard {
+            log.notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
+        }
+    }
+
+    private func accepted(_ socket: Socket, _ peer: SocketAddress, in reactor: Reactor) {
+        let connection = makeConnection(socket, peer, self)
+        let fd = Int(connection.descriptor)
+        if fd >= connections.count { connections.append(contentsOf: repeatElement(nil, count: fd + 1 - connections.count + 64)) }
+        connections[fd] = connection
+        openConnectionCount += 1
+        acceptedCount += 1
+        connection.start(in: reactor)
+    }
+
+    /// A connection calls this once, after deregistering and closing its socket.
+    public func connectionClosed(_ connection: ServedConnection, descriptor: CInt) {
+        let fd = Int(descriptor)
+        precondition(fd < connections.count && connections[fd] === connection, "connectionClosed for an unknown connection")
+        connections[fd] = nil
+        openConnectionCount -= 1
+        if isShuttingDown {
+            if openConnectionCount == 0 { reactor.stop() }
+        } else {
+            listener.connectionClosed(in: reactor)
+        }
+    }
+
+    /// Stops accepting at once; connections finish what is in flight; after `options.grace` the rest are
+    /// closed. The reactor stops when the last connection is gone.
+    public func beginShutdown() {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        listener.close(in: reactor)
+        for connection in connections.compactMap({ $0 }) { connection.finishForShutdown(in: reactor) }
+        if openConnectionCount == 0 {
+            reactor.stop()
+            return
+        }
+        reactor.schedule(after: options.grace) { [unowned self] reactor in
+            for connection in self.connections.compactMap({ $0 }) { connection.closeNow(in: reactor) }
+            reactor.stop()
+        }
+    }
+
+    /// Closes the listener and every connection at once (after `run()` returned).
+    public func closeAll() {
+        if listener.socket.isOpen { listener.close(in: reactor) }
+        for connection in connections.compactMap({ $0 }) { connection.closeNow(in: reactor) }
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionServer: Sendable {}

@@ -1,0 +1,179 @@
+// EchoConnection.swift -- one client of `serve multi`: echo everything back, handle partial writes, and
+// stop reading a client that does not read its echo (backpressure instead of unbounded memory).
+
+/// Settings for `serve multi`.
+public struct EchoOptions: Sendable {
+    /// Most unsent echo held per connection; past it the server stops reading that client.
+    public var maxPendingBytes: Int
+    /// A connection with no traffic for this long is closed; nil never.
+    public var idleTimeout: Duration?
+
+    public init(maxPendingBytes: Int = 1 << 20, idleTimeout: Duration? = .seconds(300)) {
+        self.maxPendingBytes = maxPendingBytes
+        self.idleTimeout = idleTimeout
+    }
+}
+
+/// Echoes one connection's bytes back to it.
+final class EchoConnection: ServedConnection {
+    private let socket: Socket
+    let descriptor: CInt
+    /// `host:port`, computed once.
+    private let peer: String
+    private unowned let server: ConnectionServer
+    private let readBuffer: ReadBuffer
+    private let options: EchoOptions
+    /// Bytes read and not yet echoed.
+    private let pending = OutboundBuffer()
+    /// The client half-closed: finish echoing, then close.
+    private var peerFinished = false
+    /// Shutdown began: read nothing more.
+    private var finishing = false
+    private var lastActivity: UInt64 = 0
+    private var idleTimer: ReactorTimer?
+    /// Reads per readable event, so one fast client cannot starve the others.
+    private static let readsPerTurn = 4
+
+    init(socket: Socket, peer: SocketAddress, server: ConnectionServer, readBuffer: ReadBuffer, options: EchoOptions) {
+        self.socket = socket
+        self.descriptor = socket.descriptor
+        self.peer = peer.description
+        self.server = server
+        self.readBuffer = readBuffer
+        self.options = options
+    }
+
+    func start(in reactor: Reactor) {
+        // The guide's server echoes in 1 KiB pieces with Nagle on, which stalls 40 ms per window on loopback.
+        try? socket.setNoDelay(true)
+        server.log.event("accepted", text: "Accepted connection from \(peer)", fields: [("peer", .string(peer))])
+        do {
+            try reactor.register(socket, interest: .readable, handler: self)
+        } catch {
+            server.log.warning("\(peer): \(error)")
+            closeNow(in: reactor)
+            return
+        }
+        lastActivity = reactor.now
+        scheduleIdleCheck(in: reactor, at: lastActivity)
+    }
+
+    func readable(in reactor: Reactor) {
+        for _ in 0..<Self.readsPerTurn {
+            let result: IOResult<Int>
+            do {
+                result = try socket.read(into: readBuffer.bytes)
+            } catch {
+                fail(error, in: reactor)
+                return
+            }
+            guard case .processed(let count) = result else { break }
+            if count == 0 {
+                peerFinished = true
+                if pending.isEmpty { closeNow(in: reactor) } else { updateInterest(in: reactor) }
+                return
+            }
+            lastActivity = reactor.now
+            let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
+            logEcho(chunk)
+            guard echo(chunk, in: reactor) else { return }
+            if pending.count >= options.maxPendingBytes || count < readBuffer.bytes.count { break }
+        }
+        updateInterest(in: reactor)
+    }
+
+    func writable(in reactor: Reactor) {
+        do {
+            while !pending.isEmpty {
+                guard case .processed(let written) = try socket.write(pending.readableBytes) else { break }
+                pending.consume(written)
+                lastActivity = reactor.now
+            }
+        } catch {
+            fail(error, in: reactor)
+            return
+        }
+        if pending.isEmpty && (peerFinished || finishing) {
+            closeNow(in: reactor)
+            return
+        }
+        updateInterest(in: reactor)
+    }
+
+    /// Writes `chunk` now if nothing is queued, and queues what the kernel did not take.
+    /// - Returns: false if the connection failed and is closed.
+    private func echo(_ chunk: UnsafeRawBufferPointer, in reactor: Reactor) -> Bool {
+        var rest = chunk
+        if pending.isEmpty {
+            do {
+                if case .processed(let written) = try socket.write(chunk) {
+                    rest = UnsafeRawBufferPointer(rebasing: chunk[written...])
+                }
+            } catch {
+                fail(error, in: reactor)
+                return false
+            }
+        }
+        pending.append(rest)
+        return true
+    }
+
+    /// Read while there is room for the echo; write while there is echo pending.
+    private func updateInterest(in reactor: Reactor) {
+        var interest: Interest = []
+        if !peerFinished && !finishing && pending.count < options.maxPendingBytes { interest.insert(.readable) }
+        if !pending.isEmpty { interest.insert(.writable) }
+        reactor.setInterest(interest, for: descriptor)
+    }
+
+    private func logEcho(_ chunk: UnsafeRawBufferPointer) {
+        let log = server.log
+        guard log.wants(.normal) else { return }
+        log.event(
+            "received", text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
+            fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))])
+    }
+
+    func finishForShutdown(in reactor: Reactor) {
+        finishing = true
+        if pending.isEmpty { closeNow(in: reactor) } else { updateInterest(in: reactor) }
+    }
+
+    private func fail(_ error: SystemError, in reactor: Reactor) {
+        // A reset or broken pipe ends this client only; the guide's server dies here.
+        server.log.warning(
+            "\(peer): \(error.call): \(error.errno)",
+            fields: [("peer", .string(peer)), ("errno", .string(error.errno.name))])
+        closeNow(in: reactor)
+    }
+
+    func closeNow(in reactor: Reactor) {
+        guard socket.isOpen else { return }
+        if let idleTimer { reactor.cancel(idleTimer) }
+        server.log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        reactor.deregister(socket)
+        socket.close()
+        pending.removeAll()
+        server.connectionClosed(self, descriptor: descriptor)
+    }
+
+    // MARK: - Idle timeout
+
+    /// One timer per connection, re-armed lazily: traffic only moves `lastActivity`, and the timer, when it
+    /// fires, either closes the connection or sleeps again until the new deadline.
+    private func scheduleIdleCheck(in reactor: Reactor, at activity: UInt64) {
+        guard let timeout = options.idleTimeout?.nanoseconds else { return }
+        idleTimer = reactor.schedule(atNanoseconds: activity &+ timeout) { [unowned self] reactor in
+            self.idleTimer = nil
+            guard self.socket.isOpen else { return }
+            if reactor.now &- self.lastActivity >= timeout {
+                self.server.log.event(
+                    "idle_timeout", text: "Closing idle connection to \(self.peer) (no traffic for \(options.idleTimeout!))",
+                    fields: [("peer", .string(self.peer))])
+                self.closeNow(in: reactor)
+            } else {
+                self.scheduleIdleCheck(in: reactor, at: self.lastActivity)
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+// Listener.swift -- accepts connections on the reactor: in batches, within a connection cap, and without
+// spinning or dying when descriptors run out.
+
+/// Accepts connections and hands them to its server.
+///
+/// Out of descriptors (EMFILE/ENFILE), it frees its spare descriptor to accept and close the waiting
+/// connection (the client gets a clean close instead of a hang), pauses accepting for a moment (nginx,
+/// HAProxy), and logs at most one line a second. At the connection cap it stops accepting: new clients wait
+/// in the kernel's listen queue until a connection closes.
+public final class Listener: SocketHandler {
+    /// The listening socket.
+    public let socket: Socket
+    /// Where it listens (with the real port).
+    public let address: SocketAddress
+    /// At most this many accepts per readable event, so one busy listener cannot starve the connections.
+    public static let acceptsPerTurn = 64
+    /// How long accepting pauses after EMFILE/ENFILE.
+    public static let exhaustionPause: Duration = .milliseconds(100)
+
+    private let log: EventLog
+    private let spare = SpareDescriptor()
+    /// Called for each accepted connection.
+    var onAccept: (Socket, SocketAddress, Reactor) -> Void = { socket, _, _ in socket.close() }
+    /// Asked before each accept: false at the connection cap.
+    var hasRoom: () -> Bool = { true }
+    private var pauseTimer: ReactorTimer?
+    private var isPausedAtCap = false
+    private var lastExhaustionLog: UInt64 = 0
+    private var refusedSinceLog = 0
+
+    init(socket: Socket, log: EventLog) throws(SystemError) {
+        self.socket = socket
+        self.address = try socket.localAddress()
+        self.log = log
+    }
+
+    public func readable(in reactor: Reactor) {
+        for _ in 0..<Self.acceptsPerTurn {
+            guard hasRoom() else {
+                pauseAtCap(in: reactor)
+                return
+            }
+            do {
+                guard let (connection, peer) = try socket.accept() else { return }
+                onAccept(connection, peer, reactor)
+            } catch let error where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem {
+                handleExhaustion(error, in: reactor)
+                return
+            } catch let error where error.errno == .connectionAborted || error.errno == .notPermitted {
+                // The client gave up before we accepted (ECONNABORTED), or a firewall hook refused (EPERM):
+                // that connection is gone, the next may be fine.
+                continue
+            } catch {
+                // ENOBUFS/ENOMEM: the kernel is short of memory. Pause like for EMFILE rather than spin.
+                handleExhaustion(error, in: reactor)
+                return
+            }
+        }
+    }
+
+    public func writable(in reactor: Reactor) {}
+
+    /// Called by the server when a connection closed: resumes accepting if the cap had paused it.
+    func connectionClosed(in reactor: Reactor) {
+        guard isPausedAtCap, hasRoom(), socket.isOpen else { return }
+        isPausedAtCap = false
+        reactor.setInterest(.readable, for: socket)
+    }
+
+    /// Stops accepting for good and closes the socket (shutdown).
+    func close(in reactor: Reactor) {
+        if let pauseTimer { reactor.cancel(pauseTimer) }
+        reactor.deregister(socket)
+        socket.close()
+        spare.release()
+    }
+
+    private func pauseAtCap(in reactor: Reactor) {
+        guard !isPausedAtCap else { return }
+        isPausedAtCap = true
+        reactor.setInterest(.none, for: socket)
+        log.warning(
+            "connection limit reached; new connections wait in the listen queue until one closes (--max-conns)",
+            fields: [("reason", .string("max_conns"))])
+    }
+
+    private func handleExhaustion(_ error: SystemError, in reactor: Reactor) {
+        // With the spare freed there is one descriptor for the waiting connection: accept it and close it
+        // at once, so that client is answered and the listener is not readable forever.
+        spare.release()
+        if let (connection, _) = try? socket.accept() {
+            connection.close()
+            refusedSinceLog += 1
+        }
+        spare.reacquire()
+        let now = MonotonicClock.now()
+        if now &- lastExhaustionLog >= 1_000_000_000 {
+            let refused = refusedSinceLog > 0 ? "; closed \(refusedSinceLog) new connection(s)" : ""
+            log.warning(
+                "accept: \(error.errno) (\(error.errno.name)): pausing accepts for 100 ms\(refused)",
+                fields: [("errno", .string(error.errno.name)), ("refused", .int(refusedSinceLog))])
+            lastExhaustionLog = now
+            refusedSinceLog = 0
+        }
+        reactor.setInterest(.none, for: socket)
+        if let pauseTimer { reactor.cancel(pauseTimer) }
+        pauseTimer = reactor.schedule(after: Self.exhaustionPause) { [weak self] reactor in
+            guard let self, self.socket.isOpen else { return }
+            self.pauseTimer = nil
+            if !self.isPausedAtCap { reactor.setInterest(.readable, for: self.socket) }
+        }
+    }
+}

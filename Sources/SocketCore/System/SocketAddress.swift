@@ -1,0 +1,101 @@
+// SocketAddress.swift -- an IPv4 or IPv6 socket address, printed as `host:port` or `[v6]:port`.
+import Glibc
+
+/// An IPv4 or IPv6 address and port, as the kernel stores it.
+public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The raw address; only the first `length` bytes are meaningful.
+    public var storage: sockaddr_storage
+    /// How many bytes of `storage` the kernel filled in.
+    public var length: socklen_t
+
+    /// An address the kernel filled in (accept, getsockname); `length` says how much of it is valid.
+    public init(storage: sockaddr_storage, length: socklen_t) {
+        self.storage = storage
+        self.length = length
+    }
+
+    /// An IPv4 address from its numeric text, e.g. "127.0.0.1"; nil when the text is not one.
+    public init?(ipv4 text: String, port: UInt16) {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, text, &address.sin_addr) == 1 else { return nil }
+        self.init(copying: address)
+    }
+
+    /// An IPv6 address from its numeric text, e.g. "::1"; nil when the text is not one.
+    public init?(ipv6 text: String, port: UInt16) {
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        guard inet_pton(AF_INET6, text, &address.sin6_addr) == 1 else { return nil }
+        self.init(copying: address)
+    }
+
+    /// Copies a sockaddr_in or sockaddr_in6 into storage.
+    init<Raw>(copying raw: Raw) {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { destination in
+            withUnsafeBytes(of: raw) { destination.copyMemory(from: $0) }
+        }
+        self.init(storage: storage, length: socklen_t(MemoryLayout<Raw>.size))
+    }
+
+    /// AF_INET or AF_INET6.
+    public var family: CInt { CInt(storage.ss_family) }
+
+    /// True for IPv6 addresses.
+    public var isIPv6: Bool { family == AF_INET6 }
+
+    /// The port, in host byte order.
+    public var port: UInt16 {
+        get {
+            withUnsafeBytes(of: storage) { raw in
+                // sin_port and sin6_port sit at the same offset, right after the family.
+                UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
+            }
+        }
+        set {
+            withUnsafeMutableBytes(of: &storage) { raw in
+                raw.storeBytes(of: newValue.bigEndian, toByteOffset: 2, as: UInt16.self)
+            }
+        }
+    }
+
+    /// The address without the port, e.g. "127.0.0.1" or "::1". The corresponding C function is `inet_ntop(3)`.
+    public var host: String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        let converted = withUnsafeBytes(of: storage) { raw -> Bool in
+            let offset = isIPv6 ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)! : MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            return inet_ntop(family, raw.baseAddress! + offset, &text, socklen_t(text.count)) != nil
+        }
+        guard converted else { return "?" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// True for 0.0.0.0 and ::, the addresses that mean "every interface".
+    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
+
+    /// True for 127.0.0.0/8 and ::1.
+    public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
+
+    /// `127.0.0.1:65432` or `[::1]:65432`.
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
+        guard lhs.length == rhs.length else { return false }
+        return withUnsafeBytes(of: lhs.storage) { l in
+            withUnsafeBytes(of: rhs.storage) { r in memcmp(l.baseAddress!, r.baseAddress!, Int(lhs.length)) == 0 }
+        }
+    }
+
+    /// Calls `body` with the address as the `sockaddr` pointer the C API wants.
+    public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R) throws(SystemError) -> R {
+        var copy = storage
+        return try withUnsafePointer(to: &copy) { pointer throws(SystemError) -> R in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer throws(SystemError) -> R in
+                try body(sockaddrPointer, length)
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// Failure.swift -- turns a runtime error into one line, a hint and the documented exit status.
+import ArgumentParser
+import SocketCore
+
+/// Runs a command's body; a failure is printed with its hint and becomes the exit status of its class.
+func reportingFailures(_ log: EventLog, _ body: () throws -> Void) throws {
+    do {
+        try body()
+        log.flush()
+    } catch let exit as ExitCode {
+        log.flush()
+        throw exit
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let diagnosis = Diagnosis(error)
+        log.flush()
+        log.error(diagnosis.message, hint: diagnosis.hint, fields: [("kind", .string(diagnosis.kind))])
+        log.flush()
+        throw ExitCode(diagnosis.exitStatus)
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "TODO")
+    func run() throws {}
+}

@@ -1,0 +1,45 @@
+// ServeMulti.swift -- `serve multi`: the guide's multiconn-server.py on the event loop.
+import ArgumentParser
+import SocketCore
+
+struct ServeMulti: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "multi",
+        abstract: "Echo server for many clients at once on one poll() loop (multiconn-server.py).",
+        discussion: """
+            Every byte a client sends comes back to it. Partial writes are queued; a client that does not read its
+            echo stops being read once --max-pending bytes wait for it (backpressure), so memory stays bounded.
+
+            Example:
+              sockettool serve multi 127.0.0.1 65432
+              sockettool connect 127.0.0.1 65432 --conns 2      (in another terminal)
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+    @OptionGroup var server: ServerFlags
+
+    @Option(help: ArgumentHelp("Most unsent echo bytes per connection before the server stops reading it.", valueName: "bytes"))
+    var maxPending: Int = 1 << 20
+
+    @Option(help: ArgumentHelp("Close a connection after this many seconds without traffic; 0 never.", valueName: "seconds"))
+    var idleTimeout: Double = 300
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if maxPending < 1 { throw ValidationError("--max-pending must be at least 1 byte.") }
+        if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+    }
+
+    func run() throws {
+        let log = output.makeLog(flushPerLine: false)
+        try reportingFailures(log) {
+            let reactor = try Reactor(kind: server.backend)
+            let echo = EchoOptions(maxPendingBytes: maxPending, idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil)
+            let multi = try MultiConnectionServer(
+                reactor: reactor, options: server.options(address: try endpoint.address()), echo: echo, log: log)
+            try runUntilSignalled(multi.server, log: log)
+        }
+    }
+}

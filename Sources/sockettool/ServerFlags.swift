@@ -1,0 +1,57 @@
+// ServerFlags.swift -- options every event-loop server shares, and the loop that runs one.
+import ArgumentParser
+import Glibc
+import SocketCore
+
+/// --max-conns, --backlog, --grace, --backend.
+struct ServerFlags: ParsableArguments {
+    @Option(
+        name: .customLong("max-conns"),
+        help: ArgumentHelp(
+            "Most connections open at once; more wait in the kernel's listen queue. Default: the descriptor limit minus \(ServerOptions.descriptorReserve).",
+            valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(help: ArgumentHelp("Listen backlog (the kernel caps it at net.core.somaxconn).", valueName: "n"))
+    var backlog: Int32 = Socket.defaultBacklog
+
+    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.", valueName: "seconds"))
+    var grace: Double = 5
+
+    @Option(help: "Readiness API: poll (portable, the guide's selectors) or epoll (Linux, for many connections).")
+    var backend: SelectorKind = .default
+
+    func validate() throws {
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
+        if backlog < 1 { throw ValidationError("--backlog must be at least 1.") }
+        if grace < 0 { throw ValidationError("--grace must not be negative.") }
+    }
+
+    func options(address: SocketAddress) -> ServerOptions {
+        // A server wants every descriptor it may have; the default cap follows the raised limit.
+        DescriptorLimit.raiseToHardLimit()
+        return ServerOptions(
+            address: address, maxConnections: maxConnections, backlog: backlog, grace: .seconds(fromDouble: grace))
+    }
+}
+
+/// Runs a server until SIGINT/SIGTERM: the first signal stops accepting and lets work in flight finish
+/// within --grace; a second one exits at once.
+func runUntilSignalled(_ server: ConnectionServer, log: EventLog) throws {
+    ignoreBrokenPipeSignal()
+    var signalsSeen = 0
+    try server.reactor.handleSignals([SIGINT, SIGTERM]) { signal in
+        signalsSeen += 1
+        if signalsSeen > 1 {
+            log.flush()
+            exit(128 + signal)
+        }
+        let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
+        log.event("shutdown", level: .quiet, text: text, fields: [("signal", .string(signal == SIGINT ? "SIGINT" : "SIGTERM"))])
+        server.beginShutdown()
+    }
+    try server.start()
+    try server.reactor.run()
+    server.closeAll()
+    log.flush()
+}
