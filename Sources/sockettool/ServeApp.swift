@@ -1,6 +1,50 @@
+// ServeApp.swift -- `serve app`: the guide's app-server.py.
 import ArgumentParser
+import SocketCore
 
 struct ServeApp: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "app", abstract: "TODO")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "app",
+        abstract: "The guide's application server: 2-byte length, JSON header, content (app-server.py).",
+        discussion: """
+            One request per connection, answered, then the connection closes. A text/json request
+            {"action": "search", "value": V} gets {"result": ...} from the guide's table (morpheus, ring, 🐶);
+            any other content type gets "First 10 bytes of request: ..." back. Bytes on the wire are identical to the
+            guide's Python programs, so either side can be the guide's own script.
+
+            Bad input (malformed header, missing keys, oversized or stalled requests) gets {"result": "Error: ..."}
+            where the framing allows, closes only that connection, and is logged as one line.
+
+            Example:
+              sockettool serve app 0.0.0.0 65432
+              sockettool search 127.0.0.1 65432 morpheus        (in another terminal)
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+    @OptionGroup var server: ServerFlags
+
+    @Option(help: ArgumentHelp("Largest request content accepted, in bytes; larger ones are refused at the header.", valueName: "bytes"))
+    var maxContent: Int = FrameDecoder.defaultMaximumContentLength
+
+    @Option(help: ArgumentHelp("Seconds a client has for its whole request (and to read the response).", valueName: "seconds"))
+    var requestTimeout: Double = 10
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
+        if requestTimeout <= 0 { throw ValidationError("--request-timeout must be more than 0 seconds.") }
+    }
+
+    func run() throws {
+        let log = output.makeLog(flushPerLine: false)
+        try reportingFailures(log) {
+            let reactor = try Reactor(kind: server.backend)
+            let app = AppOptions(maxContentLength: maxContent, requestTimeout: .seconds(fromDouble: requestTimeout))
+            let appServer = try AppServer(
+                reactor: reactor, options: server.options(address: try endpoint.address()), app: app, log: log)
+            try runUntilSignalled(appServer.server, log: log)
+        }
+    }
 }

@@ -1,6 +1,50 @@
+// ServeEcho.swift -- `serve echo`: the guide's echo-server.py.
 import ArgumentParser
+import Glibc
+import SocketCore
 
 struct ServeEcho: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "echo", abstract: "TODO")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "echo",
+        abstract: "The guide's first server: one client on a blocking socket, echo until it closes (echo-server.py).",
+        discussion: """
+            Accepts one connection, sends back every byte it receives, and exits when the client closes, like
+            echo-server.py. With --keep it serves clients one after another; a second client waits in the listen
+            queue meanwhile (for many at once, see 'serve multi').
+
+            Example:
+              sockettool serve echo 127.0.0.1 65432
+              sockettool connect 127.0.0.1 65432        (in another terminal: Received b'Hello, world')
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+
+    @Flag(help: "Serve clients one after another instead of exiting after the first.")
+    var keep = false
+
+    @Option(help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds"))
+    var idleTimeout: Double = 300
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+    }
+
+    func run() throws {
+        let log = output.makeLog()
+        try reportingFailures(log) {
+            ignoreBrokenPipeSignal()
+            SignalPipe.shared.install([SIGINT, SIGTERM])
+            let options = BlockingEchoOptions(
+                keepServing: keep, idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil)
+            let server = try BlockingEchoServer(
+                address: try endpoint.address(), options: options, log: log, signals: SignalPipe.shared)
+            if let signal = try server.run() {
+                let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
+                log.event("shutdown", level: .quiet, text: text)
+            }
+        }
+    }
 }

@@ -21,13 +21,25 @@ public enum ByteNotation {
         bytes.withUnsafeBytes { format($0, limit: limit) }
     }
 
-    /// Escapes text for a log line the way bytes are escaped (peer data never reaches a terminal raw),
-    /// cut at `limit` characters; returns it without the b'' wrapper.
+    /// Makes peer-supplied text safe for a one-line log: control characters (C0, DEL, C1) become `\xNN`, so
+    /// nothing a peer sends can break a line or drive the terminal; printable text, quotes and non-ASCII
+    /// stay as they are. Cut at `limit` characters with "...".
     public static func escapeForLog(_ text: String, limit: Int = defaultLimit) -> String {
-        var output: [UInt8] = []
-        for byte in text.utf8.prefix(limit) { appendEscaped(byte, to: &output) }
-        if text.utf8.count > limit { output.append(contentsOf: "...".utf8) }
-        return String(decoding: output, as: UTF8.self)
+        var output = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count == limit {
+                output += "..."
+                break
+            }
+            count += 1
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                output += "\\x" + hexByte(UInt8(scalar.value))
+            } else {
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
     }
 
     @inline(__always)

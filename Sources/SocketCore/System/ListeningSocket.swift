@@ -41,7 +41,7 @@ extension Socket {
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
             if try socket.connect(to: address) == .inProgress {
-                guard try socket.waitUntil(.writable, timeout: timeout) else {
+                guard try socket.wait(for: .writable, timeout: timeout) == .ready else {
                     throw SystemError(errno: .timedOut, call: "connect", detail: address.description)
                 }
                 try socket.finishConnect(to: address)
@@ -51,25 +51,5 @@ extension Socket {
             throw error
         }
         return socket
-    }
-
-    /// Waits for readiness on this socket alone (for the blocking commands).
-    ///
-    /// - Returns: false when `timeout` passed first.
-    public func waitUntil(_ interest: Interest, timeout: Duration?) throws(SystemError) -> Bool {
-        var entry = pollfd(fd: descriptor, events: interest.contains(.writable) ? Int16(POLLOUT) : Int16(POLLIN), revents: 0)
-        let deadline = timeout.map { MonotonicClock.now() &+ $0.nanoseconds }
-        while true {
-            var milliseconds: CInt = -1
-            if let deadline {
-                let now = MonotonicClock.now()
-                if now >= deadline { return false }
-                milliseconds = CInt(clamping: (deadline - now + 999_999) / 1_000_000)
-            }
-            let ready = poll(&entry, 1, milliseconds)
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR { throw SystemError(errno: Errno(rawValue: errno), call: "poll") }
-            if ready == 0 { return false }
-        }
     }
 }

@@ -201,3 +201,20 @@ public final class Socket {
 
 @available(*, unavailable)
 extension Socket: Sendable {}
+
+extension Socket {
+    /// Accepts on a blocking listener after poll() said it is readable; the new socket is made blocking
+    /// too, like the guide's. Returns nil if the connection went away in between.
+    public func acceptBlocking() throws(SystemError) -> (socket: Socket, peer: SocketAddress)? {
+        try setBlocking(false)
+        defer { try? setBlocking(true) }
+        guard let (socket, peer) = try accept() else { return nil }
+        do {
+            try socket.setBlocking(true)
+        } catch {
+            socket.close()
+            throw error
+        }
+        return (socket, peer)
+    }
+}

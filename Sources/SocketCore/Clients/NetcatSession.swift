@@ -1,0 +1,122 @@
+// NetcatSession.swift -- `connect HOST PORT -m -`: stdin to the socket, the socket to stdout, like nc.
+// When stdin ends, the write side is shut (FIN) and the session lasts until the server closes.
+
+/// A netcat-style relay on the reactor.
+public final class NetcatSession {
+    private let reactor: Reactor
+    private let socket: Socket
+    private let peer: String
+    private let log: EventLog
+    private let buffer = ReadBuffer(size: 64 * 1024)
+    /// stdin bytes the socket has not taken yet; stdin is not read while any wait.
+    private let toSocket = OutboundBuffer()
+    private var inputEnded = false
+    private var inputRegistered = false
+    private var failure: (any Error)?
+    public private(set) var summary = TransferSummary()
+    private let started = MonotonicClock.now()
+
+    /// Takes over a connected socket.
+    public init(reactor: Reactor, socket: Socket, peer: String, log: EventLog) {
+        self.reactor = reactor
+        self.socket = socket
+        self.peer = peer
+        self.log = log
+        summary.connections = 1
+    }
+
+    /// Relays until the server closes; returns the totals.
+    ///
+    /// - Throws: A socket error (e.g. reset), after which the session is over.
+    public func run() throws -> TransferSummary {
+        defer {
+            if inputRegistered { reactor.deregister(descriptor: StandardStreams.input) }
+            if socket.isOpen {
+                reactor.deregister(socket)
+                socket.close()
+            }
+        }
+        let socketSide = SocketSide(session: self)
+        let inputSide = InputSide(session: self)
+        try reactor.register(socket, interest: .readable, handler: socketSide)
+        try reactor.register(descriptor: StandardStreams.input, interest: .readable, handler: inputSide)
+        inputRegistered = true
+        try reactor.run()
+        summary.nanoseconds = MonotonicClock.now() - started
+        if let failure { throw failure }
+        return summary
+    }
+
+    fileprivate func socketReadable() {
+        do {
+            guard case .processed(let count) = try socket.read(into: buffer.bytes) else { return }
+            if count == 0 {
+                reactor.stop()  // the server is done; whatever stdin still has goes nowhere, like nc -N
+                return
+            }
+            try StandardStreams.writeAll(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
+            summary.bytesReceived += count
+        } catch {
+            fail(error)
+        }
+    }
+
+    fileprivate func socketWritable() {
+        do {
+            while !toSocket.isEmpty {
+                guard case .processed(let written) = try socket.write(toSocket.readableBytes) else { return }
+                toSocket.consume(written)
+                summary.bytesSent += written
+            }
+            reactor.setInterest(.readable, for: socket)
+            if inputEnded {
+                try socket.shutdown(.write)
+            } else {
+                reactor.setInterest(.readable, for: StandardStreams.input)
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    fileprivate func inputReadable() {
+        do {
+            guard case .processed(let count) = try StandardStreams.read(into: buffer.bytes) else { return }
+            if count == 0 {
+                inputEnded = true
+                reactor.deregister(descriptor: StandardStreams.input)
+                inputRegistered = false
+                if toSocket.isEmpty { try socket.shutdown(.write) }
+                return
+            }
+            toSocket.append(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
+            // Pause stdin until the socket took this chunk: memory stays bounded by one read.
+            reactor.setInterest(.none, for: StandardStreams.input)
+            reactor.setInterest([.readable, .writable], for: socket)
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func fail(_ error: any Error) {
+        failure = (error as? SystemError)?.with(detail: peer) ?? error
+        reactor.stop()
+    }
+}
+
+@available(*, unavailable)
+extension NetcatSession: Sendable {}
+
+private final class SocketSide: SocketHandler {
+    unowned let session: NetcatSession
+    init(session: NetcatSession) { self.session = session }
+    func readable(in reactor: Reactor) { session.socketReadable() }
+    func writable(in reactor: Reactor) { session.socketWritable() }
+}
+
+private final class InputSide: SocketHandler {
+    unowned let session: NetcatSession
+    init(session: NetcatSession) { self.session = session }
+    func readable(in reactor: Reactor) { session.inputReadable() }
+    func writable(in reactor: Reactor) {}
+}

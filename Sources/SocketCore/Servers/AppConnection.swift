@@ -1,0 +1,276 @@
+// AppConnection.swift -- one client of `serve app`: read one request, answer it, close cleanly.
+//
+// Phases: reading -> writing -> (lingering) -> closed. Bad input gets a framed
+// {"result": "Error: ..."} where the framing allows, and costs only this connection.
+
+/// Settings for `serve app`.
+public struct AppOptions: Sendable {
+    /// Largest content-length accepted; larger requests are refused as soon as the header arrives.
+    public var maxContentLength: Int
+    /// The whole exchange (request in, response out) must finish within this, or the connection is cut.
+    public var requestTimeout: Duration
+    /// After the response, how long unread input is drained before closing (so the close is a FIN, not a
+    /// RST that could destroy the response in the client's receive queue).
+    public var lingerTimeout: Duration
+
+    public init(
+        maxContentLength: Int = FrameDecoder.defaultMaximumContentLength,
+        requestTimeout: Duration = .seconds(10),
+        lingerTimeout: Duration = .seconds(2)
+    ) {
+        self.maxContentLength = maxContentLength
+        self.requestTimeout = requestTimeout
+        self.lingerTimeout = lingerTimeout
+    }
+}
+
+/// Serves one request on one connection.
+final class AppConnection: ServedConnection {
+    private enum Phase {
+        /// Waiting for a whole request.
+        case reading
+        /// Sending the response.
+        case writing
+        /// Response sent and write side shut: discarding input until the client closes.
+        case lingering
+        case closed
+    }
+
+    private let socket: Socket
+    let descriptor: CInt
+    private let peer: String
+    private unowned let server: ConnectionServer
+    private let readBuffer: ReadBuffer
+    private let options: AppOptions
+    private var phase = Phase.reading
+    private var decoder: FrameDecoder
+    private let response = OutboundBuffer(retainedCapacity: 0)
+    private var deadlineTimer: ReactorTimer?
+    /// Bytes discarded while lingering; past a limit the connection is closed anyway.
+    private var lingerDiscarded = 0
+    private static let lingerDiscardLimit = 1 << 20
+
+    init(socket: Socket, peer: SocketAddress, server: ConnectionServer, readBuffer: ReadBuffer, options: AppOptions) {
+        self.socket = socket
+        self.descriptor = socket.descriptor
+        self.peer = peer.description
+        self.server = server
+        self.readBuffer = readBuffer
+        self.options = options
+        self.decoder = FrameDecoder(maximumContentLength: options.maxContentLength)
+    }
+
+    func start(in reactor: Reactor) {
+        try? socket.setNoDelay(true)
+        server.log.event("accepted", text: "Accepted connection from \(peer)", fields: [("peer", .string(peer))])
+        do {
+            try reactor.register(socket, interest: .readable, handler: self)
+        } catch {
+            reportError("\(error)", in: reactor)
+            close(in: reactor)
+            return
+        }
+        deadlineTimer = reactor.schedule(after: options.requestTimeout) { [unowned self] reactor in
+            self.deadlineTimer = nil
+            self.deadlinePassed(in: reactor)
+        }
+    }
+
+    func readable(in reactor: Reactor) {
+        switch phase {
+        case .reading: readRequest(in: reactor)
+        case .lingering: discardInput(in: reactor)
+        case .writing, .closed: break
+        }
+    }
+
+    func writable(in reactor: Reactor) {
+        guard phase == .writing else { return }
+        flushResponse(in: reactor)
+    }
+
+    // MARK: - Reading
+
+    private func readRequest(in reactor: Reactor) {
+        let result: IOResult<Int>
+        do {
+            result = try socket.read(into: readBuffer.bytes)
+        } catch {
+            reportError("\(error.call): \(error.errno)", in: reactor)
+            close(in: reactor)
+            return
+        }
+        guard case .processed(let count) = result else { return }
+        if count == 0 {
+            endOfRequestStream(in: reactor)
+            return
+        }
+        decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
+        do {
+            guard let frame = try decoder.next() else { return }
+            answer(frame, in: reactor)
+        } catch {
+            refuse(error.description, in: reactor)
+        }
+    }
+
+    /// The client closed (or half-closed) its side before a whole request arrived.
+    private func endOfRequestStream(in reactor: Reactor) {
+        if decoder.isAtMessageBoundary {
+            close(in: reactor)  // connected and left without a word: nothing to answer
+            return
+        }
+        do {
+            try decoder.finish()
+        } catch {
+            // The client may only have shut its write side: it can still read why its request failed.
+            refuse(error.description, in: reactor)
+        }
+    }
+
+    private func answer(_ frame: Frame, in reactor: Reactor) {
+        let request: AppProtocol.Request
+        do {
+            request = try AppProtocol.request(from: frame)
+        } catch {
+            refuse(error.description, in: reactor)
+            return
+        }
+        let log = server.log
+        if log.wants(.normal) {
+            log.event("received", text: AppProtocol.logLine(for: request, peer: peer), fields: requestFields(request, frame))
+        }
+        send(AppProtocol.response(to: request), in: reactor)
+    }
+
+    private func requestFields(_ request: AppProtocol.Request, _ frame: Frame) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [
+            ("peer", .string(peer)), ("content_type", .string(frame.header.contentType)),
+            ("content_length", .int(frame.header.contentLength)),
+        ]
+        if case .json(let document) = request { fields.append(("request", document)) }
+        return fields
+    }
+
+    /// Bad input: one log line, a framed error reply, and a clean close of this connection only.
+    private func refuse(_ reason: String, in reactor: Reactor) {
+        reportError(reason, in: reactor)
+        send(AppProtocol.resultFrame("Error: \(reason)"), in: reactor)
+    }
+
+    private func reportError(_ reason: String, in reactor: Reactor) {
+        server.log.event(
+            "error", level: .quiet, text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
+            fields: [("peer", .string(peer)), ("message", .string(reason))])
+    }
+
+    // MARK: - Writing
+
+    private func send(_ frame: Frame, in reactor: Reactor) {
+        phase = .writing
+        let bytes = frame.encoded()
+        let log = server.log
+        if log.wants(.normal) {
+            log.event(
+                "sent", text: "Sending \(ByteNotation.format(bytes, limit: 256)) to \(peer)",
+                fields: [("peer", .string(peer)), ("bytes", .int(bytes.count))])
+        }
+        response.append(bytes)
+        reactor.setInterest(.none, for: descriptor)
+        flushResponse(in: reactor)
+    }
+
+    private func flushResponse(in reactor: Reactor) {
+        do {
+            while !response.isEmpty {
+                guard case .processed(let written) = try socket.write(response.readableBytes) else {
+                    reactor.setInterest(.writable, for: descriptor)
+                    return
+                }
+                response.consume(written)
+            }
+        } catch {
+            reportError("\(error.call): \(error.errno)", in: reactor)
+            close(in: reactor)
+            return
+        }
+        responseSent(in: reactor)
+    }
+
+    /// Closes cleanly: if the client sent nothing beyond its request, close now (a FIN); otherwise shut the
+    /// write side and drain its input until it closes, so the close cannot turn into a RST.
+    private func responseSent(in reactor: Reactor) {
+        if decoder.bufferedByteCount == 0 {
+            switch try? socket.read(into: readBuffer.bytes) {
+            case .wouldBlock, .processed(0):
+                close(in: reactor)
+                return
+            default:
+                break
+            }
+        }
+        phase = .lingering
+        try? socket.shutdown(.write)
+        reactor.setInterest(.readable, for: descriptor)
+        if let deadlineTimer { reactor.cancel(deadlineTimer) }
+        deadlineTimer = reactor.schedule(after: options.lingerTimeout) { [unowned self] reactor in
+            self.deadlineTimer = nil
+            self.close(in: reactor)
+        }
+    }
+
+    private func discardInput(in reactor: Reactor) {
+        for _ in 0..<4 {
+            switch try? socket.read(into: readBuffer.bytes) {
+            case .wouldBlock:
+                return
+            case .processed(let count) where count > 0:
+                lingerDiscarded += count
+                if lingerDiscarded > Self.lingerDiscardLimit {
+                    close(in: reactor)
+                    return
+                }
+            default:  // end of stream or error: the client is done
+                close(in: reactor)
+                return
+            }
+        }
+    }
+
+    // MARK: - Deadlines and closing
+
+    private func deadlinePassed(in reactor: Reactor) {
+        switch phase {
+        case .reading:
+            let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
+            refuse("request not complete after \(seconds) s (\(decoder.bufferedByteCount) bytes received)", in: reactor)
+        case .writing:
+            reportError("client did not read the response within the request timeout", in: reactor)
+            close(in: reactor)
+        case .lingering, .closed:
+            close(in: reactor)
+        }
+    }
+
+    func finishForShutdown(in reactor: Reactor) {
+        // Nothing received yet: nothing in flight. Otherwise the request, response and linger finish
+        // within the grace period.
+        if phase == .reading && decoder.isAtMessageBoundary { close(in: reactor) }
+    }
+
+    func closeNow(in reactor: Reactor) {
+        close(in: reactor)
+    }
+
+    private func close(in reactor: Reactor) {
+        guard phase != .closed else { return }
+        phase = .closed
+        if let deadlineTimer { reactor.cancel(deadlineTimer) }
+        deadlineTimer = nil
+        server.log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        reactor.deregister(socket)
+        socket.close()
+        response.removeAll()
+        server.connectionClosed(self, descriptor: descriptor)
+    }
+}

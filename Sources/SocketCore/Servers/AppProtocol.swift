@@ -1,0 +1,110 @@
+// AppProtocol.swift -- what the guide's app server answers, as pure functions of the request frame.
+
+/// The guide's search service: requests in, responses out. No sockets here.
+public enum AppProtocol {
+    /// The guide's `request_search` table.
+    public static let searchTable: [String: String] = [
+        "morpheus": "Follow the white rabbit. \u{1F430}",
+        "ring": "In the caves beneath the Misty Mountains. \u{1F48D}",
+        "\u{1F436}": "\u{1F43E} Playing ball! \u{1F3D0}",
+    ]
+
+    /// The content type of the server's binary answer.
+    public static let serverBinaryType = "binary/custom-server-binary-type"
+    /// The content type of a client's binary request.
+    public static let clientBinaryType = "binary/custom-client-binary-type"
+    /// The prefix of the binary answer.
+    public static let binaryAnswerPrefix = Array("First 10 bytes of request: ".utf8)
+
+    /// A request, as the server understood it.
+    public enum Request: Sendable, Equatable {
+        /// text/json content, parsed.
+        case json(JSONValue)
+        /// Any other content type: opaque bytes.
+        case binary(contentType: String, content: [UInt8])
+    }
+
+    /// Why request content is unusable even though its framing was fine.
+    public struct ContentError: Error, Sendable, Equatable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Interprets a frame's content: JSON for text/json (in its declared encoding), bytes otherwise.
+    ///
+    /// - Throws: `ContentError` for text/json content that does not decode or parse.
+    public static func request(from frame: Frame) throws(ContentError) -> Request {
+        guard frame.header.isJSON else {
+            return .binary(contentType: frame.header.contentType, content: frame.content)
+        }
+        // FrameHeader validation already refused unknown encodings for text/json.
+        let encoding = TextEncoding(name: frame.header.contentEncoding) ?? .utf8
+        guard encoding.canDecode(frame.content) else {
+            throw ContentError(reason: "content is not valid \(frame.header.contentEncoding)")
+        }
+        do {
+            return .json(try JSONParser.parse(frame.content))
+        } catch {
+            throw ContentError(reason: "invalid JSON content: \(error)")
+        }
+    }
+
+    /// The response to a request, as the guide's server makes it.
+    public static func response(to request: Request) -> Frame {
+        switch request {
+        case .binary(_, let content):
+            return Frame(
+                contentType: serverBinaryType, contentEncoding: "binary", content: binaryAnswerPrefix + content.prefix(10))
+        case .json(let document):
+            return resultFrame(result(for: document))
+        }
+    }
+
+    /// The "result" text for a JSON request.
+    public static func result(for document: JSONValue) -> String {
+        guard case .object = document else {
+            // The guide's server spins forever on falsy content ({} aside) and crashes on other non-objects.
+            return "Error: request content must be a JSON object, got \(document.pythonTypeName)."
+        }
+        let action = document["action"] ?? .null
+        guard action == .string("search") else { return "Error: invalid action '\(PythonRepr.str(action))'." }
+        let value = document["value"] ?? .null
+        if let text = value.stringValue, let answer = searchTable[text] { return answer }
+        return "No match for '\(PythonRepr.str(value))'."
+    }
+
+    /// `{"result": text}` as a text/json frame: the guide's answer format, also used for errors.
+    public static func resultFrame(_ text: String) -> Frame {
+        var content: [UInt8] = []
+        content.reserveCapacity(text.utf8.count + 16)
+        content.append(contentsOf: #"{"result": "#.utf8)
+        PythonJSON.appendString(text, to: &content)
+        content.append(UInt8(ascii: "}"))
+        return Frame(contentType: FrameHeader.jsonContentType, contentEncoding: "utf-8", content: content)
+    }
+
+    /// The guide's request for `search`: `{"action": "search", "value": value}` as text/json.
+    public static func searchRequest(action: String = "search", value: String) -> Frame {
+        .json(.object([JSONMember("action", .string(action)), JSONMember("value", .string(value))]))
+    }
+
+    /// The guide's binary request: content = action + value as UTF-8.
+    public static func binaryRequest(action: String = "binary", value: String) -> Frame {
+        Frame(contentType: clientBinaryType, contentEncoding: "binary", content: Array((action + value).utf8))
+    }
+
+    /// The server's log line for a request, as the guide prints it (payloads cut, peer bytes escaped).
+    public static func logLine(for request: Request, peer: String) -> String {
+        switch request {
+        case .json(let document):
+            return "Received request \(cut(PythonRepr.repr(document))) from \(peer)"
+        case .binary(let contentType, _):
+            return "Received \(ByteNotation.escapeForLog(contentType)) request from \(peer)"
+        }
+    }
+
+    /// Long reprs are cut so one request is one readable line.
+    private static func cut(_ text: String, limit: Int = 200) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "..."
+    }
+}

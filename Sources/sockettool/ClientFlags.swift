@@ -1,0 +1,29 @@
+// ClientFlags.swift -- the timeouts every client shares.
+import ArgumentParser
+import SocketCore
+
+/// --connect-timeout, --timeout.
+struct ClientFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"))
+    var connectTimeout: Double = 5
+
+    @Option(help: ArgumentHelp("Seconds to wait for the server's reply (for each read, or for a whole response).", valueName: "seconds"))
+    var timeout: Double = 10
+
+    func validate() throws {
+        if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
+        if timeout <= 0 { throw ValidationError("--timeout must be more than 0 seconds.") }
+    }
+
+    var options: ClientOptions {
+        ClientOptions(connectTimeout: .seconds(fromDouble: connectTimeout), timeout: .seconds(fromDouble: timeout))
+    }
+}
+
+/// Prints a client's closing summary: stderr in text mode (stdout carries the data), an event in JSON mode.
+func printSummary(_ summary: TransferSummary, log: EventLog) {
+    switch log.format {
+    case .json: log.event("summary", level: .quiet, text: summary.text, fields: summary.fields)
+    case .text: if log.wants(.normal) { log.diagnostics.writeLine(summary.text) }
+    }
+}
