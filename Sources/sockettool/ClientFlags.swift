@@ -7,7 +7,12 @@ struct ClientFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"))
     var connectTimeout: Double = 5
 
-    @Option(help: ArgumentHelp("Seconds to wait for the server's reply (for each read, or for a whole response).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds to wait for the server's reply (for each read, or for a whole response).",
+            valueName: "seconds"
+        )
+    )
     var timeout: Double = 10
 
     func validate() throws {

@@ -24,13 +24,24 @@ struct Connect: ParsableCommand {
 
     @Option(
         name: [.short, .customLong("message")],
-        help: ArgumentHelp("A message to send (repeatable); '-' relays stdin and stdout like netcat.", valueName: "text"))
+        help: ArgumentHelp(
+            "A message to send (repeatable); '-' relays stdin and stdout like netcat.",
+            valueName: "text"
+        )
+    )
     var messages: [String] = []
 
-    @Option(help: ArgumentHelp("Send this many bytes of a reproducible random pattern instead of messages.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Send this many bytes of a reproducible random pattern instead of messages.", valueName: "n")
+    )
     var bytes: Int?
 
-    @Option(help: ArgumentHelp("Open this many connections at once on one event loop, each sending the messages.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Open this many connections at once on one event loop, each sending the messages.",
+            valueName: "n"
+        )
+    )
     var conns: Int?
 
     @OptionGroup var client: ClientFlags
@@ -42,7 +53,9 @@ struct Connect: ParsableCommand {
     var isNetcat: Bool { messages == ["-"] }
 
     func validate() throws {
-        if messages.contains("-") && messages.count > 1 { throw ValidationError("'-m -' (netcat mode) cannot be combined with other messages.") }
+        if messages.contains("-") && messages.count > 1 {
+            throw ValidationError("'-m -' (netcat mode) cannot be combined with other messages.")
+        }
         if let bytes, bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
@@ -60,7 +73,12 @@ struct Connect: ParsableCommand {
             } else if let conns {
                 summary = try runMulti(addresses[0], count: conns, log: log)
             } else {
-                summary = try EchoClient.run(addresses: addresses, payload: payload(for: 0), options: client.options, log: log)
+                summary = try EchoClient.run(
+                    addresses: addresses,
+                    payload: payload(for: 0),
+                    options: client.options,
+                    log: log
+                )
             }
             printSummary(summary, log: log)
         }
@@ -85,9 +103,19 @@ struct Connect: ParsableCommand {
 
     private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {
         let (socket, address) = try Dialer.connect(to: addresses, timeout: client.options.connectTimeout)
-        log.event("connected", level: .verbose, text: "Connected to \(address)", fields: [("peer", .string(address.description))])
+        log.event(
+            "connected",
+            level: .verbose,
+            text: "Connected to \(address)",
+            fields: [("peer", .string(address.description))]
+        )
         // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
-        let session = NetcatSession(reactor: try Reactor(kind: .poll), socket: socket, peer: address.description, log: log)
+        let session = NetcatSession(
+            reactor: try Reactor(kind: .poll),
+            socket: socket,
+            peer: address.description,
+            log: log
+        )
         return try session.run()
     }
 }

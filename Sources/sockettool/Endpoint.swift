@@ -8,7 +8,9 @@ let guidePort: UInt16 = 65432
 /// Parses a port: 0-65535.
 func parsePort(_ text: String) throws -> UInt16 {
     guard let port = UInt16(text) else {
-        throw ValidationError("'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one).")
+        throw ValidationError(
+            "'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one)."
+        )
     }
     return port
 }
@@ -23,7 +25,9 @@ struct ServerEndpoint: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
             "Address to listen on: a name, an IPv4 or IPv6 address; '', 0.0.0.0 or :: for every interface. Default: 127.0.0.1 (this machine only).",
-            valueName: "host"))
+            valueName: "host"
+        )
+    )
     var host: String?
 
     @Argument(help: ArgumentHelp("Port; 0 picks a free port and prints it. Default: 65432.", valueName: "port"))

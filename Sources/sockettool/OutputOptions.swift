@@ -29,7 +29,8 @@ struct OutputOptions: ParsableArguments {
             verbosity: quiet ? .quiet : verbose ? .verbose : .normal,
             output: OutputBuffer(descriptor: STDOUT_FILENO, policy: policy),
             diagnostics: OutputBuffer(descriptor: STDERR_FILENO, policy: .eachLine),
-            style: TerminalStyle(choice: color, descriptor: STDERR_FILENO))
+            style: TerminalStyle(choice: color, descriptor: STDERR_FILENO)
+        )
     }
 }
 

@@ -30,7 +30,10 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("The request's action (the server knows only 'search').", valueName: "name"))
     var action: String = "search"
 
-    @Flag(help: "Send the guide's binary request (content type binary/custom-client-binary-type, content 'binary' + VALUE).")
+    @Flag(
+        help:
+            "Send the guide's binary request (content type binary/custom-client-binary-type, content 'binary' + VALUE)."
+    )
     var binary = false
 
     @Option(help: ArgumentHelp("Largest response content accepted, in bytes.", valueName: "bytes"))
@@ -55,7 +58,12 @@ struct Search: ParsableCommand {
             ignoreBrokenPipeSignal()
             let addresses = try AddressResolver.clientAddresses(host: host, port: try parsePort(port))
             _ = try SearchClient.run(
-                addresses: addresses, request: request, options: client.options, maximumContentLength: maxContent, log: log)
+                addresses: addresses,
+                request: request,
+                options: client.options,
+                maximumContentLength: maxContent,
+                log: log
+            )
         }
     }
 }

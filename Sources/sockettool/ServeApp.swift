@@ -24,10 +24,20 @@ struct ServeApp: ParsableCommand {
     @OptionGroup var endpoint: ServerEndpoint
     @OptionGroup var server: ServerFlags
 
-    @Option(help: ArgumentHelp("Largest request content accepted, in bytes; larger ones are refused at the header.", valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Largest request content accepted, in bytes; larger ones are refused at the header.",
+            valueName: "bytes"
+        )
+    )
     var maxContent: Int = FrameDecoder.defaultMaximumContentLength
 
-    @Option(help: ArgumentHelp("Seconds a client has for its whole request (and to read the response).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a client has for its whole request (and to read the response).",
+            valueName: "seconds"
+        )
+    )
     var requestTimeout: Double = 10
 
     @OptionGroup var output: OutputOptions
@@ -43,7 +53,11 @@ struct ServeApp: ParsableCommand {
             let reactor = try Reactor(kind: server.backend)
             let app = AppOptions(maxContentLength: maxContent, requestTimeout: .seconds(fromDouble: requestTimeout))
             let appServer = try AppServer(
-                reactor: reactor, options: server.options(address: try endpoint.address()), app: app, log: log)
+                reactor: reactor,
+                options: server.options(address: try endpoint.address()),
+                app: app,
+                log: log
+            )
             try runUntilSignalled(appServer.server, log: log)
         }
     }

@@ -38,9 +38,15 @@ struct ServeEcho: ParsableCommand {
             ignoreBrokenPipeSignal()
             SignalPipe.shared.install([SIGINT, SIGTERM])
             let options = BlockingEchoOptions(
-                keepServing: keep, idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil)
+                keepServing: keep,
+                idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil
+            )
             let server = try BlockingEchoServer(
-                address: try endpoint.address(), options: options, log: log, signals: SignalPipe.shared)
+                address: try endpoint.address(),
+                options: options,
+                log: log,
+                signals: SignalPipe.shared
+            )
             if let signal = try server.run() {
                 let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
                 log.event("shutdown", level: .quiet, text: text)

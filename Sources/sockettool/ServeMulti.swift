@@ -19,10 +19,17 @@ struct ServeMulti: ParsableCommand {
     @OptionGroup var endpoint: ServerEndpoint
     @OptionGroup var server: ServerFlags
 
-    @Option(help: ArgumentHelp("Most unsent echo bytes per connection before the server stops reading it.", valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Most unsent echo bytes per connection before the server stops reading it.",
+            valueName: "bytes"
+        )
+    )
     var maxPending: Int = 1 << 20
 
-    @Option(help: ArgumentHelp("Close a connection after this many seconds without traffic; 0 never.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Close a connection after this many seconds without traffic; 0 never.", valueName: "seconds")
+    )
     var idleTimeout: Double = 300
 
     @OptionGroup var output: OutputOptions
@@ -36,9 +43,16 @@ struct ServeMulti: ParsableCommand {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
-            let echo = EchoOptions(maxPendingBytes: maxPending, idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil)
+            let echo = EchoOptions(
+                maxPendingBytes: maxPending,
+                idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil
+            )
             let multi = try MultiConnectionServer(
-                reactor: reactor, options: server.options(address: try endpoint.address()), echo: echo, log: log)
+                reactor: reactor,
+                options: server.options(address: try endpoint.address()),
+                echo: echo,
+                log: log
+            )
             try runUntilSignalled(multi.server, log: log)
         }
     }

@@ -9,13 +9,20 @@ struct ServerFlags: ParsableArguments {
         name: .customLong("max-conns"),
         help: ArgumentHelp(
             "Most connections open at once; more wait in the kernel's listen queue. Default: the descriptor limit minus \(ServerOptions.descriptorReserve).",
-            valueName: "n"))
+            valueName: "n"
+        )
+    )
     var maxConnections: Int?
 
     @Option(help: ArgumentHelp("Listen backlog (the kernel caps it at net.core.somaxconn).", valueName: "n"))
     var backlog: Int32 = Socket.defaultBacklog
 
-    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.",
+            valueName: "seconds"
+        )
+    )
     var grace: Double = 5
 
     @Option(help: "Readiness API: poll (portable, the guide's selectors) or epoll (Linux, for many connections).")
@@ -31,7 +38,11 @@ struct ServerFlags: ParsableArguments {
         // A server wants every descriptor it may have; the default cap follows the raised limit.
         DescriptorLimit.raiseToHardLimit()
         return ServerOptions(
-            address: address, maxConnections: maxConnections, backlog: backlog, grace: .seconds(fromDouble: grace))
+            address: address,
+            maxConnections: maxConnections,
+            backlog: backlog,
+            grace: .seconds(fromDouble: grace)
+        )
     }
 }
 
@@ -47,7 +58,12 @@ func runUntilSignalled(_ server: ConnectionServer, log: EventLog) throws {
             exit(128 + signal)
         }
         let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
-        log.event("shutdown", level: .quiet, text: text, fields: [("signal", .string(signal == SIGINT ? "SIGINT" : "SIGTERM"))])
+        log.event(
+            "shutdown",
+            level: .quiet,
+            text: text,
+            fields: [("signal", .string(signal == SIGINT ? "SIGINT" : "SIGTERM"))]
+        )
         server.beginShutdown()
     }
     try server.start()

@@ -8,7 +8,8 @@ struct SocketTool: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "sockettool",
-        abstract: "The socket guide's programs, for real: echo, multi-connection, the app protocol, and the buffer-fill experiment.",
+        abstract:
+            "The socket guide's programs, for real: echo, multi-connection, the app protocol, and the buffer-fill experiment.",
         discussion: """
             Each command is one program of "Socket Programming in Python", built on one poll() event loop and one
             framing module, printing the guide's event lines (or NDJSON with --json).

@@ -20,7 +20,10 @@ public enum Dialer {
     /// "localhost", which is ::1 and 127.0.0.1.
     ///
     /// - Throws: The last address's error (ECONNREFUSED, ETIMEDOUT, ...).
-    public static func connect(to addresses: [SocketAddress], timeout: Duration) throws(SystemError) -> (Socket, SocketAddress) {
+    public static func connect(
+        to addresses: [SocketAddress],
+        timeout: Duration
+    ) throws(SystemError) -> (Socket, SocketAddress) {
         precondition(!addresses.isEmpty)
         var lastError = SystemError(errno: .connectionRefused, call: "connect")
         for address in addresses {

@@ -22,8 +22,12 @@ public enum EchoClient {
         var summary = TransferSummary()
         summary.connections = 1
 
-        let sent = try payload.withUnsafeBytes { bytes in try socket.writeAll(bytes, timeout: options.timeout, signals: signals) }
-        if sent == .timedOut { throw ToolError.timedOut(what: "sending", peer: peer, seconds: seconds(options.timeout)) }
+        let sent = try payload.withUnsafeBytes { bytes in
+            try socket.writeAll(bytes, timeout: options.timeout, signals: signals)
+        }
+        if sent == .timedOut {
+            throw ToolError.timedOut(what: "sending", peer: peer, seconds: seconds(options.timeout))
+        }
         summary.bytesSent = payload.count
 
         var received: [UInt8] = []
@@ -33,24 +37,35 @@ public enum EchoClient {
             switch try socket.wait(for: .readable, timeout: options.timeout, signals: signals) {
             case .timedOut:
                 throw ToolError.timedOut(
-                    what: "echo (\(received.count) of \(payload.count) bytes back)", peer: peer, seconds: seconds(options.timeout))
+                    what: "echo (\(received.count) of \(payload.count) bytes back)",
+                    peer: peer,
+                    seconds: seconds(options.timeout)
+                )
             case .signalled:
-                throw ToolError.closedEarly(peer: peer, reason: "interrupted after \(received.count) of \(payload.count) bytes came back")
+                throw ToolError.closedEarly(
+                    peer: peer,
+                    reason: "interrupted after \(received.count) of \(payload.count) bytes came back"
+                )
             case .ready:
                 break
             }
             guard case .processed(let count) = try socket.read(into: buffer.bytes) else { continue }
             if count == 0 {
                 throw ToolError.closedEarly(
-                    peer: peer, reason: "server closed the connection after \(received.count) of \(payload.count) bytes came back")
+                    peer: peer,
+                    reason: "server closed the connection after \(received.count) of \(payload.count) bytes came back"
+                )
             }
             received.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
         }
         summary.bytesReceived = received.count
         summary.nanoseconds = MonotonicClock.now() - started
         log.event(
-            "received", level: .quiet, text: "Received \(ByteNotation.format(received))",
-            fields: [("peer", .string(peer)), ("bytes", .int(received.count))])
+            "received",
+            level: .quiet,
+            text: "Received \(ByteNotation.format(received))",
+            fields: [("peer", .string(peer)), ("bytes", .int(received.count))]
+        )
         if let offset = firstDifference(received, payload) {
             throw ToolError.mismatch("echo from \(peer) differs from what was sent, first at byte \(offset)")
         }

@@ -25,8 +25,10 @@ public final class MultiConnectionClient {
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
         for id in 1...count {
             log.event(
-                "starting", text: "Starting connection \(id) to \(address)",
-                fields: [("connection", .int(id)), ("peer", .string(address.description))])
+                "starting",
+                text: "Starting connection \(id) to \(address)",
+                fields: [("connection", .int(id)), ("peer", .string(address.description))]
+            )
             let connection = EchoClientConnection(id: id, messages: messages(id), client: self)
             connection.open(to: address, in: reactor)
         }
@@ -39,7 +41,11 @@ public final class MultiConnectionClient {
         try reactor.run()
         summary.nanoseconds = MonotonicClock.now() - started
         if summary.failedConnections > 0 {
-            throw ToolError.connectionsFailed(failed: summary.failedConnections, total: summary.connections, first: firstFailure ?? "?")
+            throw ToolError.connectionsFailed(
+                failed: summary.failedConnections,
+                total: summary.connections,
+                first: firstFailure ?? "?"
+            )
         }
         return summary
     }
@@ -56,8 +62,11 @@ public final class MultiConnectionClient {
             summary.failedConnections += 1
             if firstFailure == nil { firstFailure = "connection \(connection.id): \(failure)" }
             log.event(
-                "error", level: .quiet, text: "Error: connection \(connection.id): \(failure)",
-                fields: [("connection", .int(connection.id)), ("message", .string(failure))])
+                "error",
+                level: .quiet,
+                text: "Error: connection \(connection.id): \(failure)",
+                fields: [("connection", .int(connection.id)), ("message", .string(failure))]
+            )
         }
     }
 }
@@ -122,8 +131,10 @@ private final class EchoClientConnection: SocketHandler {
                     guard !messages.isEmpty else { break }
                     let message = messages.removeFirst()
                     client.eventLog.event(
-                        "sent", text: "Sending \(ByteNotation.format(message)) to connection \(id)",
-                        fields: [("connection", .int(id)), ("bytes", .int(message.count))])
+                        "sent",
+                        text: "Sending \(ByteNotation.format(message)) to connection \(id)",
+                        fields: [("connection", .int(id)), ("bytes", .int(message.count))]
+                    )
                     outgoing.append(message)
                 }
                 guard case .processed(let written) = try socket.write(outgoing.readableBytes) else { return }
@@ -154,15 +165,23 @@ private final class EchoClientConnection: SocketHandler {
             return
         }
         if count == 0 {
-            finish(failure: "server closed the connection after \(bytesReceived) of \(expected.count) bytes came back", in: reactor)
+            finish(
+                failure: "server closed the connection after \(bytesReceived) of \(expected.count) bytes came back",
+                in: reactor
+            )
             return
         }
         let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
         client.eventLog.event(
-            "received", text: "Received \(ByteNotation.format(chunk)) from connection \(id)",
-            fields: [("connection", .int(id)), ("bytes", .int(count))])
+            "received",
+            text: "Received \(ByteNotation.format(chunk)) from connection \(id)",
+            fields: [("connection", .int(id)), ("bytes", .int(count))]
+        )
         guard bytesReceived + count <= expected.count else {
-            finish(failure: "received \(bytesReceived + count) bytes, more than the \(expected.count) sent", in: reactor)
+            finish(
+                failure: "received \(bytesReceived + count) bytes, more than the \(expected.count) sent",
+                in: reactor
+            )
             return
         }
         for offset in 0..<count where chunk[offset] != expected[bytesReceived + offset] {
@@ -182,7 +201,9 @@ private final class EchoClientConnection: SocketHandler {
             guard self.socket != nil else { return }
             if reactor.now &- self.lastProgress >= timeout {
                 let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
-                let what = self.connecting ? "connect" : "no progress (\(self.bytesReceived) of \(self.expected.count) bytes back)"
+                let what =
+                    self.connecting
+                    ? "connect" : "no progress (\(self.bytesReceived) of \(self.expected.count) bytes back)"
                 self.finish(failure: "\(what): timed out after \(seconds) s", in: reactor)
             } else {
                 self.armTimer(in: reactor, from: self.lastProgress)
@@ -194,7 +215,9 @@ private final class EchoClientConnection: SocketHandler {
         if let timer { reactor.cancel(timer) }
         timer = nil
         if let socket {
-            if failure == nil { client.eventLog.event("closed", text: "Closing connection \(id)", fields: [("connection", .int(id))]) }
+            if failure == nil {
+                client.eventLog.event("closed", text: "Closing connection \(id)", fields: [("connection", .int(id))])
+            }
             reactor.deregister(socket)
             socket.close()
             self.socket = nil

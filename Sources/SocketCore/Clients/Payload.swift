@@ -27,7 +27,9 @@ public struct PayloadPattern: Sendable {
         var result: [UInt8] = []
         result.reserveCapacity(count)
         while result.count < count {
-            result.append(contentsOf: slice(stream: stream, offset: result.count, count: min(Self.period, count - result.count)))
+            result.append(
+                contentsOf: slice(stream: stream, offset: result.count, count: min(Self.period, count - result.count))
+            )
         }
         return result
     }

@@ -29,19 +29,25 @@ public enum SearchClient {
         let deadline = MonotonicClock.now() &+ options.timeout.nanoseconds
         let requestBytes = request.encoded()
         log.event(
-            "sent", text: "Sending \(ByteNotation.format(requestBytes, limit: 256)) to \(peer)",
-            fields: [("peer", .string(peer)), ("bytes", .int(requestBytes.count))])
+            "sent",
+            text: "Sending \(ByteNotation.format(requestBytes, limit: 256)) to \(peer)",
+            fields: [("peer", .string(peer)), ("bytes", .int(requestBytes.count))]
+        )
         let sent = try requestBytes.withUnsafeBytes { bytes in
             try socket.writeAll(bytes, timeout: remaining(until: deadline), signals: signals)
         }
-        guard sent == .ready else { throw interruption(sent, what: "sending the request", peer: peer, options: options) }
+        guard sent == .ready else {
+            throw interruption(sent, what: "sending the request", peer: peer, options: options)
+        }
 
         var decoder = FrameDecoder(maximumContentLength: maximumContentLength)
         var raw: [UInt8] = []
         let buffer = ReadBuffer(size: 64 * 1024)
         while true {
             let outcome = try socket.wait(for: .readable, timeout: remaining(until: deadline), signals: signals)
-            guard outcome == .ready else { throw interruption(outcome, what: "the response", peer: peer, options: options) }
+            guard outcome == .ready else {
+                throw interruption(outcome, what: "the response", peer: peer, options: options)
+            }
             guard case .processed(let count) = try socket.read(into: buffer.bytes) else { continue }
             if count == 0 {
                 do {
@@ -75,11 +81,19 @@ public enum SearchClient {
         let header = response.frame.header
         guard header.isJSON else {
             log.event(
-                "received", text: "Received \(ByteNotation.escapeForLog(header.contentType)) response from \(peer)",
-                fields: [("peer", .string(peer)), ("content_type", .string(header.contentType))])
+                "received",
+                text: "Received \(ByteNotation.escapeForLog(header.contentType)) response from \(peer)",
+                fields: [("peer", .string(peer)), ("content_type", .string(header.contentType))]
+            )
             log.event(
-                "result", level: .quiet, text: "Got response: \(ByteNotation.format(response.frame.content, limit: 4096))",
-                fields: [("content_type", .string(header.contentType)), ("content_length", .int(response.frame.content.count))])
+                "result",
+                level: .quiet,
+                text: "Got response: \(ByteNotation.format(response.frame.content, limit: 4096))",
+                fields: [
+                    ("content_type", .string(header.contentType)),
+                    ("content_length", .int(response.frame.content.count)),
+                ]
+            )
             return
         }
         let document: JSONValue
@@ -90,8 +104,10 @@ public enum SearchClient {
             throw ToolError.protocolViolation(peer: peer, reason: error.description)
         }
         log.event(
-            "received", text: "Received response \(PythonRepr.repr(document)) from \(peer)",
-            fields: [("peer", .string(peer)), ("response", document)])
+            "received",
+            text: "Received response \(PythonRepr.repr(document)) from \(peer)",
+            fields: [("peer", .string(peer)), ("response", document)]
+        )
         let result = document["result"] ?? .null
         log.event("result", level: .quiet, text: "Got result: \(PythonRepr.str(result))", fields: [("result", result)])
     }
@@ -101,8 +117,15 @@ public enum SearchClient {
         return .nanoseconds(Int64(deadline > now ? deadline - now : 0))
     }
 
-    private static func interruption(_ outcome: WaitOutcome, what: String, peer: String, options: ClientOptions) -> ToolError {
-        if case .signalled = outcome { return .closedEarly(peer: peer, reason: "interrupted while waiting for \(what)") }
+    private static func interruption(
+        _ outcome: WaitOutcome,
+        what: String,
+        peer: String,
+        options: ClientOptions
+    ) -> ToolError {
+        if case .signalled = outcome {
+            return .closedEarly(peer: peer, reason: "interrupted while waiting for \(what)")
+        }
         return .timedOut(what: what, peer: peer, seconds: Double(options.timeout.nanoseconds) / 1e9)
     }
 }

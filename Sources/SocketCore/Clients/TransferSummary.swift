@@ -12,7 +12,8 @@ public struct TransferSummary: Sendable, Equatable {
 
     /// "Sent 12 bytes, received 12 bytes in 0.001 s." (plus the connection count when more than one).
     public var text: String {
-        var line = "Sent \(NumberFormat.grouped(bytesSent)) bytes, received \(NumberFormat.grouped(bytesReceived)) bytes"
+        var line =
+            "Sent \(NumberFormat.grouped(bytesSent)) bytes, received \(NumberFormat.grouped(bytesReceived)) bytes"
         line += " in \(NumberFormat.fixed(Double(nanoseconds) / 1e9, decimals: 3)) s"
         if connections > 1 || failedConnections > 0 {
             line += " over \(connections) connection\(connections == 1 ? "" : "s")"

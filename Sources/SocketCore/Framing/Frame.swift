@@ -18,13 +18,22 @@ public struct Frame: Sendable, Equatable {
     /// A message whose header is made for `content` (content-length filled in).
     public init(contentType: String, contentEncoding: String, content: [UInt8], byteOrder: ByteOrder = .host) {
         header = FrameHeader(
-            byteOrder: byteOrder, contentType: contentType, contentEncoding: contentEncoding, contentLength: content.count)
+            byteOrder: byteOrder,
+            contentType: contentType,
+            contentEncoding: contentEncoding,
+            contentLength: content.count
+        )
         self.content = content
     }
 
     /// A text/json, utf-8 message carrying `value` as the guide's Python encodes it.
     public static func json(_ value: JSONValue, byteOrder: ByteOrder = .host) -> Frame {
-        Frame(contentType: FrameHeader.jsonContentType, contentEncoding: "utf-8", content: PythonJSON.encode(value), byteOrder: byteOrder)
+        Frame(
+            contentType: FrameHeader.jsonContentType,
+            contentEncoding: "utf-8",
+            content: PythonJSON.encode(value),
+            byteOrder: byteOrder
+        )
     }
 
     /// The bytes on the wire, identical to the guide's `_create_message`: prefix, then
@@ -70,9 +79,12 @@ public enum FrameEncoder {
             output.append(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         var rest = value
         withUnsafeMutableBytes(of: &digits) { buffer in

@@ -73,7 +73,10 @@ public struct FrameDecoder: Sendable {
                 let start = readIndex
                 let parsed = buffer.withUnsafeBytes { raw in
                     Result { () throws(FrameError) in
-                        try FrameHeader(validating: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), maximumContentLength: limit)
+                        try FrameHeader(
+                            validating: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]),
+                            maximumContentLength: limit
+                        )
                     }
                 }
                 switch parsed {
@@ -100,7 +103,9 @@ public struct FrameDecoder: Sendable {
         case .failed(let error):
             throw error
         case .waitingForHeaderLength:
-            if bufferedByteCount > 0 { throw .truncated(received: bufferedByteCount, expected: 2, stage: .lengthPrefix) }
+            if bufferedByteCount > 0 {
+                throw .truncated(received: bufferedByteCount, expected: 2, stage: .lengthPrefix)
+            }
         case .waitingForHeader(let length):
             throw .truncated(received: received, expected: nil, stage: .header(length: length))
         case .waitingForContent(let header, let headerLength):

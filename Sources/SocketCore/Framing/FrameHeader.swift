@@ -71,7 +71,8 @@ public struct FrameHeader: Sendable, Equatable {
     /// content-length must be a plain non-negative integer token: not `true`, `1.5`, `"10"` or `1e400`.
     private static func contentLength(from value: JSONValue, limit: Int) throws(FrameError) -> Int {
         guard case .number(let text, true) = value else {
-            let got = value.pythonTypeName == "float" ? "a number with a fraction or exponent" : "a \(value.pythonTypeName)"
+            let got =
+                value.pythonTypeName == "float" ? "a number with a fraction or exponent" : "a \(value.pythonTypeName)"
             throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got \(got)")
         }
         if text.hasPrefix("-") && text != "-0" {

@@ -163,7 +163,9 @@ public struct JSONParser: ~Copyable {
         if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
             position += 1
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { position += 1 }
-            guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
+            guard position < bytes.count, isDigit(bytes[position]) else {
+                throw error("expected a digit in the exponent")
+            }
             while position < bytes.count && isDigit(bytes[position]) { position += 1 }
             isInteger = false
         }
@@ -225,7 +227,8 @@ public struct JSONParser: ~Copyable {
         let escapeStart = position - 2
         let unit = try parseHex4()
         if (0xD800...0xDBFF).contains(unit) {
-            guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+            guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"),
+                bytes[position + 1] == UInt8(ascii: "u")
             else { throw JSONError(reason: "lone surrogate \\u\(hex4(unit))", offset: escapeStart) }
             position += 2
             let low = try parseHex4()

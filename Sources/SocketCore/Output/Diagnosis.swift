@@ -21,7 +21,8 @@ public enum ToolError: Error, Sendable, Equatable, CustomStringConvertible {
         case .mismatch(let detail): detail
         case .protocolViolation(let peer, let reason): "invalid response from \(peer): \(reason)"
         case .closedEarly(let peer, let reason): "\(peer): \(reason)"
-        case .connectionsFailed(let failed, let total, let first): "\(failed) of \(total) connections failed; first: \(first)"
+        case .connectionsFailed(let failed, let total, let first):
+            "\(failed) of \(total) connections failed; first: \(first)"
         }
     }
 }
@@ -45,7 +46,9 @@ public struct Diagnosis: Sendable, Equatable {
             self.init(
                 message: "cannot resolve host '\(error.host)': \(error.reason)",
                 hint: "check the spelling, or give an IP address such as 127.0.0.1 or ::1",
-                exitStatus: ExitStatus.unknownHost, kind: "unknown_host")
+                exitStatus: ExitStatus.unknownHost,
+                kind: "unknown_host"
+            )
         case let error as ToolError: self = Diagnosis.tool(error)
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
@@ -68,58 +71,91 @@ public struct Diagnosis: Sendable, Equatable {
                 message: message,
                 hint: "nothing is listening on\(on): is the server running, on this port? "
                     + "Start one with 'sockettool serve app HOST PORT', or look with 'ss -ltn'. A firewall can refuse too.",
-                exitStatus: ExitStatus.unavailable, kind: "connection_refused")
+                exitStatus: ExitStatus.unavailable,
+                kind: "connection_refused"
+            )
         case .timedOut:
             return Diagnosis(
                 message: message,
-                hint: "no answer from\(on): the host may be down, or a firewall drops the packets silently. Try 'ping'.",
-                exitStatus: ExitStatus.timedOut, kind: "timed_out")
+                hint:
+                    "no answer from\(on): the host may be down, or a firewall drops the packets silently. Try 'ping'.",
+                exitStatus: ExitStatus.timedOut,
+                kind: "timed_out"
+            )
         case .hostUnreachable, .networkUnreachable:
             return Diagnosis(
                 message: message,
                 hint: "no route to\(on): check the address, the network and the routes ('ip route', 'ping').",
-                exitStatus: ExitStatus.unavailable, kind: "unreachable")
+                exitStatus: ExitStatus.unavailable,
+                kind: "unreachable"
+            )
         case .addressInUse:
             return Diagnosis(
                 message: message,
                 hint: "another process listens on that port, or connections of a previous run are in TIME_WAIT. "
                     + "Find it with 'ss -ltnp', pick another port, or use port 0 for a free one.",
-                exitStatus: ExitStatus.cannotListen, kind: "address_in_use")
+                exitStatus: ExitStatus.cannotListen,
+                kind: "address_in_use"
+            )
         case .addressNotAvailable:
             return Diagnosis(
                 message: message,
                 hint: "that address is not on any interface of this machine: use 127.0.0.1, 0.0.0.0, ::, "
                     + "or an address 'ip addr' lists.",
-                exitStatus: ExitStatus.cannotListen, kind: "address_not_available")
+                exitStatus: ExitStatus.cannotListen,
+                kind: "address_not_available"
+            )
         case .permissionDenied where error.call == "bind":
             return Diagnosis(
                 message: message,
                 hint: "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability: use a port of 1024 or more, "
                     + "or 'sudo setcap cap_net_bind_service=+ep $(command -v sockettool)'.",
-                exitStatus: ExitStatus.permissionDenied, kind: "permission_denied")
+                exitStatus: ExitStatus.permissionDenied,
+                kind: "permission_denied"
+            )
         case .permissionDenied, .notPermitted:
             return Diagnosis(
-                message: message, hint: "the system refused: a firewall rule or missing privilege.",
-                exitStatus: ExitStatus.permissionDenied, kind: "permission_denied")
+                message: message,
+                hint: "the system refused: a firewall rule or missing privilege.",
+                exitStatus: ExitStatus.permissionDenied,
+                kind: "permission_denied"
+            )
         case .connectionReset:
             return Diagnosis(
                 message: message,
-                hint: "the peer reset the connection: it closed with unread data, crashed, or something in between cut it.",
-                exitStatus: ExitStatus.failure, kind: "connection_reset")
+                hint:
+                    "the peer reset the connection: it closed with unread data, crashed, or something in between cut it.",
+                exitStatus: ExitStatus.failure,
+                kind: "connection_reset"
+            )
         case .brokenPipe:
             return Diagnosis(
-                message: message, hint: "the peer closed the connection while data was still being sent to it.",
-                exitStatus: ExitStatus.failure, kind: "broken_pipe")
+                message: message,
+                hint: "the peer closed the connection while data was still being sent to it.",
+                exitStatus: ExitStatus.failure,
+                kind: "broken_pipe"
+            )
         case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
             return Diagnosis(
-                message: message, hint: "out of file descriptors: raise the limit with 'ulimit -n', or use fewer connections.",
-                exitStatus: ExitStatus.systemError, kind: "too_many_open_files")
+                message: message,
+                hint: "out of file descriptors: raise the limit with 'ulimit -n', or use fewer connections.",
+                exitStatus: ExitStatus.systemError,
+                kind: "too_many_open_files"
+            )
         case .addressFamilyNotSupported:
             return Diagnosis(
-                message: message, hint: "this machine has no IPv6 (or no IPv4) for that address: try the other family.",
-                exitStatus: ExitStatus.unavailable, kind: "family_not_supported")
+                message: message,
+                hint: "this machine has no IPv6 (or no IPv4) for that address: try the other family.",
+                exitStatus: ExitStatus.unavailable,
+                kind: "family_not_supported"
+            )
         default:
-            return Diagnosis(message: message, hint: nil, exitStatus: ExitStatus.systemError, kind: error.errno.name.lowercased())
+            return Diagnosis(
+                message: message,
+                hint: nil,
+                exitStatus: ExitStatus.systemError,
+                kind: error.errno.name.lowercased()
+            )
         }
     }
 
@@ -129,17 +165,32 @@ public struct Diagnosis: Sendable, Equatable {
             return Diagnosis(
                 message: error.description,
                 hint: "the peer is slow, stuck, or not speaking this protocol; raise --timeout if it is just slow.",
-                exitStatus: ExitStatus.timedOut, kind: "timed_out")
+                exitStatus: ExitStatus.timedOut,
+                kind: "timed_out"
+            )
         case .mismatch:
             return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "mismatch")
         case .protocolViolation:
             return Diagnosis(
-                message: error.description, hint: "is the server speaking the guide's app protocol ('serve app')?",
-                exitStatus: ExitStatus.failure, kind: "protocol_error")
+                message: error.description,
+                hint: "is the server speaking the guide's app protocol ('serve app')?",
+                exitStatus: ExitStatus.failure,
+                kind: "protocol_error"
+            )
         case .closedEarly:
-            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "closed_early")
+            return Diagnosis(
+                message: error.description,
+                hint: nil,
+                exitStatus: ExitStatus.failure,
+                kind: "closed_early"
+            )
         case .connectionsFailed:
-            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
+            return Diagnosis(
+                message: error.description,
+                hint: nil,
+                exitStatus: ExitStatus.failure,
+                kind: "connections_failed"
+            )
         }
     }
 }

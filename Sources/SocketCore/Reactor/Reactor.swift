@@ -82,8 +82,12 @@ public final class Reactor {
         precondition(registrations[fd] == nil, "descriptor \(fd) registered twice")
         if !interest.isEmpty { try backend.add(descriptor, interest: interest) }
         registrations[fd] = Registration(
-            handler: handler, interest: interest, generation: nextGeneration, inBackend: !interest.isEmpty,
-            isInternal: isInternal)
+            handler: handler,
+            interest: interest,
+            generation: nextGeneration,
+            inBackend: !interest.isEmpty,
+            isInternal: isInternal
+        )
         nextGeneration &+= 1
         if !isInternal { userRegistrationCount += 1 }
     }
@@ -173,7 +177,12 @@ public final class Reactor {
     public func handleSignals(_ signals: [CInt], _ action: @escaping (CInt) -> Void) throws(SystemError) {
         let pipe = SignalPipe.shared
         if signalAction == nil {
-            try register(descriptor: pipe.pipe.readDescriptor, interest: .readable, handler: SignalReader(), isInternal: true)
+            try register(
+                descriptor: pipe.pipe.readDescriptor,
+                interest: .readable,
+                handler: SignalReader(),
+                isInternal: true
+            )
         }
         signalAction = action
         pipe.install(signals)
@@ -186,7 +195,12 @@ public final class Reactor {
     /// A handle another thread may use to stop this loop (tests run servers on their own threads).
     public func makeRemoteStop() throws(SystemError) -> RemoteStop {
         let remote = try RemoteStop()
-        try register(descriptor: remote.pipe.readDescriptor, interest: .readable, handler: RemoteStopReader(remote), isInternal: true)
+        try register(
+            descriptor: remote.pipe.readDescriptor,
+            interest: .readable,
+            handler: RemoteStopReader(remote),
+            isInternal: true
+        )
         return remote
     }
 

@@ -138,7 +138,11 @@ final class AppConnection: ServedConnection {
         }
         let log = server.log
         if log.wants(.normal) {
-            log.event("received", text: AppProtocol.logLine(for: request, peer: peer), fields: requestFields(request, frame))
+            log.event(
+                "received",
+                text: AppProtocol.logLine(for: request, peer: peer),
+                fields: requestFields(request, frame)
+            )
         }
         send(AppProtocol.response(to: request), in: reactor)
     }
@@ -160,8 +164,11 @@ final class AppConnection: ServedConnection {
 
     private func reportError(_ reason: String, in reactor: Reactor) {
         server.log.event(
-            "error", level: .quiet, text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
-            fields: [("peer", .string(peer)), ("message", .string(reason))])
+            "error",
+            level: .quiet,
+            text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
+            fields: [("peer", .string(peer)), ("message", .string(reason))]
+        )
     }
 
     // MARK: - Writing
@@ -172,8 +179,10 @@ final class AppConnection: ServedConnection {
         let log = server.log
         if log.wants(.normal) {
             log.event(
-                "sent", text: "Sending \(ByteNotation.format(bytes, limit: 256)) to \(peer)",
-                fields: [("peer", .string(peer)), ("bytes", .int(bytes.count))])
+                "sent",
+                text: "Sending \(ByteNotation.format(bytes, limit: 256)) to \(peer)",
+                fields: [("peer", .string(peer)), ("bytes", .int(bytes.count))]
+            )
         }
         response.append(bytes)
         reactor.setInterest(.none, for: descriptor)

@@ -54,7 +54,10 @@ public enum AppProtocol {
         switch request {
         case .binary(_, let content):
             return Frame(
-                contentType: serverBinaryType, contentEncoding: "binary", content: binaryAnswerPrefix + content.prefix(10))
+                contentType: serverBinaryType,
+                contentEncoding: "binary",
+                content: binaryAnswerPrefix + content.prefix(10)
+            )
         case .json(let document):
             return resultFrame(result(for: document))
         }

@@ -24,7 +24,12 @@ public struct ServerOptions: Sendable {
     /// How long shutdown waits for responses in flight.
     public var grace: Duration
 
-    public init(address: SocketAddress, maxConnections: Int? = nil, backlog: CInt = Socket.defaultBacklog, grace: Duration = .seconds(5)) {
+    public init(
+        address: SocketAddress,
+        maxConnections: Int? = nil,
+        backlog: CInt = Socket.defaultBacklog,
+        grace: Duration = .seconds(5)
+    ) {
         self.address = address
         self.maxConnections = maxConnections ?? ServerOptions.defaultMaxConnections()
         self.backlog = backlog
@@ -88,17 +93,24 @@ public final class ConnectionServer {
         try reactor.register(listener.socket, interest: .readable, handler: listener)
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
         log.event(
-            "listening", level: .quiet, text: "Listening on \(address)",
-            fields: [("address", .string(address.description)), ("port", .int(address.port))])
+            "listening",
+            level: .quiet,
+            text: "Listening on \(address)",
+            fields: [("address", .string(address.description)), ("port", .int(address.port))]
+        )
         if address.isWildcard {
-            log.notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
+            log.notice(
+                "listening on every interface (\(address.host)): other machines can connect to port \(address.port)"
+            )
         }
     }
 
     private func accepted(_ socket: Socket, _ peer: SocketAddress, in reactor: Reactor) {
         let connection = makeConnection(socket, peer, self)
         let fd = Int(connection.descriptor)
-        if fd >= connections.count { connections.append(contentsOf: repeatElement(nil, count: fd + 1 - connections.count + 64)) }
+        if fd >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: fd + 1 - connections.count + 64))
+        }
         connections[fd] = connection
         openConnectionCount += 1
         acceptedCount += 1
@@ -108,7 +120,10 @@ public final class ConnectionServer {
     /// A connection calls this once, after deregistering and closing its socket.
     public func connectionClosed(_ connection: ServedConnection, descriptor: CInt) {
         let fd = Int(descriptor)
-        precondition(fd < connections.count && connections[fd] === connection, "connectionClosed for an unknown connection")
+        precondition(
+            fd < connections.count && connections[fd] === connection,
+            "connectionClosed for an unknown connection"
+        )
         connections[fd] = nil
         openConnectionCount -= 1
         if isShuttingDown {

@@ -130,8 +130,10 @@ final class EchoConnection: ServedConnection {
         let log = server.log
         guard log.wants(.normal) else { return }
         log.event(
-            "received", text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
-            fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))])
+            "received",
+            text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
+            fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))]
+        )
     }
 
     func finishForShutdown(in reactor: Reactor) {
@@ -143,7 +145,8 @@ final class EchoConnection: ServedConnection {
         // A reset or broken pipe ends this client only; the guide's server dies here.
         server.log.warning(
             "\(peer): \(error.call): \(error.errno)",
-            fields: [("peer", .string(peer)), ("errno", .string(error.errno.name))])
+            fields: [("peer", .string(peer)), ("errno", .string(error.errno.name))]
+        )
         closeNow(in: reactor)
     }
 
@@ -168,8 +171,10 @@ final class EchoConnection: ServedConnection {
             guard self.socket.isOpen else { return }
             if reactor.now &- self.lastActivity >= timeout {
                 self.server.log.event(
-                    "idle_timeout", text: "Closing idle connection to \(self.peer) (no traffic for \(options.idleTimeout!))",
-                    fields: [("peer", .string(self.peer))])
+                    "idle_timeout",
+                    text: "Closing idle connection to \(self.peer) (no traffic for \(options.idleTimeout!))",
+                    fields: [("peer", .string(self.peer))]
+                )
                 self.closeNow(in: reactor)
             } else {
                 self.scheduleIdleCheck(in: reactor, at: self.lastActivity)

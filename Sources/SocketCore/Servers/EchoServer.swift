@@ -27,7 +27,12 @@ public final class BlockingEchoServer {
     /// Binds and listens on a blocking socket.
     ///
     /// - Parameter signals: Signals that end the server (SIGINT/SIGTERM routed into the pipe); nil in tests.
-    public init(address: SocketAddress, options: BlockingEchoOptions, log: EventLog, signals: SignalPipe?) throws(SystemError) {
+    public init(
+        address: SocketAddress,
+        options: BlockingEchoOptions,
+        log: EventLog,
+        signals: SignalPipe?
+    ) throws(SystemError) {
         listener = try Socket.listening(on: address, backlog: Socket.defaultBacklog, blocking: true)
         do {
             self.address = try listener.localAddress()
@@ -47,10 +52,15 @@ public final class BlockingEchoServer {
     public func run() throws(SystemError) -> CInt? {
         defer { listener.close() }
         log.event(
-            "listening", level: .quiet, text: "Listening on \(address)",
-            fields: [("address", .string(address.description)), ("port", .int(address.port))])
+            "listening",
+            level: .quiet,
+            text: "Listening on \(address)",
+            fields: [("address", .string(address.description)), ("port", .int(address.port))]
+        )
         if address.isWildcard {
-            log.notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
+            log.notice(
+                "listening on every interface (\(address.host)): other machines can connect to port \(address.port)"
+            )
         }
         repeat {
             let outcome = try listener.wait(for: .readable, timeout: nil, signals: signals)
@@ -71,7 +81,10 @@ public final class BlockingEchoServer {
                 return signal
             case .timedOut:
                 log.event(
-                    "idle_timeout", text: "Closing idle connection to \(peer)", fields: [("peer", .string(peer))])
+                    "idle_timeout",
+                    text: "Closing idle connection to \(peer)",
+                    fields: [("peer", .string(peer))]
+                )
                 return nil
             case .ready:
                 break
@@ -81,7 +94,12 @@ public final class BlockingEchoServer {
                 guard case .processed(let read) = try client.read(into: buffer.bytes) else { continue }
                 count = read
             } catch {
-                log.event("error", level: .quiet, text: "Error: \(peer): \(error.call): \(error.errno)", fields: [("peer", .string(peer))])
+                log.event(
+                    "error",
+                    level: .quiet,
+                    text: "Error: \(peer): \(error.call): \(error.errno)",
+                    fields: [("peer", .string(peer))]
+                )
                 return nil
             }
             if count == 0 { break }
@@ -89,11 +107,19 @@ public final class BlockingEchoServer {
             do {
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
                 log.event(
-                    "received", level: .verbose, text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
-                    fields: [("peer", .string(peer)), ("bytes", .int(count))])
+                    "received",
+                    level: .verbose,
+                    text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
+                    fields: [("peer", .string(peer)), ("bytes", .int(count))]
+                )
                 outcome = try client.writeAll(chunk, timeout: options.idleTimeout, signals: signals)
             } catch {
-                log.event("error", level: .quiet, text: "Error: \(peer): \(error.call): \(error.errno)", fields: [("peer", .string(peer))])
+                log.event(
+                    "error",
+                    level: .quiet,
+                    text: "Error: \(peer): \(error.call): \(error.errno)",
+                    fields: [("peer", .string(peer))]
+                )
                 return nil
             }
             if case .signalled(let signal) = outcome { return signal }

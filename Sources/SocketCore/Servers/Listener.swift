@@ -81,7 +81,8 @@ public final class Listener: SocketHandler {
         reactor.setInterest(.none, for: socket)
         log.warning(
             "connection limit reached; new connections wait in the listen queue until one closes (--max-conns)",
-            fields: [("reason", .string("max_conns"))])
+            fields: [("reason", .string("max_conns"))]
+        )
     }
 
     private func handleExhaustion(_ error: SystemError, in reactor: Reactor) {
@@ -98,7 +99,8 @@ public final class Listener: SocketHandler {
             let refused = refusedSinceLog > 0 ? "; closed \(refusedSinceLog) new connection(s)" : ""
             log.warning(
                 "accept: \(error.errno) (\(error.errno.name)): pausing accepts for 100 ms\(refused)",
-                fields: [("errno", .string(error.errno.name)), ("refused", .int(refusedSinceLog))])
+                fields: [("errno", .string(error.errno.name)), ("refused", .int(refusedSinceLog))]
+            )
             lastExhaustionLog = now
             refusedSinceLog = 0
         }

@@ -69,14 +69,18 @@ public enum AddressResolver {
             if let raw = info.pointee.ai_addr, info.pointee.ai_family == AF_INET || info.pointee.ai_family == AF_INET6 {
                 var storage = sockaddr_storage()
                 withUnsafeMutableBytes(of: &storage) { destination in
-                    destination.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: Int(info.pointee.ai_addrlen)))
+                    destination.copyMemory(
+                        from: UnsafeRawBufferPointer(start: raw, count: Int(info.pointee.ai_addrlen))
+                    )
                 }
                 let address = SocketAddress(storage: storage, length: info.pointee.ai_addrlen)
                 if !addresses.contains(address) { addresses.append(address) }
             }
             entry = info.pointee.ai_next
         }
-        guard !addresses.isEmpty else { throw ResolutionError(host: host, reason: "no IPv4 or IPv6 address", code: EAI_NONAME) }
+        guard !addresses.isEmpty else {
+            throw ResolutionError(host: host, reason: "no IPv4 or IPv6 address", code: EAI_NONAME)
+        }
         return addresses
     }
 }

@@ -40,7 +40,9 @@ final class EpollSelector: SelectorBackend {
 
     func wait(timeoutMilliseconds: CInt, into events: inout [FiredEvent]) throws(SystemError) {
         let epfd = epollDescriptor
-        let ready = buffer.withUnsafeMutableBufferPointer { st_epoll_wait(epfd, $0.baseAddress, CInt($0.count), timeoutMilliseconds) }
+        let ready = buffer.withUnsafeMutableBufferPointer {
+            st_epoll_wait(epfd, $0.baseAddress, CInt($0.count), timeoutMilliseconds)
+        }
         if ready < 0 {
             if errno == EINTR { return }
             throw SystemError(errno: Errno(rawValue: errno), call: "epoll_wait")

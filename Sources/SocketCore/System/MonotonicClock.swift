@@ -19,7 +19,8 @@ extension Duration {
         if seconds < 0 { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return .max }
-        return whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000)).overflow ? .max : whole + UInt64(attoseconds / 1_000_000_000)
+        return whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000)).overflow
+            ? .max : whole + UInt64(attoseconds / 1_000_000_000)
     }
 
     /// A duration from seconds given as a Double (command-line flags).

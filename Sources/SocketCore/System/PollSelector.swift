@@ -72,8 +72,13 @@ final class PollSelector: SelectorBackend {
             if revents != 0 {
                 remaining -= 1
                 // POLLNVAL: a descriptor was closed while still registered. That is a bug in this program.
-                precondition(Int32(revents) & POLLNVAL == 0, "poll: descriptor \(pollDescriptors[index].fd) is not open")
-                events.append(FiredEvent(descriptor: pollDescriptors[index].fd, readiness: Self.readiness(from: revents)))
+                precondition(
+                    Int32(revents) & POLLNVAL == 0,
+                    "poll: descriptor \(pollDescriptors[index].fd) is not open"
+                )
+                events.append(
+                    FiredEvent(descriptor: pollDescriptors[index].fd, readiness: Self.readiness(from: revents))
+                )
             }
             index += 1
         }

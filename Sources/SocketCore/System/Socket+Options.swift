@@ -11,17 +11,32 @@ extension Socket {
     /// TCP_NODELAY: send small writes at once instead of waiting for an ACK (Nagle). The guide's programs
     /// stall 40 ms per window on loopback without it, when Nagle meets delayed ACK.
     public func setNoDelay(_ on: Bool) throws(SystemError) {
-        try setIntOption(level: CInt(IPPROTO_TCP), name: TCP_NODELAY, value: on ? 1 : 0, call: "setsockopt(TCP_NODELAY)")
+        try setIntOption(
+            level: CInt(IPPROTO_TCP),
+            name: TCP_NODELAY,
+            value: on ? 1 : 0,
+            call: "setsockopt(TCP_NODELAY)"
+        )
     }
 
     /// SO_SNDBUF. The kernel doubles the value (for its own bookkeeping) and applies a minimum; read it back.
     public func setSendBufferSize(_ bytes: Int) throws(SystemError) {
-        try setIntOption(level: SOL_SOCKET, name: SO_SNDBUF, value: CInt(clamping: bytes), call: "setsockopt(SO_SNDBUF)")
+        try setIntOption(
+            level: SOL_SOCKET,
+            name: SO_SNDBUF,
+            value: CInt(clamping: bytes),
+            call: "setsockopt(SO_SNDBUF)"
+        )
     }
 
     /// SO_RCVBUF. The kernel doubles the value and applies a minimum; read it back.
     public func setReceiveBufferSize(_ bytes: Int) throws(SystemError) {
-        try setIntOption(level: SOL_SOCKET, name: SO_RCVBUF, value: CInt(clamping: bytes), call: "setsockopt(SO_RCVBUF)")
+        try setIntOption(
+            level: SOL_SOCKET,
+            name: SO_RCVBUF,
+            value: CInt(clamping: bytes),
+            call: "setsockopt(SO_RCVBUF)"
+        )
     }
 
     /// SO_SNDBUF in effect.
@@ -36,7 +51,12 @@ extension Socket {
 
     /// IPV6_V6ONLY: false lets an IPv6 wildcard listener take IPv4 connections too.
     public func setIPv6Only(_ on: Bool) throws(SystemError) {
-        try setIntOption(level: CInt(IPPROTO_IPV6), name: IPV6_V6ONLY, value: on ? 1 : 0, call: "setsockopt(IPV6_V6ONLY)")
+        try setIntOption(
+            level: CInt(IPPROTO_IPV6),
+            name: IPV6_V6ONLY,
+            value: on ? 1 : 0,
+            call: "setsockopt(IPV6_V6ONLY)"
+        )
     }
 
     /// SO_LINGER with a zero timeout: close() then sends RST at once. Only tests and fault injection use it.

@@ -57,8 +57,16 @@ extension Socket {
         let fd = descriptor
         _ = try retryingInterrupts("getsockopt(TCP_INFO)") { st_tcp_info(fd, &raw) }
         return TCPInfo(
-            state: raw.state, roundTripMicroseconds: raw.rtt_us, congestionWindow: raw.snd_cwnd, sendMSS: raw.snd_mss,
-            unackedSegments: raw.unacked, notSentBytes: raw.notsent_bytes, peerWindow: raw.snd_wnd,
-            receiveSpace: raw.rcv_space, bytesAcked: raw.bytes_acked, bytesReceived: raw.bytes_received)
+            state: raw.state,
+            roundTripMicroseconds: raw.rtt_us,
+            congestionWindow: raw.snd_cwnd,
+            sendMSS: raw.snd_mss,
+            unackedSegments: raw.unacked,
+            notSentBytes: raw.notsent_bytes,
+            peerWindow: raw.snd_wnd,
+            receiveSpace: raw.rcv_space,
+            bytesAcked: raw.bytes_acked,
+            bytesReceived: raw.bytes_received
+        )
     }
 }

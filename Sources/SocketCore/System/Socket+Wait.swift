@@ -15,7 +15,11 @@ public enum WaitOutcome: Sendable, Equatable {
 extension Socket {
     /// Waits until the socket is ready for `interest`, `timeout` passes, or a signal arrives on `signals`.
     /// The corresponding C function is `poll(2)`; EINTR restarts it with the time that is left.
-    public func wait(for interest: Interest, timeout: Duration?, signals: SignalPipe? = nil) throws(SystemError) -> WaitOutcome {
+    public func wait(
+        for interest: Interest,
+        timeout: Duration?,
+        signals: SignalPipe? = nil
+    ) throws(SystemError) -> WaitOutcome {
         var entries = [
             pollfd(fd: descriptor, events: interest.contains(.writable) ? Int16(POLLOUT) : Int16(POLLIN), revents: 0),
             pollfd(fd: signals?.pipe.readDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
@@ -42,7 +46,11 @@ extension Socket {
     /// Writes all of `bytes`, waiting for room as needed; gives up after `timeout` without progress.
     ///
     /// - Returns: `.ready` when everything was written, or what ended the wait.
-    public func writeAll(_ bytes: UnsafeRawBufferPointer, timeout: Duration?, signals: SignalPipe? = nil) throws(SystemError) -> WaitOutcome {
+    public func writeAll(
+        _ bytes: UnsafeRawBufferPointer,
+        timeout: Duration?,
+        signals: SignalPipe? = nil
+    ) throws(SystemError) -> WaitOutcome {
         var offset = 0
         while offset < bytes.count {
             if case .processed(let written) = try write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {

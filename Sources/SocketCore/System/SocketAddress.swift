@@ -66,7 +66,10 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let converted = withUnsafeBytes(of: storage) { raw -> Bool in
-            let offset = isIPv6 ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)! : MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            let offset =
+                isIPv6
+                ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+                : MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
             return inet_ntop(family, raw.baseAddress! + offset, &text, socklen_t(text.count)) != nil
         }
         guard converted else { return "?" }
@@ -90,7 +93,9 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Calls `body` with the address as the `sockaddr` pointer the C API wants.
-    public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R) throws(SystemError) -> R {
+    public func withSockAddr<R>(
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R
+    ) throws(SystemError) -> R {
         var copy = storage
         return try withUnsafePointer(to: &copy) { pointer throws(SystemError) -> R in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer throws(SystemError) -> R in
