@@ -103,8 +103,11 @@ public struct FrameDecoder: Sendable {
         case .failed(let error):
             throw error
         case .waitingForHeaderLength:
-            if bufferedByteCount > 0 {
-                throw .truncated(received: bufferedByteCount, expected: 2, stage: .lengthPrefix)
+            if bufferedByteCount == 1 { throw .truncated(received: 1, expected: 2, stage: .lengthPrefix) }
+            if bufferedByteCount >= 2 {
+                // next() was not called since the last frame; the prefix is all there.
+                let length = Int(buffer[readIndex]) << 8 | Int(buffer[readIndex + 1])
+                throw .truncated(received: bufferedByteCount, expected: nil, stage: .header(length: length))
             }
         case .waitingForHeader(let length):
             throw .truncated(received: received, expected: nil, stage: .header(length: length))

@@ -218,3 +218,14 @@ extension Socket {
         return (socket, peer)
     }
 }
+
+extension Socket {
+    /// A connected pair of non-blocking Unix stream sockets, for tests and in-process plumbing.
+    /// The corresponding C function is `socketpair(2)`.
+    public static func pair() throws(SystemError) -> (Socket, Socket) {
+        var descriptors: [CInt] = [-1, -1]
+        let type = CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue)
+        _ = try retryingInterrupts("socketpair") { socketpair(AF_UNIX, type, 0, &descriptors) }
+        return (Socket(adopting: descriptors[0], family: AF_UNIX), Socket(adopting: descriptors[1], family: AF_UNIX))
+    }
+}
