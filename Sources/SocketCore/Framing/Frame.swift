@@ -57,19 +57,25 @@ public enum FrameEncoder {
         let prefixIndex = output.count
         output.append(0)
         output.append(0)
-        output.append(contentsOf: #"{"byteorder": "#.utf8)
-        PythonJSON.appendString(header.byteOrder.rawValue, to: &output)
-        output.append(contentsOf: #", "content-type": "#.utf8)
+        append(#"{"byteorder": "#, to: &output)
+        append(header.byteOrder == .little ? #""little""# : #""big""#, to: &output)
+        append(#", "content-type": "#, to: &output)
         PythonJSON.appendString(header.contentType, to: &output)
-        output.append(contentsOf: #", "content-encoding": "#.utf8)
+        append(#", "content-encoding": "#, to: &output)
         PythonJSON.appendString(header.contentEncoding, to: &output)
-        output.append(contentsOf: #", "content-length": "#.utf8)
+        append(#", "content-length": "#, to: &output)
         appendDecimal(header.contentLength, to: &output)
         output.append(UInt8(ascii: "}"))
         let length = output.count - prefixIndex - 2
         precondition(length <= maximumHeaderLength, "JSON header of \(length) bytes does not fit the 2-byte prefix")
         output[prefixIndex] = UInt8(length >> 8)
         output[prefixIndex + 1] = UInt8(length & 0xFF)
+    }
+
+    /// Appends a literal's bytes straight from the binary's data.
+    @inline(__always)
+    static func append(_ literal: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     /// Appends a non-negative integer in decimal without going through String.

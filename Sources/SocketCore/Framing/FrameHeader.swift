@@ -37,31 +37,44 @@ public struct FrameHeader: Sendable, Equatable {
 
     /// Validates a JSON header as received.
     ///
+    /// The four required keys are matched as bytes while the JSON is scanned, so the common header costs no
+    /// tree and no key strings. Errors come in the guide's order: invalid JSON, then a missing key (in
+    /// the order its server checks them), then a bad value.
+    ///
     /// - Parameters:
     ///   - bytes: The JSON header, exactly the length the prefix declared.
     ///   - maximumContentLength: Larger declared lengths are refused before any content is read.
     /// - Throws: `FrameError` naming the first problem.
     public init(validating bytes: UnsafeRawBufferPointer, maximumContentLength: Int) throws(FrameError) {
         guard !bytes.isEmpty else { throw .emptyHeader }
-        let document: JSONValue
+        var fields = ScannedFields()
+        let outcome: JSONParser.ScanOutcome
         do {
-            document = try JSONParser.parse(bytes, maximumDepth: 16)
+            outcome = try JSONParser.scanObject(bytes, maximumDepth: 16) { parser, key throws(JSONError) in
+                try fields.take(key, from: &parser)
+            }
         } catch {
             throw .invalidHeader(error)
         }
-        guard case .object = document else { throw .headerNotObject(pythonType: document.pythonTypeName) }
-        for key in Self.requiredKeys where document[key] == nil { throw .missingHeader(key) }
-
-        guard let order = document["byteorder"]!.stringValue.flatMap(ByteOrder.init(rawValue:)) else {
+        if case .notObject(let type) = outcome { throw .headerNotObject(pythonType: type) }
+        if let duplicate = fields.duplicate {
+            throw .invalidHeader(
+                JSONError(reason: "duplicate key \(PythonRepr.string(duplicate.key))", offset: duplicate.offset)
+            )
+        }
+        for (index, key) in Self.requiredKeys.enumerated() where fields.seen & (1 << index) == 0 {
+            throw .missingHeader(key)
+        }
+        guard let order = fields.byteOrder else {
             throw .invalidHeaderValue(key: "byteorder", reason: "must be \"little\" or \"big\"")
         }
         byteOrder = order
-        contentLength = try Self.contentLength(from: document["content-length"]!, limit: maximumContentLength)
-        guard let type = document["content-type"]!.stringValue else {
+        contentLength = try Self.contentLength(fields.contentLength, limit: maximumContentLength)
+        guard let type = fields.contentType else {
             throw .invalidHeaderValue(key: "content-type", reason: "must be a string")
         }
         contentType = type
-        guard let encoding = document["content-encoding"]!.stringValue else {
+        guard let encoding = fields.contentEncoding else {
             throw .invalidHeaderValue(key: "content-encoding", reason: "must be a string")
         }
         contentEncoding = encoding
@@ -69,21 +82,125 @@ public struct FrameHeader: Sendable, Equatable {
     }
 
     /// content-length must be a plain non-negative integer token: not `true`, `1.5`, `"10"` or `1e400`.
-    private static func contentLength(from value: JSONValue, limit: Int) throws(FrameError) -> Int {
-        guard case .number(let text, true) = value else {
-            let got =
-                value.pythonTypeName == "float" ? "a number with a fraction or exponent" : "a \(value.pythonTypeName)"
-            throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got \(got)")
-        }
-        if text.hasPrefix("-") && text != "-0" {
+    private static func contentLength(_ value: ScannedFields.Length, limit: Int) throws(FrameError) -> Int {
+        switch value {
+        case .notANumber(let type):
+            throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got a \(type)")
+        case .notAnInteger:
+            throw .invalidHeaderValue(
+                key: "content-length",
+                reason: "must be a non-negative integer, got a number with a fraction or exponent"
+            )
+        case .negative(let text):
             throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got \(text)")
+        case .integer(let length) where length <= limit:
+            return length
+        case .integer(let length):
+            throw .contentTooLarge(declared: String(length), limit: limit)
+        case .tooLarge(let text):
+            throw .contentTooLarge(declared: text, limit: limit)
         }
-        let digits = text.hasPrefix("-") ? "0" : text
+    }
+}
+
+/// What the scan of a header found for each required key.
+private struct ScannedFields {
+    enum Length {
+        case integer(Int)
+        case negative(String)
+        case tooLarge(String)
+        case notAnInteger
+        case notANumber(String)
+    }
+
+    /// Bit i set: FrameHeader.requiredKeys[i] was present.
+    var seen = 0
+    var byteOrder: ByteOrder?
+    var contentLength = Length.notANumber("missing")
+    var contentType: String?
+    var contentEncoding: String?
+    /// Other keys, decoded, kept only to detect duplicates.
+    var otherKeys: Set<String> = []
+    var duplicate: (key: String, offset: Int)?
+
+    mutating func take(_ key: borrowing JSONKey, from parser: inout JSONParser) throws(JSONError) {
+        let index: Int
+        if key.matches("byteorder") {
+            index = 0
+        } else if key.matches("content-length") {
+            index = 1
+        } else if key.matches("content-type") {
+            index = 2
+        } else if key.matches("content-encoding") {
+            index = 3
+        } else {
+            let name = key.hasEscapes ? parser.decodeKey(key) : String(decoding: key.raw, as: UTF8.self)
+            if let known = FrameHeader.requiredKeys.firstIndex(of: name) {
+                index = known  // a required key spelled with escapes
+            } else {
+                if !otherKeys.insert(name).inserted && duplicate == nil { duplicate = (name, key.offset) }
+                _ = try parser.parseValue()
+                return
+            }
+        }
+        if seen & (1 << index) != 0 && duplicate == nil { duplicate = (FrameHeader.requiredKeys[index], key.offset) }
+        seen |= 1 << index
+        switch index {
+        case 0: byteOrder = try Self.byteOrder(&parser)
+        case 1: contentLength = try Self.length(&parser)
+        case 2: contentType = try Self.string(&parser)
+        default: contentEncoding = try Self.string(&parser)
+        }
+    }
+
+    /// The string at the parser, or nil (after consuming the value) when it is not a string.
+    private static func string(_ parser: inout JSONParser) throws(JSONError) -> String? {
+        guard parser.peek(UInt8(ascii: "\"")) else {
+            _ = try parser.parseValue()
+            return nil
+        }
+        return try parser.parseString()
+    }
+
+    /// "little" or "big", compared as bytes; nil for anything else.
+    private static func byteOrder(_ parser: inout JSONParser) throws(JSONError) -> ByteOrder? {
+        for (literal, order) in [("\"little\"" as StaticString, ByteOrder.little), ("\"big\"", .big)] {
+            let count = literal.utf8CodeUnitCount
+            guard parser.bytes.count - parser.position >= count else { continue }
+            var equal = true
+            for index in 0..<count where parser.bytes[parser.position + index] != literal.utf8Start[index] {
+                equal = false
+                break
+            }
+            if equal {
+                parser.position += count
+                return order
+            }
+        }
+        return try string(&parser).flatMap(ByteOrder.init(rawValue:))
+    }
+
+    private static func length(_ parser: inout JSONParser) throws(JSONError) -> Length {
+        let typeOffset = parser.position
+        guard let (text, isInteger) = try parser.scanNumberToken() else {
+            var copy = JSONParser(parser.bytes, maximumDepth: 16)
+            copy.position = typeOffset
+            return .notANumber((try? copy.skipValueReturningType()) ?? "value")
+        }
+        guard isInteger else { return .notAnInteger }
+        let negative = text.first == UInt8(ascii: "-")
+        let digits = negative ? UnsafeRawBufferPointer(rebasing: text.dropFirst()) : text
+        if negative && !(digits.count == 1 && digits[0] == UInt8(ascii: "0")) {
+            return .negative(String(decoding: text, as: UTF8.self))
+        }
         // 18 digits always fit in an Int; a longer number is above any limit anyway.
-        guard digits.count <= 18, let length = Int(digits), length <= limit else {
-            throw .contentTooLarge(declared: text.count > 24 ? String(text.prefix(20)) + "..." : text, limit: limit)
+        guard digits.count <= 18 else {
+            let shown = String(decoding: text.prefix(20), as: UTF8.self)
+            return .tooLarge(text.count > 24 ? shown + "..." : String(decoding: text, as: UTF8.self))
         }
-        return length
+        var value = 0
+        for digit in digits { value = value * 10 + Int(digit - UInt8(ascii: "0")) }
+        return .integer(value)
     }
 }
 
@@ -94,6 +211,11 @@ public enum TextEncoding: Sendable {
 
     /// Recognises "utf-8", "UTF8", "utf_8", "ascii", "us-ascii" and the like; nil for anything else.
     public init?(name: String) {
+        // The guide's spelling first: no lowercasing, no allocation.
+        if name == "utf-8" {
+            self = .utf8
+            return
+        }
         let normalized = String(name.lowercased().map { $0 == "-" || $0 == " " ? "_" : $0 })
         switch normalized {
         case "utf_8", "utf8", "u8", "utf", "cp65001": self = .utf8

@@ -16,12 +16,12 @@ public struct JSONParser: ~Copyable {
     /// Nesting deeper than this is refused (a stack-depth attack otherwise).
     public static let defaultMaximumDepth = 32
 
-    private let bytes: UnsafeRawBufferPointer
-    private var position = 0
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
     private var depth = 0
     private let maximumDepth: Int
 
-    private init(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
+    init(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
     }
@@ -54,7 +54,7 @@ public struct JSONParser: ~Copyable {
 
     // MARK: - Grammar
 
-    private mutating func parseValue() throws(JSONError) -> JSONValue {
+    mutating func parseValue() throws(JSONError) -> JSONValue {
         guard position < bytes.count else { throw error(bytes.isEmpty ? "empty document" : "unexpected end of data") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -128,7 +128,7 @@ public struct JSONParser: ~Copyable {
         }
     }
 
-    private mutating func enterContainer() throws(JSONError) {
+    mutating func enterContainer() throws(JSONError) {
         depth += 1
         if depth > maximumDepth { throw error("nesting deeper than \(maximumDepth) levels") }
     }
@@ -174,7 +174,7 @@ public struct JSONParser: ~Copyable {
     }
 
     /// Parses a string at `position` (which holds the opening quote).
-    private mutating func parseString() throws(JSONError) -> String {
+    mutating func parseString() throws(JSONError) -> String {
         position += 1
         let start = position
         // Fast path: no escapes, so the bytes (already valid UTF-8) are the string.
@@ -263,7 +263,7 @@ public struct JSONParser: ~Copyable {
 
     // MARK: - Helpers
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -273,14 +273,14 @@ public struct JSONParser: ~Copyable {
     }
 
     @inline(__always)
-    private func peek(_ byte: UInt8) -> Bool { position < bytes.count && bytes[position] == byte }
+    func peek(_ byte: UInt8) -> Bool { position < bytes.count && bytes[position] == byte }
 
     @inline(__always)
-    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    private func error(_ reason: String) -> JSONError { JSONError(reason: reason, offset: position) }
+    func error(_ reason: String) -> JSONError { JSONError(reason: reason, offset: position) }
 
-    private func describe(_ byte: UInt8) -> String {
+    func describe(_ byte: UInt8) -> String {
         byte >= 0x20 && byte < 0x7F ? "'\(describeRaw(byte))'" : "0x\(hexByte(byte))"
     }
 

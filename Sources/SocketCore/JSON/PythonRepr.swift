@@ -1,19 +1,14 @@
 // PythonRepr.swift -- Python's repr() and str() of parsed JSON, for the guide's log lines
 // (`Received request {'action': 'search', 'value': 'morpheus'}`) and its answers (`No match for '5'.`).
+// Written byte by byte, because a server prints one of these per request.
 
 /// What Python would print for a value json.loads produced.
 public enum PythonRepr {
     /// `repr(value)`: `None`, `True`, `'text'`, `[1, 'a']`, `{'k': 'v'}`.
     public static func repr(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "None"
-        case .bool(let flag): return flag ? "True" : "False"
-        case .number(let text, let isInteger): return isInteger ? integer(text) : float(text)
-        case .string(let text): return string(text)
-        case .array(let elements): return "[" + elements.map(repr).joined(separator: ", ") + "]"
-        case .object(let members):
-            return "{" + members.map { string($0.key) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
-        }
+        var output: [UInt8] = []
+        append(value, to: &output)
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// `str(value)`: like repr, but a string is itself (what an f-string inserts).
@@ -22,50 +17,86 @@ public enum PythonRepr {
         return repr(value)
     }
 
+    /// `repr(text)`: single quotes unless the text has a ' and no ", escapes as Python writes them.
+    public static func string(_ text: String) -> String {
+        var output: [UInt8] = []
+        appendString(text, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `repr(value)`, stopping early (ending in "...") once `output` holds more than `limit` bytes.
+    public static func append(_ value: JSONValue, to output: inout [UInt8], limit: Int = .max) {
+        if output.count > limit { return }
+        switch value {
+        case .null: output.append(literal: "None")
+        case .bool(let flag): flag ? output.append(literal: "True") : output.append(literal: "False")
+        case .number(let text, let isInteger): output.append(text: isInteger ? integer(text) : float(text))
+        case .string(let text): appendString(text, to: &output)
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(literal: ", ") }
+                append(element, to: &output, limit: limit)
+                if output.count > limit { return }
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { output.append(literal: ", ") }
+                appendString(member.key, to: &output)
+                output.append(literal: ": ")
+                append(member.value, to: &output, limit: limit)
+                if output.count > limit { return }
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
     /// Python's int(): "-0" is 0; everything else prints as written.
     private static func integer(_ text: String) -> String {
         text == "-0" ? "0" : text
     }
 
-    /// Python's float repr (the shortest text that round-trips, like Swift's), with Python's spellings.
+    /// Python's float repr (the shortest text that round-trips, as Swift's), with Python's spellings.
     private static func float(_ text: String) -> String {
         guard let value = Double(text) else { return text }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
         var printed = "\(value)"
-        // Swift writes 1e-05 and 1e+16 like Python; it differs only in dropping ".0" after an exponent-free
-        // integral value in some forms, which Python always keeps.
         if !printed.contains(".") && !printed.contains("e") && !printed.contains("n") { printed += ".0" }
         return printed
     }
 
-    /// `repr(text)`: single quotes unless the text has a ' and no ", escapes as Python writes them.
-    public static func string(_ text: String) -> String {
-        let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
-        var result = String(quote)
+    /// Appends `repr(text)`.
+    public static func appendString(_ text: String, to output: inout [UInt8]) {
+        var hasSingle = false
+        var hasDouble = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "'") { hasSingle = true } else if byte == UInt8(ascii: "\"") { hasDouble = true }
+        }
+        let quote = hasSingle && !hasDouble ? UInt8(ascii: "\"") : UInt8(ascii: "'")
+        output.append(quote)
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if Character(scalar) == quote {
-                    result += "\\" + String(quote)
-                } else if isPrintable(scalar) {
-                    result.unicodeScalars.append(scalar)
-                } else {
-                    result += escaped(scalar)
-                }
+            let value = scalar.value
+            if value >= 0x20 && value < 0x7F {
+                let byte = UInt8(value)
+                if byte == UInt8(ascii: "\\") || byte == quote { output.append(UInt8(ascii: "\\")) }
+                output.append(byte)
+            } else if value == 0x0A || value == 0x0D || value == 0x09 {
+                output.append(UInt8(ascii: "\\"))
+                output.append(value == 0x0A ? UInt8(ascii: "n") : value == 0x0D ? UInt8(ascii: "r") : UInt8(ascii: "t"))
+            } else if value >= 0xA0 && isPrintable(scalar) {
+                UTF8.encode(scalar) { output.append($0) }
+            } else {
+                appendEscape(value, to: &output)
             }
         }
-        result.append(quote)
-        return result
+        output.append(quote)
     }
 
-    /// Python's str.isprintable() for one code point: not a control, format, surrogate, private-use,
-    /// unassigned, or separator character other than the space.
+    /// Python's str.isprintable() for one non-ASCII code point: not a control, format, surrogate, private-use,
+    /// unassigned, or separator character.
     private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar == " " { return true }
         switch scalar.properties.generalCategory {
         case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
             .spaceSeparator:
@@ -75,11 +106,23 @@ public enum PythonRepr {
         }
     }
 
-    private static func escaped(_ scalar: Unicode.Scalar) -> String {
-        let value = scalar.value
-        let digits = String(value, radix: 16)
-        if value < 0x100 { return "\\x" + String(repeating: "0", count: 2 - digits.count) + digits }
-        if value < 0x10000 { return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits }
-        return "\\U" + String(repeating: "0", count: 8 - digits.count) + digits
+    /// `\xNN`, `\uNNNN` or `\UNNNNNNNN`, as Python picks by size.
+    private static func appendEscape(_ value: UInt32, to output: inout [UInt8]) {
+        let digits: Int
+        output.append(UInt8(ascii: "\\"))
+        if value < 0x100 {
+            output.append(UInt8(ascii: "x"))
+            digits = 2
+        } else if value < 0x10000 {
+            output.append(UInt8(ascii: "u"))
+            digits = 4
+        } else {
+            output.append(UInt8(ascii: "U"))
+            digits = 8
+        }
+        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
+            let nibble = UInt8((value >> UInt32(shift)) & 0xF)
+            output.append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
+        }
     }
 }

@@ -8,6 +8,13 @@ public enum UTF8Validation {
         var index = 0
         let count = bytes.count
         while index < count {
+            // ASCII runs, eight bytes at a time: the common case for headers and JSON.
+            while index + 8 <= count
+                && bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+            {
+                index += 8
+            }
+            guard index < count else { break }
             let lead = bytes[index]
             if lead < 0x80 {
                 index += 1

@@ -8,12 +8,23 @@ public enum ByteNotation {
     /// `b'Hello, world'`: printable ASCII as is, `\n` `\r` `\t` `\\` `\'` escaped, everything else `\xNN`.
     /// Past `limit` bytes the text ends in `'... (N bytes)`.
     public static func format(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit) -> String {
-        var text: [UInt8] = [UInt8(ascii: "b"), UInt8(ascii: "'")]
-        text.reserveCapacity(min(bytes.count, limit) + 24)
-        for byte in bytes.prefix(limit) { appendEscaped(byte, to: &text) }
-        text.append(UInt8(ascii: "'"))
-        if bytes.count > limit { text.append(contentsOf: "... (\(bytes.count) bytes)".utf8) }
+        var text: [UInt8] = []
+        append(bytes, limit: limit, to: &text)
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `b'...'` of `bytes` to `output` (see `format`).
+    public static func append(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit, to output: inout [UInt8]) {
+        output.reserveCapacity(output.count + min(bytes.count, limit) * 2 + 24)
+        output.append(UInt8(ascii: "b"))
+        output.append(UInt8(ascii: "'"))
+        for index in 0..<Swift.min(bytes.count, limit) { appendEscaped(bytes[index], to: &output) }
+        output.append(UInt8(ascii: "'"))
+        if bytes.count > limit {
+            output.append(literal: "... (")
+            FrameEncoder.appendDecimal(bytes.count, to: &output)
+            output.append(literal: " bytes)")
+        }
     }
 
     /// `b'...'` of an array.
@@ -42,18 +53,23 @@ public enum ByteNotation {
         return output
     }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     @inline(__always)
     private static func appendEscaped(_ byte: UInt8, to text: inout [UInt8]) {
         switch byte {
-        case UInt8(ascii: "\\"): text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case UInt8(ascii: "'"): text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "'")])
-        case 0x0A: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0D: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case 0x09: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0x20..<0x7F: text.append(byte)
+        case 0x20..<0x7F where byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "'"): text.append(byte)
+        case UInt8(ascii: "\\"), UInt8(ascii: "'"):
+            text.append(UInt8(ascii: "\\"))
+            text.append(byte)
+        case 0x0A, 0x0D, 0x09:
+            text.append(UInt8(ascii: "\\"))
+            text.append(byte == 0x0A ? UInt8(ascii: "n") : byte == 0x0D ? UInt8(ascii: "r") : UInt8(ascii: "t"))
         default:
-            text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x")])
-            text.append(contentsOf: hexByte(byte).utf8)
+            text.append(UInt8(ascii: "\\"))
+            text.append(UInt8(ascii: "x"))
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0xF)])
         }
     }
 }

@@ -67,6 +67,21 @@ public final class EventLog {
         }
     }
 
+    /// Prints an event whose text line is built byte by byte into the output buffer: for events a server
+    /// prints per request, where building a String first would cost more than the work it reports.
+    public func event(
+        _ kind: String,
+        level: Verbosity = .normal,
+        fields: @autoclosure () -> [(String, JSONValue)],
+        line: (inout [UInt8]) -> Void
+    ) {
+        guard level <= verbosity else { return }
+        switch format {
+        case .text: output.writeLine(building: line)
+        case .json: output.writeLine(Self.jsonLine(kind, fields()))
+        }
+    }
+
     /// An error: "error: <message>" and "hint: <hint>" on stderr; in JSON mode also an "error" event on
     /// stdout. Never filtered by -q.
     public func error(_ message: String, hint: String? = nil, fields: [(String, JSONValue)] = []) {

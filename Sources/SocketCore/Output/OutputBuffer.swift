@@ -48,6 +48,20 @@ public final class OutputBuffer {
         if policy == .eachLine || bytes.count >= 1 << 16 { flush() }
     }
 
+    /// Appends a line built in place by `build` (no intermediate String), then a newline. The hot path of
+    /// a server's event lines.
+    public func writeLine(building build: (inout [UInt8]) -> Void) {
+        if let capture {
+            var line: [UInt8] = []
+            build(&line)
+            capture(String(decoding: line, as: UTF8.self))
+            return
+        }
+        build(&bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        if policy == .eachLine || bytes.count >= 1 << 16 { flush() }
+    }
+
     /// Appends `text` as is (progress lines that redraw with "\r").
     public func write(_ text: String) {
         if let capture {

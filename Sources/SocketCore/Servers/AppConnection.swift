@@ -62,7 +62,7 @@ final class AppConnection: ServedConnection {
 
     func start(in reactor: Reactor) {
         try? socket.setNoDelay(true)
-        server.log.event("accepted", text: "Accepted connection from \(peer)", fields: [("peer", .string(peer))])
+        server.log.accepted(peer)
         do {
             try reactor.register(socket, interest: .readable, handler: self)
         } catch {
@@ -136,24 +136,8 @@ final class AppConnection: ServedConnection {
             refuse(error.description, in: reactor)
             return
         }
-        let log = server.log
-        if log.wants(.normal) {
-            log.event(
-                "received",
-                text: AppProtocol.logLine(for: request, peer: peer),
-                fields: requestFields(request, frame)
-            )
-        }
+        server.log.received(request, header: frame.header, from: peer)
         send(AppProtocol.response(to: request), in: reactor)
-    }
-
-    private func requestFields(_ request: AppProtocol.Request, _ frame: Frame) -> [(String, JSONValue)] {
-        var fields: [(String, JSONValue)] = [
-            ("peer", .string(peer)), ("content_type", .string(frame.header.contentType)),
-            ("content_length", .int(frame.header.contentLength)),
-        ]
-        if case .json(let document) = request { fields.append(("request", document)) }
-        return fields
     }
 
     /// Bad input: one log line, a framed error reply, and a clean close of this connection only.
@@ -163,12 +147,7 @@ final class AppConnection: ServedConnection {
     }
 
     private func reportError(_ reason: String, in reactor: Reactor) {
-        server.log.event(
-            "error",
-            level: .quiet,
-            text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
-            fields: [("peer", .string(peer)), ("message", .string(reason))]
-        )
+        server.log.connectionError(reason, peer: peer)
     }
 
     // MARK: - Writing
@@ -176,17 +155,22 @@ final class AppConnection: ServedConnection {
     private func send(_ frame: Frame, in reactor: Reactor) {
         phase = .writing
         let bytes = frame.encoded()
-        let log = server.log
-        if log.wants(.normal) {
-            log.event(
-                "sent",
-                text: "Sending \(ByteNotation.format(bytes, limit: 256)) to \(peer)",
-                fields: [("peer", .string(peer)), ("bytes", .int(bytes.count))]
-            )
+        server.log.sending(bytes, to: peer)
+        // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.
+        var written = 0
+        do {
+            if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.write($0) }) { written = count }
+        } catch {
+            reportError("\(error)", in: reactor)
+            close(in: reactor)
+            return
         }
-        response.append(bytes)
-        reactor.setInterest(.none, for: descriptor)
-        flushResponse(in: reactor)
+        guard written < bytes.count else {
+            responseSent(in: reactor)
+            return
+        }
+        bytes.withUnsafeBytes { response.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        reactor.setInterest(.writable, for: descriptor)
     }
 
     private func flushResponse(in reactor: Reactor) {
@@ -276,7 +260,7 @@ final class AppConnection: ServedConnection {
         phase = .closed
         if let deadlineTimer { reactor.cancel(deadlineTimer) }
         deadlineTimer = nil
-        server.log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        server.log.closing(peer)
         reactor.deregister(socket)
         socket.close()
         response.removeAll()

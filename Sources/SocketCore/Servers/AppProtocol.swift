@@ -95,19 +95,4 @@ public enum AppProtocol {
     public static func binaryRequest(action: String = "binary", value: String) -> Frame {
         Frame(contentType: clientBinaryType, contentEncoding: "binary", content: Array((action + value).utf8))
     }
-
-    /// The server's log line for a request, as the guide prints it (payloads cut, peer bytes escaped).
-    public static func logLine(for request: Request, peer: String) -> String {
-        switch request {
-        case .json(let document):
-            return "Received request \(cut(PythonRepr.repr(document))) from \(peer)"
-        case .binary(let contentType, _):
-            return "Received \(ByteNotation.escapeForLog(contentType)) request from \(peer)"
-        }
-    }
-
-    /// Long reprs are cut so one request is one readable line.
-    private static func cut(_ text: String, limit: Int = 200) -> String {
-        text.count <= limit ? text : String(text.prefix(limit)) + "..."
-    }
 }

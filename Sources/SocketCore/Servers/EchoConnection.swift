@@ -46,11 +46,11 @@ final class EchoConnection: ServedConnection {
     func start(in reactor: Reactor) {
         // The guide's server echoes in 1 KiB pieces with Nagle on, which stalls 40 ms per window on loopback.
         try? socket.setNoDelay(true)
-        server.log.event("accepted", text: "Accepted connection from \(peer)", fields: [("peer", .string(peer))])
+        server.log.accepted(peer)
         do {
             try reactor.register(socket, interest: .readable, handler: self)
         } catch {
-            server.log.warning("\(peer): \(error)")
+            server.log.connectionError("\(error)", peer: peer)
             closeNow(in: reactor)
             return
         }
@@ -75,7 +75,7 @@ final class EchoConnection: ServedConnection {
             }
             lastActivity = reactor.now
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
-            logEcho(chunk)
+            server.log.echoing(chunk, to: peer)
             guard echo(chunk, in: reactor) else { return }
             if pending.count >= options.maxPendingBytes || count < readBuffer.bytes.count { break }
         }
@@ -126,16 +126,6 @@ final class EchoConnection: ServedConnection {
         reactor.setInterest(interest, for: descriptor)
     }
 
-    private func logEcho(_ chunk: UnsafeRawBufferPointer) {
-        let log = server.log
-        guard log.wants(.normal) else { return }
-        log.event(
-            "received",
-            text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
-            fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))]
-        )
-    }
-
     func finishForShutdown(in reactor: Reactor) {
         finishing = true
         if pending.isEmpty { closeNow(in: reactor) } else { updateInterest(in: reactor) }
@@ -143,17 +133,14 @@ final class EchoConnection: ServedConnection {
 
     private func fail(_ error: SystemError, in reactor: Reactor) {
         // A reset or broken pipe ends this client only; the guide's server dies here.
-        server.log.warning(
-            "\(peer): \(error.call): \(error.errno)",
-            fields: [("peer", .string(peer)), ("errno", .string(error.errno.name))]
-        )
+        server.log.connectionError("\(error.call): \(error.errno)", peer: peer)
         closeNow(in: reactor)
     }
 
     func closeNow(in reactor: Reactor) {
         guard socket.isOpen else { return }
         if let idleTimer { reactor.cancel(idleTimer) }
-        server.log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        server.log.closing(peer)
         reactor.deregister(socket)
         socket.close()
         pending.removeAll()
@@ -170,11 +157,7 @@ final class EchoConnection: ServedConnection {
             self.idleTimer = nil
             guard self.socket.isOpen else { return }
             if reactor.now &- self.lastActivity >= timeout {
-                self.server.log.event(
-                    "idle_timeout",
-                    text: "Closing idle connection to \(self.peer) (no traffic for \(options.idleTimeout!))",
-                    fields: [("peer", .string(self.peer))]
-                )
+                self.server.log.closingIdle(self.peer, after: .nanoseconds(Int64(timeout)))
                 self.closeNow(in: reactor)
             } else {
                 self.scheduleIdleCheck(in: reactor, at: self.lastActivity)

@@ -64,6 +64,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// The address without the port, e.g. "127.0.0.1" or "::1". The corresponding C function is `inet_ntop(3)`.
     public var host: String {
+        if !isIPv6 { return ipv4Text() }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let converted = withUnsafeBytes(of: storage) { raw -> Bool in
             let offset =
@@ -76,6 +77,23 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Dotted-quad text without inet_ntop (which goes through sprintf): servers format every peer they accept.
+    private func ipv4Text() -> String {
+        withUnsafeBytes(of: storage) { raw in
+            let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            for index in 0..<4 {
+                if index > 0 { text.append(UInt8(ascii: ".")) }
+                let octet = raw[offset + index]
+                if octet >= 100 { text.append(UInt8(ascii: "0") + octet / 100) }
+                if octet >= 10 { text.append(UInt8(ascii: "0") + octet / 10 % 10) }
+                text.append(UInt8(ascii: "0") + octet % 10)
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
+    }
+
     /// True for 0.0.0.0 and ::, the addresses that mean "every interface".
     public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
 
@@ -83,7 +101,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
 
     /// `127.0.0.1:65432` or `[::1]:65432`.
-    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String { isIPv6 ? "[" + host + "]:" + String(port) : host + ":" + String(port) }
 
     public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         guard lhs.length == rhs.length else { return false }

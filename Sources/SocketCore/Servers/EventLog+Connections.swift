@@ -1,0 +1,92 @@
+// EventLog+Connections.swift -- the guide's per-connection lines, built straight into the output buffer
+// (a server prints several per request, so no String is made for them in text mode).
+
+extension EventLog {
+    /// "Accepted connection from 127.0.0.1:54490"
+    func accepted(_ peer: String) {
+        event("accepted", fields: [("peer", .string(peer))]) { line in
+            line.append(literal: "Accepted connection from ")
+            line.append(text: peer)
+        }
+    }
+
+    /// "Closing connection to 127.0.0.1:54490"
+    func closing(_ peer: String) {
+        event("closed", fields: [("peer", .string(peer))]) { line in
+            line.append(literal: "Closing connection to ")
+            line.append(text: peer)
+        }
+    }
+
+    /// "Closing idle connection to 127.0.0.1:54490 (no traffic for 300 s)"
+    func closingIdle(_ peer: String, after timeout: Duration) {
+        let seconds = NumberFormat.fixed(Double(timeout.nanoseconds) / 1e9, decimals: 1)
+        event(
+            "idle_timeout",
+            text: "Closing idle connection to \(peer) (no traffic for \(seconds) s)",
+            fields: [("peer", .string(peer))]
+        )
+    }
+
+    /// "Echoing b'...' to 127.0.0.1:54490" (multiconn-server.py)
+    func echoing(_ chunk: UnsafeRawBufferPointer, to peer: String) {
+        event("received", fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))]) { line in
+            line.append(literal: "Echoing ")
+            ByteNotation.append(chunk, to: &line)
+            line.append(literal: " to ")
+            line.append(text: peer)
+        }
+    }
+
+    /// "Sending b'...' to 127.0.0.1:54490" (libserver.py's _write)
+    func sending(_ bytes: [UInt8], to peer: String) {
+        event("sent", fields: [("bytes", .int(bytes.count)), ("peer", .string(peer))]) { line in
+            line.append(literal: "Sending ")
+            bytes.withUnsafeBytes { ByteNotation.append($0, limit: 256, to: &line) }
+            line.append(literal: " to ")
+            line.append(text: peer)
+        }
+    }
+
+    /// "Received request {'action': 'search', 'value': 'morpheus'} from 127.0.0.1:54490", or for binary
+    /// content "Received binary/custom-client-binary-type request from ..." (libserver.py's process_request).
+    func received(_ request: AppProtocol.Request, header: FrameHeader, from peer: String) {
+        var fields: [(String, JSONValue)] {
+            var fields: [(String, JSONValue)] = [
+                ("peer", .string(peer)), ("content_type", .string(header.contentType)),
+                ("content_length", .int(header.contentLength)),
+            ]
+            if case .json(let document) = request { fields.append(("request", document)) }
+            return fields
+        }
+        event("received", fields: fields) { line in
+            switch request {
+            case .json(let document):
+                line.append(literal: "Received request ")
+                // Long requests are cut so one request stays one readable line.
+                let start = line.count
+                PythonRepr.append(document, to: &line, limit: start + 200)
+                if line.count > start + 200 {
+                    line.removeLast(line.count - start - 200)
+                    line.append(literal: "...")
+                }
+            case .binary(let contentType, _):
+                line.append(literal: "Received ")
+                line.append(text: ByteNotation.escapeForLog(contentType))
+                line.append(literal: " request")
+            }
+            line.append(literal: " from ")
+            line.append(text: peer)
+        }
+    }
+
+    /// "Error: 127.0.0.1:54490: <reason>": one escaped line per bad request or failed connection.
+    func connectionError(_ reason: String, peer: String) {
+        event(
+            "error",
+            level: .quiet,
+            text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
+            fields: [("peer", .string(peer)), ("message", .string(reason))]
+        )
+    }
+}
