@@ -69,10 +69,31 @@ public enum PythonRepr {
 
     /// Appends `repr(text)`.
     public static func appendString(_ text: String, to output: inout [UInt8]) {
+        // One pass over the UTF-8 decides the quote and whether anything needs escaping; plain printable
+        // ASCII (the common case) is then copied in one go.
         var hasSingle = false
         var hasDouble = false
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "'") { hasSingle = true } else if byte == UInt8(ascii: "\"") { hasDouble = true }
+        var plain = true
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            for byte in utf8 {
+                if byte == UInt8(ascii: "'") {
+                    hasSingle = true
+                } else if byte == UInt8(ascii: "\"") {
+                    hasDouble = true
+                } else if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\\") {
+                    plain = false
+                }
+            }
+            let quote = hasSingle && !hasDouble ? UInt8(ascii: "\"") : UInt8(ascii: "'")
+            guard plain && !(hasSingle && hasDouble) else { return }
+            output.append(quote)
+            output.append(contentsOf: utf8)
+            output.append(quote)
+        }
+        if copied != nil && plain && !(hasSingle && hasDouble) { return }
+        if copied == nil {
+            hasSingle = text.utf8.contains(UInt8(ascii: "'"))
+            hasDouble = text.utf8.contains(UInt8(ascii: "\""))
         }
         let quote = hasSingle && !hasDouble ? UInt8(ascii: "\"") : UInt8(ascii: "'")
         output.append(quote)

@@ -15,11 +15,25 @@ public enum ByteNotation {
 
     /// Appends `b'...'` of `bytes` to `output` (see `format`).
     public static func append(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit, to output: inout [UInt8]) {
-        output.reserveCapacity(output.count + min(bytes.count, limit) * 2 + 24)
-        output.append(UInt8(ascii: "b"))
-        output.append(UInt8(ascii: "'"))
-        for index in 0..<Swift.min(bytes.count, limit) { appendEscaped(bytes[index], to: &output) }
-        output.append(UInt8(ascii: "'"))
+        let shown = Swift.min(bytes.count, limit)
+        output.append(maximumCount: shown * 4 + 3 + 4) { out in
+            out[0] = UInt8(ascii: "b")
+            out[1] = UInt8(ascii: "'")
+            var used = 2
+            escapeTable.withUnsafeBufferPointer { table in
+                for index in 0..<shown {
+                    // Store all four bytes of the escape (the slack is overwritten or cut), advance by its length.
+                    let entry = table[Int(bytes[index])]
+                    UnsafeMutableRawPointer(out + used).storeBytes(
+                        of: UInt32(truncatingIfNeeded: entry).littleEndian,
+                        as: UInt32.self
+                    )
+                    used += Int(entry >> 32)
+                }
+            }
+            out[used] = UInt8(ascii: "'")
+            return used + 1
+        }
         if bytes.count > limit {
             output.append(literal: "... (")
             FrameEncoder.appendDecimal(bytes.count, to: &output)
@@ -53,23 +67,22 @@ public enum ByteNotation {
         return output
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    @inline(__always)
-    private static func appendEscaped(_ byte: UInt8, to text: inout [UInt8]) {
+    /// For each byte value: its escape's characters in the low 32 bits (first character lowest), and how
+    /// many characters it has (1, 2 or 4) above them.
+    private static let escapeTable: [UInt64] = (0...255).map { value -> UInt64 in
+        let byte = UInt8(value)
+        let hex = Array("0123456789abcdef".utf8)
+        let characters: [UInt8]
         switch byte {
-        case 0x20..<0x7F where byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "'"): text.append(byte)
-        case UInt8(ascii: "\\"), UInt8(ascii: "'"):
-            text.append(UInt8(ascii: "\\"))
-            text.append(byte)
-        case 0x0A, 0x0D, 0x09:
-            text.append(UInt8(ascii: "\\"))
-            text.append(byte == 0x0A ? UInt8(ascii: "n") : byte == 0x0D ? UInt8(ascii: "r") : UInt8(ascii: "t"))
-        default:
-            text.append(UInt8(ascii: "\\"))
-            text.append(UInt8(ascii: "x"))
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0xF)])
+        case UInt8(ascii: "\\"), UInt8(ascii: "'"): characters = [UInt8(ascii: "\\"), byte]
+        case 0x0A: characters = Array("\\n".utf8)
+        case 0x0D: characters = Array("\\r".utf8)
+        case 0x09: characters = Array("\\t".utf8)
+        case 0x20..<0x7F: characters = [byte]
+        default: characters = [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
         }
+        var entry = UInt64(characters.count) << 32
+        for (index, character) in characters.enumerated() { entry |= UInt64(character) << (8 * UInt64(index)) }
+        return entry
     }
 }

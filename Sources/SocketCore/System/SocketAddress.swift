@@ -78,19 +78,46 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Dotted-quad text without inet_ntop (which goes through sprintf): servers format every peer they accept.
-    private func ipv4Text() -> String {
+    private func ipv4Text(withPort: Bool = false) -> String {
         withUnsafeBytes(of: storage) { raw in
-            let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
-            var text: [UInt8] = []
-            text.reserveCapacity(15)
-            for index in 0..<4 {
-                if index > 0 { text.append(UInt8(ascii: ".")) }
-                let octet = raw[offset + index]
-                if octet >= 100 { text.append(UInt8(ascii: "0") + octet / 100) }
-                if octet >= 10 { text.append(UInt8(ascii: "0") + octet / 10 % 10) }
-                text.append(UInt8(ascii: "0") + octet % 10)
+            let addressOffset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            let port = UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
+            return String(unsafeUninitializedCapacity: 21) { text in
+                var used = 0
+                func put(_ value: Int) {
+                    if value >= 10_000 {
+                        text[used] = UInt8(ascii: "0") + UInt8(value / 10_000)
+                        used += 1
+                    }
+                    if value >= 1000 {
+                        text[used] = UInt8(ascii: "0") + UInt8(value / 1000 % 10)
+                        used += 1
+                    }
+                    if value >= 100 {
+                        text[used] = UInt8(ascii: "0") + UInt8(value / 100 % 10)
+                        used += 1
+                    }
+                    if value >= 10 {
+                        text[used] = UInt8(ascii: "0") + UInt8(value / 10 % 10)
+                        used += 1
+                    }
+                    text[used] = UInt8(ascii: "0") + UInt8(value % 10)
+                    used += 1
+                }
+                for index in 0..<4 {
+                    if index > 0 {
+                        text[used] = UInt8(ascii: ".")
+                        used += 1
+                    }
+                    put(Int(raw[addressOffset + index]))
+                }
+                if withPort {
+                    text[used] = UInt8(ascii: ":")
+                    used += 1
+                    put(Int(port))
+                }
+                return used
             }
-            return String(decoding: text, as: UTF8.self)
         }
     }
 
@@ -101,7 +128,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
 
     /// `127.0.0.1:65432` or `[::1]:65432`.
-    public var description: String { isIPv6 ? "[" + host + "]:" + String(port) : host + ":" + String(port) }
+    public var description: String { isIPv6 ? "[" + host + "]:" + String(port) : ipv4Text(withPort: true) }
 
     public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         guard lhs.length == rhs.length else { return false }
