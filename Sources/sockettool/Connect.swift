@@ -44,6 +44,26 @@ struct Connect: ParsableCommand {
     )
     var conns: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Load mode: stream for this many seconds and report MB/s and round-trip latency.",
+            valueName: "seconds"
+        )
+    )
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Load mode: bytes per chunk.", valueName: "bytes"))
+    var size: Int = 16384
+
+    @Option(
+        help: ArgumentHelp(
+            "Load mode: most bytes in flight (sent, not yet echoed) per connection. Default: 4 chunks.",
+            valueName: "bytes"
+        )
+    )
+    var window: Int?
+
+    @OptionGroup var load: LoadFlags
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
 
@@ -60,6 +80,15 @@ struct Connect: ParsableCommand {
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
+        if let duration {
+            if duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
+            if !messages.isEmpty || bytes != nil {
+                throw ValidationError("Load mode (--duration) sends its own pattern; drop --message and --bytes.")
+            }
+        }
+        if size < 1 || size > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
+        if let window, window < size { throw ValidationError("--window must be at least --size.") }
+        if let conns, load.threads > conns { throw ValidationError("--threads cannot exceed --conns.") }
     }
 
     func run() throws {
@@ -67,6 +96,10 @@ struct Connect: ParsableCommand {
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
             let addresses = try endpoint.addresses()
+            if let duration {
+                try runLoad(addresses[0], seconds: duration, log: log)
+                return
+            }
             let summary: TransferSummary
             if isNetcat {
                 summary = try runNetcat(addresses, log: log)
@@ -99,6 +132,56 @@ struct Connect: ParsableCommand {
         let multi = MultiConnectionClient(reactor: reactor, log: log, options: client.options)
         multi.start(address: address, count: count) { id in messageList(for: id - 1) }
         return try multi.run()
+    }
+
+    private func runLoad(_ address: SocketAddress, seconds: Double, log: EventLog) throws {
+        DescriptorLimit.raiseToHardLimit()
+        let connections = conns ?? 1
+        let threads = load.threads
+        let deadline = MonotonicClock.now() &+ Duration.seconds(fromDouble: seconds).nanoseconds
+        let (size, window, timeout) = (size, window ?? 4 * size, client.options.timeout)
+        let progress = LoadProgress()
+        let printer = LoadProgressPrinter(log: log, unit: "chunks")
+        let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
+            // Streams are split evenly over the threads.
+            let streams = (connections * index / threads)..<(connections * (index + 1) / threads)
+            let options = EchoLoadOptions(
+                address: address,
+                streams: streams,
+                chunkSize: size,
+                window: window,
+                deadline: deadline,
+                timeout: timeout
+            )
+            return EchoLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
+        }
+        printer.finish()
+        let header =
+            "Echo load against \(address): \(connections) connection\(connections == 1 ? "" : "s"), "
+            + "\(NumberFormat.bytes(size)) chunks, \(NumberFormat.fixed(Double(report.nanoseconds) / 1e9, decimals: 1)) s"
+        let gigabits = NumberFormat.fixed(report.megabytesPerSecond * 8 / 1000, decimals: 2)
+        let lines = [
+            header,
+            "  throughput  \(NumberFormat.fixed(report.megabytesPerSecond, decimals: 1)) MB/s (\(gigabits) Gbit/s) echoed and checked",
+            "  round trip  \(report.latencyText)  (\(NumberFormat.grouped(report.completed)) chunks)",
+            "  failures    \(report.failureText)",
+        ]
+        log.event(
+            "summary",
+            level: .quiet,
+            text: lines.joined(separator: "\n"),
+            fields: report.commonFields + [
+                ("mode", .string("echo")), ("connections", .int(connections)), ("chunk_bytes", .int(size)),
+                ("mb_per_s", .double(report.megabytesPerSecond)), ("chunks", .int(report.completed)),
+            ]
+        )
+        if report.failureCount > 0 {
+            throw ToolError.connectionsFailed(
+                failed: report.failureCount,
+                total: connections,
+                first: report.firstFailure ?? "?"
+            )
+        }
     }
 
     private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {

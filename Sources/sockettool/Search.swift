@@ -39,6 +39,16 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Largest response content accepted, in bytes.", valueName: "bytes"))
     var maxContent: Int = FrameDecoder.defaultMaximumContentLength
 
+    @Option(help: ArgumentHelp("Load mode: make this many requests, then report req/s and latency.", valueName: "n"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Load mode: make requests for this many seconds.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Load mode: requests in flight at once (one connection each).", valueName: "n"))
+    var concurrency: Int = 1
+
+    @OptionGroup var load: LoadFlags
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
 
@@ -46,7 +56,14 @@ struct Search: ParsableCommand {
         _ = try parsePort(port)
         if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
         if binary && action != "search" { throw ValidationError("--binary sends the action 'binary'; drop --action.") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
+        if count != nil && duration != nil { throw ValidationError("Choose one of --count and --duration.") }
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
+        if load.threads > concurrency { throw ValidationError("--threads cannot exceed --concurrency.") }
     }
+
+    var isLoad: Bool { count != nil || duration != nil }
 
     var request: Frame {
         binary ? AppProtocol.binaryRequest(value: value) : AppProtocol.searchRequest(action: action, value: value)
@@ -57,12 +74,63 @@ struct Search: ParsableCommand {
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
             let addresses = try AddressResolver.clientAddresses(host: host, port: try parsePort(port))
+            if isLoad {
+                try runLoad(addresses[0], log: log)
+                return
+            }
             _ = try SearchClient.run(
                 addresses: addresses,
                 request: request,
                 options: client.options,
                 maximumContentLength: maxContent,
                 log: log
+            )
+        }
+    }
+
+    private func runLoad(_ address: SocketAddress, log: EventLog) throws {
+        DescriptorLimit.raiseToHardLimit()
+        let threads = load.threads
+        let deadline = duration.map { MonotonicClock.now() &+ Duration.seconds(fromDouble: $0).nanoseconds } ?? .max
+        let (request, count, concurrency, timeout, maxContent) = (
+            request, count, concurrency, client.options.timeout, maxContent
+        )
+        let progress = LoadProgress()
+        let printer = LoadProgressPrinter(log: log, unit: "req")
+        let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
+            let slots = concurrency * (index + 1) / threads - concurrency * index / threads
+            let options = SearchLoadOptions(
+                address: address,
+                request: request,
+                concurrency: slots,
+                count: count,
+                deadline: deadline,
+                timeout: timeout,
+                maximumContentLength: maxContent
+            )
+            return SearchLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
+        }
+        printer.finish()
+        let lines = [
+            "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.fixed(Double(report.nanoseconds) / 1e9, decimals: 1)) s",
+            "  requests    \(NumberFormat.grouped(report.completed)) ok (\(NumberFormat.fixed(report.rate, decimals: 1)) req/s), every response checked",
+            "  latency     \(report.latencyText)",
+            "  failures    \(report.failureText)",
+        ]
+        log.event(
+            "summary",
+            level: .quiet,
+            text: lines.joined(separator: "\n"),
+            fields: report.commonFields + [
+                ("mode", .string("search")), ("concurrency", .int(concurrency)), ("requests", .int(report.completed)),
+                ("requests_per_s", .double(report.rate, decimals: 1)),
+            ]
+        )
+        if report.failureCount > 0 {
+            throw ToolError.connectionsFailed(
+                failed: report.failureCount,
+                total: report.completed + report.failureCount,
+                first: report.firstFailure ?? "?"
             )
         }
     }

@@ -1,0 +1,282 @@
+// EchoLoad.swift -- `connect --duration`: long-lived echo streams, every byte checked against a known
+// pattern, with the round trip of each chunk measured (loadgen's echo mode, on our reactor).
+
+/// Settings of an echo load run.
+public struct EchoLoadOptions: Sendable {
+    public var address: SocketAddress
+    /// Connections on this worker: their stream numbers (each stream has its own pattern offset).
+    public var streams: Range<Int>
+    /// Bytes per chunk.
+    public var chunkSize: Int
+    /// Most bytes sent and not yet echoed per connection.
+    public var window: Int
+    /// When to stop sending (MonotonicClock ns); connections then drain and close.
+    public var deadline: UInt64
+    /// A connection without progress for this long fails.
+    public var timeout: Duration
+
+    public init(
+        address: SocketAddress,
+        streams: Range<Int>,
+        chunkSize: Int,
+        window: Int,
+        deadline: UInt64,
+        timeout: Duration
+    ) {
+        self.address = address
+        self.streams = streams
+        self.chunkSize = chunkSize
+        self.window = window
+        self.deadline = deadline
+        self.timeout = timeout
+    }
+}
+
+/// The pattern, in one block with a stable address for send() and memcmp().
+final class PatternBlock: @unchecked Sendable {
+    // @unchecked: written once in init, only read afterwards.
+    let bytes: UnsafeMutableRawBufferPointer
+
+    init(_ pattern: PayloadPattern = PayloadPattern()) {
+        bytes = .allocate(byteCount: pattern.bytes.count, alignment: 16)
+        bytes.copyBytes(from: pattern.bytes)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// Where stream `stream`'s byte `offset` starts; `period` bytes from there are contiguous.
+    @inline(__always)
+    func pointer(stream: Int, offset: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(bytes.baseAddress!) + (stream &* 7919 &+ offset) % PayloadPattern.period
+    }
+}
+
+/// One thread's echo streams.
+public final class EchoLoadWorker: LoadWorker {
+    let reactor: Reactor
+    let options: EchoLoadOptions
+    let progress: LoadProgress
+    let pattern: PatternBlock
+    let readBuffer = ReadBuffer()
+    var report = LoadReport()
+    private var streams: [EchoStream] = []
+    private var started: UInt64 = 0
+
+    public init(reactor: Reactor, options: EchoLoadOptions, progress: LoadProgress) {
+        self.reactor = reactor
+        self.options = options
+        self.progress = progress
+        self.pattern = PatternBlock()
+    }
+
+    public func start() {
+        started = MonotonicClock.now()
+        for id in options.streams {
+            let stream = EchoStream(id: id, worker: self)
+            streams.append(stream)
+            stream.open(in: reactor)
+        }
+        reactor.schedule(atNanoseconds: options.deadline) { [unowned self] reactor in
+            for stream in self.streams { stream.drain(in: reactor) }
+        }
+    }
+
+    public func run() throws -> LoadReport {
+        try reactor.run()
+        report.nanoseconds = min(options.deadline, MonotonicClock.now()) &- started
+        return report
+    }
+}
+
+@available(*, unavailable)
+extension EchoLoadWorker: Sendable {}
+
+/// One echo stream: sends pattern chunks within the window, checks every byte that comes back.
+private final class EchoStream: SocketHandler {
+    let id: Int
+    private unowned let worker: EchoLoadWorker
+    private var socket: Socket?
+    private var connecting = true
+    private var draining = false
+    /// Bytes sent and received; the echo must equal the pattern from offset 0.
+    private var sent = 0
+    private var received = 0
+    /// Bytes of the current chunk still to send.
+    private var chunkRemaining = 0
+    /// Send time of each chunk in flight, keyed by the stream offset where the chunk ends.
+    private var inFlight: [(end: Int, sentAt: UInt64)] = []
+    private var inFlightHead = 0
+    private var lastProgress: UInt64 = 0
+    private var timer: ReactorTimer?
+
+    init(id: Int, worker: EchoLoadWorker) {
+        self.id = id
+        self.worker = worker
+    }
+
+    func open(in reactor: Reactor) {
+        do {
+            let (socket, result) = try Dialer.start(to: worker.options.address)
+            self.socket = socket
+            connecting = result == .inProgress
+            try reactor.register(socket, interest: [.readable, .writable], handler: self)
+        } catch {
+            fail(LoadReport.kind(of: error), "\(error)", in: reactor)
+            return
+        }
+        lastProgress = reactor.now
+        armTimer(in: reactor)
+    }
+
+    func readable(in reactor: Reactor) {
+        guard let socket else { return }
+        if connecting {
+            writable(in: reactor)
+            return
+        }
+        let buffer = worker.readBuffer.bytes
+        for _ in 0..<4 {
+            let count: Int
+            do {
+                guard case .processed(let read) = try socket.read(into: buffer) else { break }
+                count = read
+            } catch {
+                fail(LoadReport.kind(of: error), "stream \(id): \(error)", in: reactor)
+                return
+            }
+            if count == 0 {
+                fail(
+                    "closed_early",
+                    "stream \(id): server closed the connection after echoing \(received) bytes",
+                    in: reactor
+                )
+                return
+            }
+            guard verify(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else {
+                fail("mismatch", "stream \(id): echo differs from what was sent near byte \(received)", in: reactor)
+                return
+            }
+            received += count
+            lastProgress = reactor.now
+            if lastProgress < worker.options.deadline {
+                worker.report.bytesReceived += count
+                worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
+            }
+            completeChunks(at: lastProgress)
+            if count < buffer.count { break }
+        }
+        if draining && received == sent && chunkRemaining == 0 {
+            close(in: reactor)
+            return
+        }
+        send(in: reactor)
+    }
+
+    func writable(in reactor: Reactor) {
+        guard let socket else { return }
+        if connecting {
+            do {
+                try socket.finishConnect(to: worker.options.address)
+            } catch {
+                fail(LoadReport.kind(of: error), "\(error)", in: reactor)
+                return
+            }
+            connecting = false
+            lastProgress = reactor.now
+        }
+        send(in: reactor)
+    }
+
+    /// Sends while the window allows; asks for writability only when the kernel is full.
+    private func send(in reactor: Reactor) {
+        guard let socket else { return }
+        let options = worker.options
+        while true {
+            if chunkRemaining == 0 {
+                guard !draining, sent - received + options.chunkSize <= options.window else { break }
+                chunkRemaining = options.chunkSize
+                inFlight.append((sent + options.chunkSize, MonotonicClock.now()))
+            }
+            let length = min(chunkRemaining, PayloadPattern.period)
+            let result: IOResult<Int>
+            do {
+                result = try socket.write(
+                    UnsafeRawBufferPointer(start: worker.pattern.pointer(stream: id, offset: sent), count: length)
+                )
+            } catch {
+                fail(LoadReport.kind(of: error), "stream \(id): \(error)", in: reactor)
+                return
+            }
+            guard case .processed(let written) = result else {
+                reactor.setInterest([.readable, .writable], for: socket)
+                return
+            }
+            sent += written
+            chunkRemaining -= written
+            worker.report.bytesSent += written
+        }
+        reactor.setInterest(.readable, for: socket)
+    }
+
+    /// Compares received bytes with the pattern at the current offset.
+    private func verify(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard received + chunk.count <= sent else { return false }
+        var offset = 0
+        while offset < chunk.count {
+            let length = min(chunk.count - offset, PayloadPattern.period)
+            let expected = worker.pattern.pointer(stream: id, offset: received + offset)
+            if !bytesEqual(chunk.baseAddress! + offset, expected, count: length) { return false }
+            offset += length
+        }
+        return true
+    }
+
+    /// Records the round trip of every chunk whose last byte has come back.
+    private func completeChunks(at now: UInt64) {
+        while inFlightHead < inFlight.count && inFlight[inFlightHead].end <= received {
+            worker.report.latency.record(now &- inFlight[inFlightHead].sentAt)
+            worker.report.completed += 1
+            worker.progress.completed.wrappingAdd(1, ordering: .relaxed)
+            inFlightHead += 1
+        }
+        if inFlightHead > 64 {
+            inFlight.removeFirst(inFlightHead)
+            inFlightHead = 0
+        }
+    }
+
+    /// The deadline passed: send nothing new, close once everything came back.
+    func drain(in reactor: Reactor) {
+        draining = true
+        if socket != nil && !connecting && received == sent && chunkRemaining == 0 { close(in: reactor) }
+    }
+
+    private func armTimer(in reactor: Reactor) {
+        let timeout = worker.options.timeout.nanoseconds
+        timer = reactor.schedule(atNanoseconds: lastProgress &+ timeout) { [unowned self] reactor in
+            self.timer = nil
+            guard self.socket != nil else { return }
+            if reactor.now &- self.lastProgress >= timeout {
+                let what = self.connecting ? "connect" : "echo stalled at \(self.received) of \(self.sent) bytes"
+                self.fail("timeout", "stream \(self.id): \(what)", in: reactor)
+            } else {
+                self.armTimer(in: reactor)
+            }
+        }
+    }
+
+    private func fail(_ kind: String, _ message: String, in reactor: Reactor) {
+        worker.report.fail(kind, message)
+        worker.progress.failed.wrappingAdd(1, ordering: .relaxed)
+        close(in: reactor)
+    }
+
+    private func close(in reactor: Reactor) {
+        if let timer { reactor.cancel(timer) }
+        timer = nil
+        guard let socket else { return }
+        reactor.deregister(socket)
+        socket.close()
+        self.socket = nil
+    }
+}

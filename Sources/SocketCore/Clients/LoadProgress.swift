@@ -1,0 +1,30 @@
+// LoadProgress.swift -- counters the load workers (one thread each) bump and the main thread reads for
+// its once-a-second progress line.
+import Synchronization
+
+/// Shared, lock-free counters of a load run.
+public final class LoadProgress: Sendable {
+    /// Requests or chunks completed.
+    public let completed = Atomic<Int>(0)
+    /// Failures.
+    public let failed = Atomic<Int>(0)
+    /// Bytes received.
+    public let bytesReceived = Atomic<Int>(0)
+    /// Requests claimed so far, for runs limited by a count.
+    public let claimed = Atomic<Int>(0)
+    /// Set when the run should wind down (deadline, count reached, or a signal).
+    public let stopping = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Takes the right to start one more request; false once `limit` requests were claimed.
+    public func claim(limit: Int?) -> Bool {
+        guard let limit else { return true }
+        return claimed.wrappingAdd(1, ordering: .relaxed).oldValue < limit
+    }
+
+    /// A snapshot: (completed, failed, bytes received).
+    public func snapshot() -> (completed: Int, failed: Int, bytes: Int) {
+        (completed.load(ordering: .relaxed), failed.load(ordering: .relaxed), bytesReceived.load(ordering: .relaxed))
+    }
+}

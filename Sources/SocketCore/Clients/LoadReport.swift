@@ -1,0 +1,90 @@
+// LoadReport.swift -- what a load run measured: completed work, failures by kind, bytes, latency
+// percentiles from a histogram; printed for people and as JSON.
+
+/// The totals of one load run (or of one worker, merged at the end).
+public struct LoadReport: Sendable {
+    /// Requests (search) or echoed chunks (connect) that completed and checked out.
+    public var completed = 0
+    /// Failures by kind: "refused", "reset", "closed_early", "mismatch", "timeout", "protocol", "other".
+    public var failures: [String: Int] = [:]
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    /// Wall time of the measured window.
+    public var nanoseconds: UInt64 = 0
+    /// Latency of each completed request or chunk round trip.
+    public var latency = LatencyHistogram()
+    /// The first failure, in words.
+    public var firstFailure: String?
+
+    public init() {}
+
+    public var failureCount: Int { failures.values.reduce(0, +) }
+
+    public mutating func merge(_ other: LoadReport) {
+        completed += other.completed
+        for (kind, count) in other.failures { failures[kind, default: 0] += count }
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+        nanoseconds = max(nanoseconds, other.nanoseconds)
+        latency.merge(other.latency)
+        if firstFailure == nil { firstFailure = other.firstFailure }
+    }
+
+    /// Records a failure of `kind` described by `message`.
+    public mutating func fail(_ kind: String, _ message: String) {
+        failures[kind, default: 0] += 1
+        if firstFailure == nil { firstFailure = message }
+    }
+
+    /// The kind of failure an error is, for the counts.
+    public static func kind(of error: SystemError) -> String {
+        switch error.errno {
+        case .connectionRefused: "refused"
+        case .connectionReset, .brokenPipe, .connectionAborted: "reset"
+        case .timedOut: "timeout"
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .addressNotAvailable, .noBufferSpace: "no_descriptors"
+        default: "other"
+        }
+    }
+
+    private var seconds: Double { Double(max(nanoseconds, 1)) / 1e9 }
+
+    /// Completed per second.
+    public var rate: Double { Double(completed) / seconds }
+
+    /// Received megabytes (10^6) per second.
+    public var megabytesPerSecond: Double { Double(bytesReceived) / 1e6 / seconds }
+
+    /// "p50 1.23 ms  p90 ...  p99 ...  max ..."
+    public var latencyText: String {
+        guard latency.count > 0 else { return "no samples" }
+        return [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)]
+            .map { "\($0.0) \(NumberFormat.duration(nanoseconds: latency.percentile($0.1)))" }
+            .joined(separator: "  ") + "  max \(NumberFormat.duration(nanoseconds: latency.maximum))"
+    }
+
+    /// "refused 3, timeout 1" or "none".
+    public var failureText: String {
+        failures.isEmpty
+            ? "none" : failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
+    /// Latency and failure members shared by the JSON summaries.
+    public var commonFields: [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [
+            ("seconds", .double(seconds, decimals: 3)), ("bytes_sent", .int(bytesSent)),
+            ("bytes_received", .int(bytesReceived)), ("failed", .int(failureCount)),
+            ("failures", .object(failures.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) })),
+        ]
+        if latency.count > 0 {
+            fields += [
+                ("latency_p50_us", .double(Double(latency.percentile(50)) / 1e3)),
+                ("latency_p90_us", .double(Double(latency.percentile(90)) / 1e3)),
+                ("latency_p99_us", .double(Double(latency.percentile(99)) / 1e3)),
+                ("latency_max_us", .double(Double(latency.maximum) / 1e3)),
+                ("latency_mean_us", .double(latency.mean / 1e3)),
+            ]
+        }
+        return fields
+    }
+}

@@ -1,0 +1,73 @@
+// LoadRunner.swift -- runs a load generator on N threads (one reactor each), prints progress once a
+// second, and merges what the workers measured.
+
+/// How long a load run lasts.
+public enum LoadLimit: Sendable {
+    /// Until this many seconds have passed.
+    case duration(Duration)
+    /// Until this many requests were made.
+    case count(Int)
+}
+
+/// A load generator's work on one thread: built on that thread, run there, report handed back.
+public protocol LoadWorker: AnyObject {
+    /// Starts the connections.
+    func start()
+    /// Runs the worker's reactor until its work is done; returns what it measured.
+    func run() throws -> LoadReport
+}
+
+/// Starts workers on threads and collects their reports.
+public enum LoadRunner {
+    /// Runs `threads` workers made by `makeWorker` (called on each worker thread with its index).
+    ///
+    /// - Parameters:
+    ///   - interval: Called on the calling thread about once a second with the counters so far.
+    /// - Returns: The merged report.
+    public static func run(
+        threads: Int,
+        progress: LoadProgress,
+        interval: (LoadProgress, UInt64) -> Void,
+        makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
+    ) throws -> LoadReport {
+        let done = try WakePipe()
+        let results = (0..<threads).map { _ in ResultBox() }
+        var workers: [WorkerThread] = []
+        for index in 0..<threads {
+            let box = results[index]
+            workers.append(
+                try WorkerThread {
+                    do {
+                        let worker = try makeWorker(index)
+                        worker.start()
+                        box.result = .success(try worker.run())
+                    } catch {
+                        box.result = .failure(error)
+                    }
+                    done.wake()
+                }
+            )
+        }
+        let started = MonotonicClock.now()
+        var finished = 0
+        while finished < threads {
+            let outcome = (try? done.waitReadable(timeoutMilliseconds: 1000)) ?? false
+            if outcome { finished += done.drain().count } else { interval(progress, MonotonicClock.now() - started) }
+        }
+        for worker in workers { worker.join() }
+        var report = LoadReport()
+        for box in results {
+            switch box.result {
+            case .success(let part): report.merge(part)
+            case .failure(let error): throw error
+            case nil: break
+            }
+        }
+        return report
+    }
+
+    /// Written by one worker thread, read by the caller after join().
+    private final class ResultBox: @unchecked Sendable {
+        var result: Result<LoadReport, any Error>?
+    }
+}

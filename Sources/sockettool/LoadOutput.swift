@@ -1,0 +1,67 @@
+// LoadOutput.swift -- progress and summaries of the load modes of `connect` and `search`.
+import ArgumentParser
+import SocketCore
+
+/// --threads, shared by the load modes.
+struct LoadFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Load mode: threads generating load, one event loop each.", valueName: "n"))
+    var threads: Int = 1
+
+    func validate() throws {
+        if threads < 1 || threads > 64 { throw ValidationError("--threads must be from 1 to 64.") }
+    }
+}
+
+/// Prints load progress once a second: a redrawn line on a terminal, plain lines when piped, an
+/// "interval" event with --json. Remembers the last counts to print rates.
+final class LoadProgressPrinter {
+    private let log: EventLog
+    private let unit: String
+    private var last = (completed: 0, failed: 0, bytes: 0)
+    private var lastTime: UInt64 = 0
+    private var redrawing = false
+
+    init(log: EventLog, unit: String) {
+        self.log = log
+        self.unit = unit
+    }
+
+    func print(_ progress: LoadProgress, elapsed: UInt64) {
+        let now = progress.snapshot()
+        let seconds = Double(elapsed &- lastTime) / 1e9
+        let rate = Double(now.completed - last.completed) / max(seconds, 1e-9)
+        let megabytes = Double(now.bytes - last.bytes) / 1e6 / max(seconds, 1e-9)
+        last = now
+        lastTime = elapsed
+        let text =
+            "[\(NumberFormat.fixed(Double(elapsed) / 1e9, decimals: 1)) s] \(NumberFormat.grouped(Int(rate))) \(unit)/s"
+            + "  \(NumberFormat.fixed(megabytes, decimals: 1)) MB/s  \(NumberFormat.grouped(now.completed)) done"
+            + (now.failed > 0 ? "  \(now.failed) failed" : "")
+        switch log.format {
+        case .json:
+            log.event(
+                "interval",
+                level: .quiet,
+                text: text,
+                fields: [
+                    ("elapsed_s", .double(Double(elapsed) / 1e9)), ("rate", .double(rate, decimals: 1)),
+                    ("mb_per_s", .double(megabytes, decimals: 3)), ("completed", .int(now.completed)),
+                    ("failed", .int(now.failed)),
+                ]
+            )
+        case .text:
+            guard log.wants(.normal) else { return }
+            if log.diagnostics.isTerminal {
+                log.diagnostics.write("\r\u{1B}[2K" + text)
+                redrawing = true
+            } else {
+                log.diagnostics.writeLine(text)
+            }
+        }
+    }
+
+    /// Ends a redrawn line so the summary starts on its own.
+    func finish() {
+        if redrawing { log.diagnostics.write("\r\u{1B}[2K") }
+    }
+}
