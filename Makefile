@@ -11,7 +11,10 @@ RUN_ARGS ?= serve app
 BIN_DIR := .build/release
 RELEASE_FLAGS := -c release -Xswiftc -enforce-exclusivity=unchecked
 
-.PHONY: all build run test test-epoll bench install uninstall release man completions fuzz fuzz-regression sanitize format lint clean
+FUZZ_SECONDS ?= 600
+FUZZER := .build-fuzz/release/FrameFuzzer
+
+.PHONY: all build run test test-epoll bench install uninstall release man completions fuzz fuzz-build fuzz-ci sanitize format lint clean
 
 all: build
 
@@ -64,6 +67,29 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockettool \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockettool \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockettool.fish
+
+# libFuzzer on the decoder, header validator and JSON parser (Tests/Fuzz). Crashes land in
+# .build-fuzz/crash-*; copy each into Tests/Fuzz/corpus so `make test` keeps checking it.
+fuzz-build:
+	SOCKETTOOL_FUZZ=1 $(SWIFT) build --product FrameFuzzer --sanitize=fuzzer -c release --scratch-path .build-fuzz
+
+fuzz: fuzz-build
+	mkdir -p .build-fuzz/corpus
+	SWIFT_BACKTRACE=enable=no $(FUZZER) .build-fuzz/corpus Tests/Fuzz/corpus -max_len=4096 \
+		-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/ -print_final_stats=1
+
+# CI: the committed corpus as a regression run, then a short bounded fuzzing run.
+fuzz-ci: fuzz-build
+	SWIFT_BACKTRACE=enable=no $(FUZZER) -runs=0 Tests/Fuzz/corpus
+	$(MAKE) fuzz FUZZ_SECONDS=60
+
+# The test suite under AddressSanitizer (XCTest's own allocations are not ours: no leak check) and
+# ThreadSanitizer (the load generators' worker threads and atomics).
+sanitize:
+	$(SWIFT) build --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 format:
 	$(SWIFT) format -i -r Package.swift Sources Tests

@@ -1,0 +1,66 @@
+// FramingSelfCheck.swift -- the properties the fuzzer checks on any input, kept in the library so the
+// libFuzzer target and the corpus regression test run exactly the same checks.
+
+/// Invariants of the framing, JSON and app-protocol code on arbitrary bytes.
+public enum FramingSelfCheck {
+    /// Runs every check on `bytes`.
+    ///
+    /// - Returns: A description of the first violated property, or nil when all hold.
+    public static func violation(in bytes: [UInt8], maximumContentLength: Int = 4096) -> String? {
+        // Chunking must not matter: whole, halves, and (for short inputs) one byte at a time agree.
+        let whole = decodeAll([bytes], maximumContentLength)
+        let middle = bytes.count / 2
+        if decodeAll([Array(bytes[..<middle]), Array(bytes[middle...])], maximumContentLength) != whole {
+            return "splitting the input in two changed the result"
+        }
+        if bytes.count <= 512, decodeAll(bytes.map { [$0] }, maximumContentLength) != whole {
+            return "feeding one byte at a time changed the result"
+        }
+        for frame in whole.frames {
+            // What the encoder writes, the decoder reads back unchanged.
+            if decodeAll([frame.encoded()], maximumContentLength).frames != [frame] {
+                return "encode/decode round trip differs"
+            }
+            // The server's answer to any frame is itself a valid frame.
+            let response: Frame
+            switch Result(catching: { () throws(AppProtocol.ContentError) in try AppProtocol.request(from: frame) }) {
+            case .success(let request):
+                response = AppProtocol.response(to: request)
+                _ = PythonRepr.repr(.string(AppProtocol.result(for: (try? JSONParser.parse(frame.content)) ?? .null)))
+            case .failure(let error):
+                response = AppProtocol.resultFrame("Error: \(error)")
+            }
+            if decodeAll([response.encoded()], 1 << 20).frames != [response] {
+                return "the server's response does not decode"
+            }
+        }
+        // JSON: whatever parses re-encodes (Python style) to text that parses to the same value.
+        if let value = try? JSONParser.parse(bytes) {
+            _ = PythonRepr.repr(value)
+            guard let again = try? JSONParser.parse(PythonJSON.encode(value)), again == value else {
+                return "JSON value changed through PythonJSON.encode"
+            }
+        }
+        return nil
+    }
+
+    private struct Outcome: Equatable {
+        var frames: [Frame] = []
+        var error: FrameError?
+    }
+
+    private static func decodeAll(_ chunks: [[UInt8]], _ limit: Int) -> Outcome {
+        var decoder = FrameDecoder(maximumContentLength: limit)
+        var outcome = Outcome()
+        do {
+            for chunk in chunks {
+                decoder.feed(chunk)
+                while let frame = try decoder.next() { outcome.frames.append(frame) }
+            }
+            try decoder.finish()
+        } catch {
+            outcome.error = error
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench.sh -- sockettool's own load modes against its own servers, then (when the reference tools are
+# there) compare.sh's ratios to the C poll() server. Prints figures; it is not a pass/fail test.
+#   usage: Tests/Bench/bench.sh PATH/TO/sockettool      env: D (seconds per run, default 5),
+#          REFERENCE_BENCH (folder with compare.sh; default ../shared/bench), SKIP_REFERENCE=1
+set -u
+BIN=$(cd "$(dirname "${1:?usage: bench.sh PATH/TO/sockettool}")" && pwd)/$(basename "$1")
+D=${D:-5}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REF=${REFERENCE_BENCH:-$HERE/../../../shared/bench}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do ss -Hltn "sport = :$1" | grep -q LISTEN && return 0; sleep 0.05; done; return 1; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+field() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read().splitlines()[-1]); print(" ".join(str(d.get(k, "-")) for k in sys.argv[1:]))' "$@"; }
+
+echo "sockettool benchmark ($(nproc) cores, $D s per run, $("$BIN" --version))"
+echo
+
+# --- serve multi: echo throughput, 16 KiB chunks ------------------------------------------------
+P=$(free_port); "$BIN" serve multi 127.0.0.1 "$P" -q >/dev/null 2>&1 & S=$!; wait_port "$P"
+for c in 1 16; do
+  t=$([ "$c" -gt 1 ] && echo 2 || echo 1)
+  out=$("$BIN" connect 127.0.0.1 "$P" --duration "$D" --conns "$c" --threads "$t" --size 16384 --json -q)
+  read -r mbps p50 p99 <<<"$(echo "$out" | field mb_per_s latency_p50_us latency_p99_us)"
+  printf 'serve multi  echo %2d conn   %10s MB/s   round trip p50 %8s us  p99 %8s us\n' "$c" "$mbps" "$p50" "$p99"
+done
+printf 'serve multi  memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S)" "$(hwm_kib $S)"
+kill $S; wait $S 2>/dev/null
+
+# --- serve app: requests per second at 128 concurrent clients -----------------------------------
+P=$(free_port); "$BIN" serve app 127.0.0.1 "$P" >/dev/null 2>&1 & S=$!; wait_port "$P"
+out=$("$BIN" search 127.0.0.1 "$P" morpheus --duration "$D" --concurrency 128 --threads 2 --json -q)
+read -r rps p50 p99 <<<"$(echo "$out" | field requests_per_s latency_p50_us latency_p99_us)"
+printf 'serve app    128 clients     %10s req/s  latency    p50 %8s us  p99 %8s us\n' "$rps" "$p50" "$p99"
+out=$("$BIN" search 127.0.0.1 "$P" morpheus --duration "$D" --concurrency 1 --json -q)
+read -r rps p50 p99 <<<"$(echo "$out" | field requests_per_s latency_p50_us latency_p99_us)"
+printf 'serve app      1 client      %10s req/s  latency    p50 %8s us  p99 %8s us\n' "$rps" "$p50" "$p99"
+printf 'serve app    memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S)" "$(hwm_kib $S)"
+kill $S; wait $S 2>/dev/null
+
+# --- 10,000 idle connections, then one fresh request ---------------------------------------------
+for server in multi app; do
+  P=$(free_port); "$BIN" serve "$server" 127.0.0.1 "$P" -q >/dev/null 2>&1 & S=$!; wait_port "$P"
+  before=$(rss_kib $S)
+  python3 "$HERE/hold.py" 127.0.0.1 "$P" 10000 -- "$BIN" "$server" | sed "s/^/serve $server  /"
+  printf 'serve %-5s  RSS with 10,000 idle connections: %s KiB (idle server: %s KiB)\n' "$server" "$(cat /tmp/sockettool-bench-rss.$S 2>/dev/null || rss_kib $S)" "$before"
+  kill $S; wait $S 2>/dev/null
+done
+
+# --- start-up ------------------------------------------------------------------------------------
+python3 - "$BIN" <<'PY'
+import subprocess, sys, time, socket
+binary = sys.argv[1]
+best = min((lambda t0: (subprocess.run([binary, "--help"], capture_output=True), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(20))
+print(f"--help                       {best * 1000:8.2f} ms (best of 20)")
+times = []
+for _ in range(10):
+    t0 = time.perf_counter()
+    p = subprocess.Popen([binary, "serve", "app", "127.0.0.1", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()
+    times.append(time.perf_counter() - t0)
+    p.terminate(); p.wait()
+print(f"start to listening           {min(times) * 1000:8.2f} ms (best of 10)")
+PY
+
+# --- the reference: C poll() server under the C load generator, side by side --------------------
+if [ -z "${SKIP_REFERENCE:-}" ] && [ -x "$REF/compare.sh" ]; then
+  echo
+  echo "compare.sh (sockettool vs the C poll() reference server, same C load generator):"
+  D=$D "$REF/compare.sh" "$BIN" app echo echo16 hold
+else
+  echo
+  echo "(no reference bench at $REF; set REFERENCE_BENCH to compare with the C poll() server)"
+fi

@@ -1,0 +1,12 @@
+// FrameFuzzer.swift -- libFuzzer entry point for the framing decoder, header validator and JSON parser.
+// Built only by `make fuzz` (SOCKETTOOL_FUZZ=1 adds the target): libFuzzer brings its own main().
+import SocketCore
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if let violation = FramingSelfCheck.violation(in: bytes) {
+        fatalError("framing property violated: \(violation)")
+    }
+    return 0
+}
