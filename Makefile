@@ -37,22 +37,27 @@ test-epoll:
 bench: build
 	Tests/Bench/bench.sh $(BIN_DIR)/sockettool
 
+# One self-contained binary: the Swift runtime linked in, debug info stripped.
 release:
 	$(SWIFT) build $(RELEASE_FLAGS) --static-swift-stdlib
+	strip $(BIN_DIR)/sockettool
 	@ls -l $(BIN_DIR)/sockettool | awk '{ printf "release binary: %s (%.1f MiB)\n", $$NF, $$5 / 1048576 }'
 
-man: build
+# argument-parser's generate-manual plugin: the man page comes from the command definitions.
+man:
 	mkdir -p .build/man
-	$(BIN_DIR)/sockettool --experimental-dump-help > /dev/null
-	$(SWIFT) package --allow-writing-to-directory .build/man plugin generate-manual --output-directory .build/man sockettool
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
 
-completions: build
+completions:
 	mkdir -p .build/completions
 	$(BIN_DIR)/sockettool --generate-completion-script bash > .build/completions/sockettool.bash
 	$(BIN_DIR)/sockettool --generate-completion-script zsh > .build/completions/_sockettool
 	$(BIN_DIR)/sockettool --generate-completion-script fish > .build/completions/sockettool.fish
 
-install: release man completions
+# The man page first: its plugin rebuilds the package, which must not replace the static binary.
+install: man
+	$(MAKE) release
+	$(MAKE) completions
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
