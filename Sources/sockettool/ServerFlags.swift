@@ -8,7 +8,7 @@ struct ServerFlags: ParsableArguments {
     @Option(
         name: .customLong("max-conns"),
         help: ArgumentHelp(
-            "Most connections open at once; more wait in the kernel's listen queue. Default: the descriptor limit minus \(ServerOptions.descriptorReserve).",
+            "Most connections open at once; more wait in the kernel's listen queue. Default: the descriptor limit (raised to the hard limit) minus what is open and a reserve of up to \(ServerOptions.descriptorReserve).",
             valueName: "n"
         )
     )

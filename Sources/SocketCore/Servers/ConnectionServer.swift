@@ -36,12 +36,17 @@ public struct ServerOptions: Sendable {
         self.grace = grace
     }
 
-    /// Descriptors kept back from the cap for the listener, logs, the spare and the loop's own pipes.
+    /// Most descriptors kept back from the cap, for logs, a client of the server's own, and the margin
+    /// that lets the listener's spare-descriptor trick work.
     public static let descriptorReserve = 32
 
-    /// The descriptor limit (raised to the hard limit at start) minus a reserve.
+    /// The descriptor limit (raised to the hard limit at start) minus the descriptors already open
+    /// (stdio, the loop's pipes, the listener, the spare) and a reserve of up to 32 (a quarter of a small
+    /// limit), so that a default server reaches its cap before the kernel says EMFILE.
     public static func defaultMaxConnections() -> Int {
-        max(1, DescriptorLimit.current() - descriptorReserve)
+        let limit = DescriptorLimit.current()
+        let reserve = min(descriptorReserve, limit / 4)
+        return max(1, limit - max(DescriptorLimit.openCount(), 0) - 4 - reserve)
     }
 }
 
@@ -90,6 +95,7 @@ public final class ConnectionServer {
     public func start() throws(SystemError) {
         listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
         listener.hasRoom = { [unowned self] in self.openConnectionCount < self.options.maxConnections }
+        listener.maxConnections = { [unowned self] in self.options.maxConnections }
         try reactor.register(listener.socket, interest: .readable, handler: listener)
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
         log.event(

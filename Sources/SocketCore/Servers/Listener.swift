@@ -26,6 +26,9 @@ public final class Listener: SocketHandler {
     private var pauseTimer: ReactorTimer?
     private var isPausedAtCap = false
     private var lastExhaustionLog: UInt64 = 0
+    private var lastCapLog: UInt64 = 0
+    /// The cap in force, for the log line.
+    var maxConnections: () -> Int = { 0 }
     private var refusedSinceLog = 0
 
     init(socket: Socket, log: EventLog) throws(SystemError) {
