@@ -5,18 +5,24 @@ import SocketCore
 
 struct Connect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Echo client: send, read every byte back, check it (echo-client.py, multiconn-client.py).",
+        abstract: "echo-client.py and multiconn-client.py: send, read every byte back, check it.",
         discussion: """
-            With no options it sends 'Hello, world' and prints what comes back, like echo-client.py. Exits non-zero
-            if any byte differs or any connection fails.
+            With no options it sends 'Hello, world' and prints what comes back.
+            It exits non-zero if any byte differs or any connection fails.
 
             Examples:
-              sockettool connect 127.0.0.1 65432                     Received b'Hello, world'
-              sockettool connect 127.0.0.1 65432 -m one -m two       two messages, one echo
-              sockettool connect 127.0.0.1 65432 --conns 2           multiconn-client.py: the guide's two messages
-              sockettool connect 127.0.0.1 65432 --bytes 1048576     1 MiB of random bytes, checked
-              sockettool connect 127.0.0.1 65432 -m -                netcat: stdin to the server, the server to stdout
-              sockettool connect 127.0.0.1 65432 --duration 5 --conns 16   load: MB/s and round-trip latency
+              sockettool connect 127.0.0.1 65432
+                  Received b'Hello, world'
+              sockettool connect 127.0.0.1 65432 -m one -m two
+                  two messages, one echo
+              sockettool connect 127.0.0.1 65432 --conns 2
+                  multiconn-client.py, with the guide's two messages
+              sockettool connect 127.0.0.1 65432 --bytes 1048576
+                  1 MiB of a random pattern, checked
+              sockettool connect 127.0.0.1 65432 -m -
+                  netcat: stdin to the server, the server to stdout
+              sockettool connect 127.0.0.1 65432 --duration 5 --conns 16
+                  load: MB/s and round-trip latency percentiles
             """
     )
 

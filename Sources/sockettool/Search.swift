@@ -4,17 +4,22 @@ import SocketCore
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send one app-protocol request and print the result (app-client.py).",
+        abstract: "app-client.py: one app-protocol request, and the result.",
         discussion: """
-            Sends {"action": "search", "value": VALUE} as the guide's client does (2-byte length, JSON header,
-            content) and prints the server's answer. --binary sends the guide's binary request instead
-            (app-client.py HOST PORT binary VALUE). Exits 0 only when a whole, valid response arrived.
+            Sends {"action": "search", "value": VALUE} as the guide's client does
+            and prints the answer. --binary sends the guide's binary request
+            instead (app-client.py HOST PORT binary VALUE). Exits 0 only when a
+            whole, valid response arrived.
 
             Examples:
-              sockettool search 127.0.0.1 65432 morpheus     Got result: Follow the white rabbit. 🐰
-              sockettool search 127.0.0.1 65432 🐶
-              sockettool search 127.0.0.1 65432 --binary 😃  Got response: b'First 10 bytes of request: binary\\xf0\\x9f\\x98\\x83'
-              sockettool search 127.0.0.1 65432 --action frob x   Got result: Error: invalid action 'frob'.
+              sockettool search 127.0.0.1 65432 morpheus
+                  Got result: Follow the white rabbit. 🐰
+              sockettool search 127.0.0.1 65432 --binary 😃
+                  Got response: b'First 10 bytes of request: binary\\xf0\\x9f\\x98\\x83'
+              sockettool search 127.0.0.1 65432 --action frob x
+                  Got result: Error: invalid action 'frob'.
+              sockettool search 127.0.0.1 65432 morpheus --duration 5 --concurrency 128
+                  load: requests per second and latency percentiles
             """
     )
 

@@ -5,9 +5,10 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one of the guide's servers: echo, multi or app.",
         discussion: """
-            Servers listen on 127.0.0.1 (this machine only) unless given a host; '' , 0.0.0.0 or :: listen on every
-            interface. Port 0 picks a free port and prints it. SIGINT or SIGTERM stops accepting, lets work in
-            flight finish (--grace), then exits 0; a second signal exits at once.
+            A server listens on 127.0.0.1 (this machine only) unless given a host;
+            '', 0.0.0.0 or :: listen on every interface. Port 0 picks a free port
+            and prints it. SIGINT or SIGTERM stops accepting, lets work in flight
+            finish (--grace), then exits 0; a second signal exits at once.
             """,
         subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self]
     )

@@ -5,19 +5,22 @@ import SocketCore
 struct ServeApp: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "app",
-        abstract: "The guide's application server: 2-byte length, JSON header, content (app-server.py).",
+        abstract: "app-server.py: the guide's protocol (2-byte length, JSON header, content).",
         discussion: """
-            One request per connection, answered, then the connection closes. A text/json request
-            {"action": "search", "value": V} gets {"result": ...} from the guide's table (morpheus, ring, 🐶);
-            any other content type gets "First 10 bytes of request: ..." back. Bytes on the wire are identical to the
-            guide's Python programs, so either side can be the guide's own script.
+            One request per connection, answered, then the connection closes.
+            {"action": "search", "value": V} gets {"result": ...} from the guide's
+            table (morpheus, ring, 🐶); another content type gets "First 10 bytes of
+            request: ..." back. The bytes on the wire are the guide's own, so
+            either side can be the guide's Python script.
 
-            Bad input (malformed header, missing keys, oversized or stalled requests) gets {"result": "Error: ..."}
-            where the framing allows, closes only that connection, and is logged as one line.
+            Bad input (broken header, missing keys, too big, too slow) gets
+            {"result": "Error: ..."} where the framing allows, closes only that
+            connection, and is logged as one line. docs/limits.md lists every
+            limit and what happens when it is hit.
 
             Example:
               sockettool serve app 0.0.0.0 65432
-              sockettool search 127.0.0.1 65432 morpheus        (in another terminal)
+              sockettool search 127.0.0.1 65432 morpheus   (in another terminal)
             """
     )
 

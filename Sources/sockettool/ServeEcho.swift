@@ -6,15 +6,16 @@ import SocketCore
 struct ServeEcho: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo",
-        abstract: "The guide's first server: one client on a blocking socket, echo until it closes (echo-server.py).",
+        abstract: "echo-server.py: one client on a blocking socket, echoed until it closes.",
         discussion: """
-            Accepts one connection, sends back every byte it receives, and exits when the client closes, like
-            echo-server.py. With --keep it serves clients one after another; a second client waits in the listen
-            queue meanwhile (for many at once, see 'serve multi').
+            Accepts one connection, sends back every byte it receives, and exits
+            when the client closes. With --keep it serves clients one after
+            another; the next one waits in the listen queue meanwhile (for many at
+            once, see 'serve multi').
 
             Example:
               sockettool serve echo 127.0.0.1 65432
-              sockettool connect 127.0.0.1 65432        (in another terminal: Received b'Hello, world')
+              sockettool connect 127.0.0.1 65432   (in another terminal)
             """
     )
 

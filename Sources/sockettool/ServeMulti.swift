@@ -5,14 +5,17 @@ import SocketCore
 struct ServeMulti: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multi",
-        abstract: "Echo server for many clients at once on one poll() loop (multiconn-server.py).",
+        abstract: "multiconn-server.py: an echo server for many clients on one poll() loop.",
         discussion: """
-            Every byte a client sends comes back to it. Partial writes are queued; a client that does not read its
-            echo stops being read once --max-pending bytes wait for it (backpressure), so memory stays bounded.
+            Every byte a client sends comes back to it. Partial writes are queued;
+            a client that does not read its echo stops being read once
+            --max-pending bytes wait for it (backpressure), so memory stays
+            bounded. The guide's version dies when a client resets and spins on
+            write interest; this one does neither.
 
             Example:
               sockettool serve multi 127.0.0.1 65432
-              sockettool connect 127.0.0.1 65432 --conns 2      (in another terminal)
+              sockettool connect 127.0.0.1 65432 --conns 2   (in another terminal)
             """
     )
 

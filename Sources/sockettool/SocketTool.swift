@@ -8,29 +8,34 @@ struct SocketTool: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "sockettool",
-        abstract:
-            "The socket guide's programs, for real: echo, multi-connection, the app protocol, and the buffer-fill experiment.",
+        abstract: "The socket guide's programs, for real: echo, many connections, the app protocol, full buffers.",
         discussion: """
-            Each command is one program of "Socket Programming in Python", built on one poll() event loop and one
-            framing module, printing the guide's event lines (or NDJSON with --json).
+            Each command is a program of "Socket Programming in Python", on one poll()
+            event loop and one framing module, printing the guide's event lines
+            (or one JSON object per event with --json).
 
-            Echo Client and Server:
-              sockettool serve echo 127.0.0.1 65432        echo-server.py: one client, blocking socket
-              sockettool connect 127.0.0.1 65432           echo-client.py: sends 'Hello, world'
-            Multi-Connection Client and Server:
-              sockettool serve multi 127.0.0.1 65432       multiconn-server.py on the event loop
-              sockettool connect 127.0.0.1 65432 --conns 2 multiconn-client.py
-            Application Client and Server:
-              sockettool serve app 0.0.0.0 65432           app-server.py: the JSON-header protocol
-              sockettool search 127.0.0.1 65432 morpheus   app-client.py: Got result: Follow the white rabbit. 🐰
-            Troubleshooting (netstat: Recv-Q and Send-Q):
-              sockettool flood                             fill the kernel's buffers and watch the queues
+            The guide's sections, and the commands for them:
+              Echo Client and Server
+                sockettool serve echo 127.0.0.1 65432
+                sockettool connect 127.0.0.1 65432
+              Multi-Connection Client and Server
+                sockettool serve multi 127.0.0.1 65432
+                sockettool connect 127.0.0.1 65432 --conns 2
+              Application Client and Server
+                sockettool serve app 0.0.0.0 65432
+                sockettool search 127.0.0.1 65432 morpheus
+              Troubleshooting: netstat, Recv-Q and Send-Q
+                sockettool flood
 
             Exit status:
             \(ExitStatus.table.map { "  \(String($0.0).padding(to: 4))\($0.1)" }.joined(separator: "\n"))
             """,
         version: version,
-        subcommands: [Serve.self, Connect.self, Search.self, Flood.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Server", subcommands: [Serve.self]),
+            CommandGroup(name: "Client", subcommands: [Connect.self, Search.self]),
+            CommandGroup(name: "Experiment", subcommands: [Flood.self]),
+        ]
     )
 }
 

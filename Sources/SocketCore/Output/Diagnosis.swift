@@ -219,13 +219,13 @@ public enum ExitStatus {
     /// The table, for --help and docs.
     public static let table: [(Int32, String)] = [
         (success, "success"),
-        (failure, "the exchange failed: bytes differ, invalid or truncated response, reset, closed early"),
+        (failure, "the exchange failed: bytes differ, bad or cut response, reset"),
         (usage, "usage error: bad flags or arguments"),
         (unknownHost, "unknown host: the name did not resolve"),
-        (unavailable, "unavailable: connection refused, host or network unreachable"),
-        (systemError, "system error: out of descriptors, or another OS failure"),
-        (cannotListen, "cannot listen: address in use or not on this machine"),
-        (timedOut, "timed out: connect or response deadline passed"),
+        (unavailable, "unavailable: refused, host or network unreachable"),
+        (systemError, "system error: out of descriptors, another OS failure"),
+        (cannotListen, "cannot listen: address in use, or not on this machine"),
+        (timedOut, "timed out: a connect or response deadline passed"),
         (permissionDenied, "permission denied: e.g. a port below 1024"),
     ]
 }
