@@ -1,0 +1,38 @@
+// FloodFlags.swift -- byte counts as people type them for flood's options: 4096, 64k, 1.5M, 2MiB.
+import ArgumentParser
+import SocketCore
+
+/// A byte count; k, m and g are powers of 1024, as the kernel's buffer sizes are.
+struct FloodByteCount: ExpressibleByArgument, Sendable {
+    /// The count in bytes.
+    let bytes: Int
+
+    init(bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        guard let bytes = FloodOptions.parseByteCount(argument) else { return nil }
+        self.bytes = bytes
+    }
+
+    /// "64k", as the user would type it.
+    var defaultValueDescription: String {
+        if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20)m" }
+        if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10)k" }
+        return String(bytes)
+    }
+}
+
+/// Checks a byte count option: at least 1 and at most `maximum`.
+func validateByteCount(_ value: FloodByteCount?, _ name: String, maximum: Int = Int(Int32.max)) throws {
+    guard let value else { return }
+    if value.bytes < 1 { throw ValidationError("\(name) must be at least 1 byte.") }
+    if value.bytes > maximum {
+        throw ValidationError("\(name) must be at most \(NumberFormat.grouped(maximum)) bytes.")
+    }
+}
+
+/// Checks a seconds option: more than 0.
+func validateSeconds(_ value: Double?, _ name: String) throws {
+    guard let value else { return }
+    if !(value > 0) || !value.isFinite { throw ValidationError("\(name) must be more than 0 seconds.") }
+}

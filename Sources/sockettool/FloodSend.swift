@@ -1,0 +1,212 @@
+// FloodSend.swift -- `flood [HOST PORT]`: the one-process demo, or the guide's app-client-test.py against a
+// server: send() until the kernel says EAGAIN, then show where the bytes are.
+import ArgumentParser
+import Glibc
+import SocketCore
+
+struct FloodSend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send until the kernel says EAGAIN: alone on loopback (no HOST PORT), or against a server.",
+        discussion: """
+            Without HOST and PORT, a receiver that never reads listens on a free
+            127.0.0.1 port in this same process. The sender writes --chunk bytes at
+            a time without blocking; after EAGAIN it waits for room and tries
+            again, until send() has made no progress for --quiet-period. The queues
+            are read from the kernel (SIOCINQ, SIOCOUTQ, TCP_INFO): the same
+            numbers 'ss -tn' shows.
+
+            With HOST and PORT, the receiver is whatever listens there ('sockettool
+            flood serve' never reads). If it runs on this machine, its Recv-Q is
+            read from /proc/net/tcp, as netstat does.
+
+            Progress is one redrawn line on a terminal (stderr), plain lines when
+            stdout is a pipe or a file, and "sample" events with --json, whose
+            last line is always the summary.
+
+            Examples:
+              sockettool flood
+              sockettool flood --sndbuf 4096 --rcvbuf 4096 --plot /tmp/queues.svg
+              sockettool flood --drain 64k --duration 5
+              sockettool flood 127.0.0.1 65432 --json
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Server to flood; none runs the demo with its own receiver.", valueName: "host"))
+    var host: String?
+
+    @Argument(help: ArgumentHelp("Server port. Default: 65432.", valueName: "port"))
+    var port: String?
+
+    @Option(help: ArgumentHelp("Bytes per send() call, e.g. 1024 or 64k.", valueName: "bytes"))
+    var chunk = FloodByteCount(bytes: 64 * 1024)
+
+    @Option(
+        help: ArgumentHelp(
+            "SO_SNDBUF to ask for before connecting, e.g. 4096 or 64k. The kernel doubles it (bookkeeping) and caps "
+                + "it at net.core.wmem_max. Default: the kernel's, autotuned up to tcp_wmem's max.",
+            valueName: "bytes"
+        )
+    )
+    var sndbuf: FloodByteCount?
+
+    @Option(
+        help: ArgumentHelp(
+            "Demo only: SO_RCVBUF of the receiver, set before listen(). The kernel doubles it too.",
+            valueName: "bytes"
+        )
+    )
+    var rcvbuf: FloodByteCount?
+
+    @Option(
+        help: ArgumentHelp(
+            "Demo only: the receiver reads this many bytes per second (e.g. 64k): backpressure at a measured rate.",
+            valueName: "rate"
+        )
+    )
+    var drain: FloodByteCount?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds without send() progress that mean the buffers are full, which ends the run.",
+            valueName: "seconds"
+        )
+    )
+    var quietPeriod: Double = 0.4
+
+    @Option(
+        help: ArgumentHelp(
+            "Run this long, even after the buffers are full (to watch a slow reader). Default: until they are "
+                + "full, at most 10 s; 5 s with --drain.",
+            valueName: "seconds"
+        )
+    )
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Write the queues over time to this SVG file.", valueName: "file.svg"))
+    var plot: String?
+
+    @Flag(help: "After the summary keep the sockets open until Ctrl-C, to compare with 'ss -tn' or 'netstat -tn'.")
+    var hold = false
+
+    @Option(help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"))
+    var connectTimeout: Double = 5
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        try validateByteCount(chunk, "--chunk", maximum: 64 << 20)
+        try validateByteCount(sndbuf, "--sndbuf")
+        try validateByteCount(rcvbuf, "--rcvbuf")
+        try validateByteCount(drain, "--drain", maximum: 1 << 40)
+        try validateSeconds(quietPeriod, "--quiet-period")
+        try validateSeconds(duration, "--duration")
+        try validateSeconds(connectTimeout, "--connect-timeout")
+        if host != nil {
+            _ = try target()
+            if rcvbuf != nil || drain != nil {
+                throw ValidationError(
+                    "--rcvbuf and --drain set up the receiver, which is another program here: give them to "
+                        + "'sockettool flood serve', or drop HOST and PORT for the one-process demo."
+                )
+            }
+        }
+    }
+
+    /// HOST and PORT after the defaults (a lone number is the port on 127.0.0.1); nil for the demo.
+    func target() throws -> (host: String, port: UInt16)? {
+        guard let host else { return nil }
+        if port == nil, looksLikePort(host) { return ("127.0.0.1", try parsePort(host)) }
+        return (host, try port.map(parsePort) ?? guidePort)
+    }
+
+    var options: FloodOptions {
+        FloodOptions(
+            chunkSize: chunk.bytes,
+            sendBufferSize: sndbuf?.bytes,
+            receiveBufferSize: rcvbuf?.bytes,
+            quietPeriod: .seconds(fromDouble: quietPeriod),
+            duration: duration.map { .seconds(fromDouble: $0) },
+            drainRate: drain?.bytes,
+            connectTimeout: .seconds(fromDouble: connectTimeout)
+        )
+    }
+
+    func run() throws {
+        let log = output.makeLog()
+        var refusedTarget: (host: String, port: UInt16)?
+        do {
+            try reportingFailures(log) {
+                ignoreBrokenPipeSignal()
+                let plotFile = try plot.map { try PlotFile(creating: $0) }
+                defer { plotFile?.close() }
+                let display = FloodDisplay.automatic(log: log)
+                let signals = SignalPipe.shared
+                signals.install([SIGINT, SIGTERM])
+                defer { signals.uninstall([SIGINT, SIGTERM]) }
+                let finish = { (report: FloodReport) throws in
+                    try conclude(report, plotFile: plotFile, display: display, signals: signals)
+                }
+                let report: FloodReport
+                if let target = try target() {
+                    let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
+                    do {
+                        report = try FloodExperiment.run(
+                            against: addresses,
+                            options: options,
+                            display: display,
+                            signals: signals,
+                            beforeClose: finish
+                        )
+                    } catch let error as SystemError where error.errno == .connectionRefused {
+                        refusedTarget = target
+                        throw error
+                    }
+                } else {
+                    report = try FloodExperiment.runLocal(
+                        options: options,
+                        display: display,
+                        signals: signals,
+                        beforeClose: finish
+                    )
+                }
+                if case .failed(let error) = report.ending { throw error }
+            }
+        } catch let exit as ExitCode {
+            if let refusedTarget {
+                log.diagnostics.writeLine(
+                    log.style.hint("hint:") + " for this experiment, start a receiver that never reads first: "
+                        + "'sockettool flood serve \(refusedTarget.host) \(refusedTarget.port)', "
+                        + "or run 'sockettool flood' alone for the one-process demo."
+                )
+            }
+            throw exit
+        }
+    }
+
+    /// With the sockets still open: writes the plot, prints the table and summary, and holds if asked.
+    private func conclude(
+        _ report: FloodReport,
+        plotFile: PlotFile?,
+        display: FloodDisplay,
+        signals: SignalPipe
+    ) throws {
+        var report = report
+        if let plotFile {
+            report.plotPath = plotFile.path
+            try plotFile.writeAndClose(FloodPlot.svg(report))
+        }
+        report.emit(to: display)
+        let command = FloodExperiment.ssCommand(port: report.peer.port)
+        if hold && report.ending != .interrupted {
+            display.notice("holding the sockets open; compare with: \(command)   (Ctrl-C to end)")
+            display.log.flush()
+            _ = try FloodExperiment.waitForSignal(signals)
+        } else if report.isLocalDemo && display.log.format == .text && display.log.wants(.normal) {
+            display.log.event(
+                "hint",
+                text: "To compare with the kernel's own view, run with --hold and then: \(command)"
+            )
+        }
+    }
+}

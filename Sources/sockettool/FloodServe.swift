@@ -1,0 +1,84 @@
+// FloodServe.swift -- `flood serve`: the guide's app-server-test.py. Accept, never read, show the Recv-Q.
+import ArgumentParser
+import Glibc
+import SocketCore
+
+struct FloodServe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Accept connections and never read them; show each one's Recv-Q as it fills (app-server-test.py).",
+        discussion: """
+            The receiver of the experiment, for a sender in another terminal or on
+            another machine ('sockettool flood HOST PORT', or any program that
+            writes). Each connection's Recv-Q is printed as it grows, as netstat
+            would show it; --drain makes it read slowly instead. SIGINT or SIGTERM
+            prints the table of open connections and exits 0.
+
+            Example:
+              sockettool flood serve 127.0.0.1 65432
+              sockettool flood 127.0.0.1 65432        (in another terminal)
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+
+    @Option(
+        help: ArgumentHelp(
+            "SO_RCVBUF to ask for before listen(), e.g. 4096 or 64k; accepted connections inherit it. "
+                + "The kernel doubles it and caps it at net.core.rmem_max.",
+            valueName: "bytes"
+        )
+    )
+    var rcvbuf: FloodByteCount?
+
+    @Option(
+        help: ArgumentHelp(
+            "Read each connection at this many bytes per second (e.g. 64k) instead of never.",
+            valueName: "rate"
+        )
+    )
+    var drain: FloodByteCount?
+
+    @Option(help: ArgumentHelp("Stop after this many seconds. Default: run until Ctrl-C.", valueName: "seconds"))
+    var duration: Double?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        _ = try endpoint.resolved()
+        try validateByteCount(rcvbuf, "--rcvbuf")
+        try validateByteCount(drain, "--drain", maximum: 1 << 40)
+        try validateSeconds(duration, "--duration")
+    }
+
+    func run() throws {
+        let log = output.makeLog()
+        try reportingFailures(log) {
+            ignoreBrokenPipeSignal()
+            let reactor = try Reactor(kind: .default)
+            let display = FloodDisplay.automatic(log: log)
+            let server = try FloodServer(
+                reactor: reactor,
+                address: try endpoint.address(),
+                options: FloodServeOptions(
+                    receiveBufferSize: rcvbuf?.bytes,
+                    drainRate: drain?.bytes,
+                    duration: duration.map { .seconds(fromDouble: $0) }
+                ),
+                display: display
+            )
+            try reactor.handleSignals([SIGINT, SIGTERM]) { signal in
+                let interrupt = signal == SIGINT
+                display.event(
+                    "shutdown",
+                    level: .quiet,
+                    text: interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
+                    fields: [("signal", .string(interrupt ? "SIGINT" : "SIGTERM"))]
+                )
+                server.stop(reason: interrupt ? "SIGINT" : "SIGTERM")
+            }
+            try server.start()
+            try reactor.run()
+        }
+    }
+}

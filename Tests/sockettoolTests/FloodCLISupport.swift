@@ -1,0 +1,131 @@
+// FloodCLISupport.swift -- what the flood CLI tests read independently of sockettool: /proc/net/tcp parsed
+// with Foundation, the SVG through XMLParser, NDJSON lines, and a port that refuses connections.
+import Foundation
+import Glibc
+import Testing
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// One IPv4 socket of /proc/net/tcp, addresses decoded to "a.b.c.d:port".
+struct FloodProcSocket: Equatable {
+    let local: String
+    let remote: String
+    let state: Int
+    let sendQueue: Int
+    let receiveQueue: Int
+
+    /// The socket `local` connected to `remote`, or nil.
+    static func find(local: String, remote: String) throws -> FloodProcSocket? {
+        // String(contentsOfFile:) stops after one page of a /proc file; read to the end.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return nil }
+        defer { try? handle.close() }
+        let text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, decode(fields[1]) == local, decode(fields[2]) == remote else { continue }
+            let queues = fields[4].split(separator: ":")
+            guard queues.count == 2, let state = Int(fields[3], radix: 16), let tx = Int(queues[0], radix: 16),
+                let rx = Int(queues[1], radix: 16)
+            else { return nil }
+            return FloodProcSocket(local: local, remote: remote, state: state, sendQueue: tx, receiveQueue: rx)
+        }
+        return nil
+    }
+
+    /// "0100007F:D431" -> "127.0.0.1:54321": the address word's bytes in memory order are network order.
+    static func decode(_ field: Substring) -> String? {
+        let parts = field.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 8, let word = UInt32(parts[0], radix: 16),
+            let port = UInt16(parts[1], radix: 16)
+        else { return nil }
+        return withUnsafeBytes(of: word) { Array($0) }.map(String.init).joined(separator: ".") + ":\(port)"
+    }
+}
+
+/// Every stdout line as a JSON object; records an issue for a line that is not one.
+func floodEvents(_ stdout: String, sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+    stdout.split(separator: "\n").compactMap { line in
+        let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        if object == nil { Issue.record("not a JSON object: \(line)", sourceLocation: sourceLocation) }
+        return object
+    }
+}
+
+/// The SVG's root attributes and the points of each polyline, by id, parsed with XMLParser.
+struct FloodSVG {
+    var rootAttributes: [String: String] = [:]
+    var root = ""
+    var points: [String: [(x: Double, y: Double)]] = [:]
+
+    struct Malformed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(contentsOf path: String) throws {
+        let parser = try #require(XMLParser(contentsOf: URL(fileURLWithPath: path)))
+        let delegate = Delegate()
+        parser.delegate = delegate
+        guard parser.parse() else {
+            throw Malformed(description: "not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")")
+        }
+        root = delegate.root
+        rootAttributes = delegate.rootAttributes
+        points = delegate.points
+    }
+
+    private final class Delegate: NSObject, XMLParserDelegate {
+        var root = ""
+        var rootAttributes: [String: String] = [:]
+        var points: [String: [(x: Double, y: Double)]] = [:]
+
+        func parser(
+            _ parser: XMLParser,
+            didStartElement elementName: String,
+            namespaceURI: String?,
+            qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
+            if root.isEmpty {
+                root = elementName
+                rootAttributes = attributes
+            }
+            guard elementName == "polyline", let id = attributes["id"], let list = attributes["points"] else { return }
+            points[id] = list.split(separator: " ").compactMap { pair in
+                let xy = pair.split(separator: ",").compactMap { Double($0) }
+                return xy.count == 2 ? (xy[0], xy[1]) : nil
+            }
+        }
+    }
+}
+
+/// A loopback port that refuses connections for as long as this object lives: bound, never listening, so
+/// no other test can take it and a SYN to it is answered with a reset.
+final class FloodRefusingPort {
+    let port: UInt16
+    private let descriptor: CInt
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else {
+            if descriptor >= 0 { close(descriptor) }
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        self.descriptor = descriptor
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}

@@ -1,0 +1,198 @@
+// FloodCLITests.swift -- `sockettool flood` as a learner runs it: the one-command demo (text, JSON, plot,
+// --hold checked against /proc/net/tcp from outside), `flood serve` and `flood HOST PORT` in two processes,
+// a refused connection, and bad options.
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+@Suite("flood: the buffer-fill experiment on the command line")
+struct FloodCLITests {
+    // MARK: - The demo
+
+    @Test("flood --sndbuf 4096 --rcvbuf 4096 --json: every line parses, the summary is last and adds up")
+    func smallBuffersJSON() throws {
+        let started = ContinuousClock.now
+        let result = try ChildProcess.sockettool(["flood", "--sndbuf", "4096", "--rcvbuf", "4096", "--json"])
+        let elapsed = ContinuousClock.now - started
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = floodEvents(result.stdout)
+        let summary = try #require(events.last)
+        #expect(summary["event"] as? String == "summary")
+        let sendQueue = try #require(summary["send_q"] as? Int)
+        let receiveQueue = try #require(summary["recv_q"] as? Int)
+        let accepted = try #require(summary["bytes_accepted"] as? Int)
+        #expect(sendQueue > 0 && receiveQueue > 0)
+        #expect(sendQueue + receiveQueue == accepted)
+        #expect(summary["stop"] as? String == "saturated")
+        #expect(summary["sndbuf"] as? Int == 8192 && summary["sndbuf_requested"] as? Int == 4096)
+        #expect(summary["rcvbuf"] as? Int == 8192 && summary["rcvbuf_requested"] as? Int == 4096)
+        #expect((summary["seconds"] as? Double ?? 9) < 1)
+        #expect(elapsed < .seconds(3), "the whole command took \(elapsed)")
+        #expect((summary["tcp_wmem"] as? [Int])?.count == 3)
+
+        // The table rows carry the same numbers as the summary.
+        let sockets = events.filter { $0["event"] as? String == "socket" }
+        #expect(sockets.count == 2)
+        let receiver = try #require(sockets.first { $0["local"] as? String == summary["peer"] as? String })
+        let sender = try #require(sockets.first { $0["local"] as? String == summary["local"] as? String })
+        #expect(receiver["recv_q"] as? Int == receiveQueue && receiver["send_q"] as? Int == 0)
+        #expect(sender["send_q"] as? Int == sendQueue && sender["recv_q"] as? Int == 0)
+        #expect(sockets.allSatisfy { $0["state"] as? String == "ESTABLISHED" })
+
+        // The guide's moment: send() would block, after as many bytes as the summary says.
+        let wouldBlock = try #require(events.first { $0["event"] as? String == "would_block" })
+        #expect(wouldBlock["errno"] as? String == "EAGAIN")
+        #expect(wouldBlock["bytes_accepted"] as? Int == summary["first_eagain_bytes"] as? Int)
+    }
+
+    @Test("flood with the kernel's buffers, piped: the EAGAIN line, and megabytes in the sender's Send-Q")
+    func defaultBuffersText() throws {
+        let result = try ChildProcess.sockettool(["flood"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("Listening on 127.0.0.1:") == true)
+        #expect(
+            lines.contains { $0.hasPrefix("send() would block (EAGAIN: Resource temporarily unavailable) after ") },
+            "\(result.stdout)"
+        )
+        #expect(lines.contains { $0.hasPrefix("Saturated: send() made no progress for 0.40 s") })
+        #expect(lines.contains { $0.hasPrefix("Proto Recv-Q") && $0.contains("Send-Q Local Address") })
+        let senderRow = try #require(lines.first { $0.hasPrefix("tcp ") && $0.hasSuffix("sender (sockettool flood)") })
+        let columns = senderRow.split(separator: " ")
+        let sendQueue = try #require(Int(columns[2]))
+        #expect(sendQueue > 1_000_000, "\(senderRow)")
+        #expect(lines.contains { $0.hasPrefix("Bytes accepted by the kernel: ") })
+        #expect(lines.contains { $0.hasPrefix("The receiver never called recv()") })
+        // Piped: plain interval lines, no terminal escapes.
+        #expect(lines.contains { $0.hasPrefix("  0.") && $0.contains("Send-Q") })
+        #expect(!result.stdout.contains("\u{1B}") && !result.stderr.contains("\u{1B}"))
+    }
+
+    @Test("flood --hold: /proc/net/tcp, read from outside, shows the numbers the summary reported")
+    func holdMatchesTheKernel() throws {
+        let child = try ChildProcess(sockettool: ["flood", "--sndbuf", "4096", "--rcvbuf", "4096", "--json", "--hold"])
+        let line = try child.waitForLine(timeout: .seconds(10)) { $0.contains("\"event\": \"summary\"") }
+        let summary = try #require(floodEvents(line).first)
+        let local = try #require(summary["local"] as? String)
+        let peer = try #require(summary["peer"] as? String)
+        let sender = try #require(try FloodProcSocket.find(local: local, remote: peer), "sender not in /proc/net/tcp")
+        let receiver = try #require(try FloodProcSocket.find(local: peer, remote: local), "receiver not listed")
+        #expect(sender.sendQueue == summary["send_q"] as? Int)
+        #expect(receiver.receiveQueue == summary["recv_q"] as? Int)
+        #expect(sender.state == 1 && receiver.state == 1)
+        child.send(SIGINT)
+        #expect(try child.waitForExit() == 0)
+        #expect(child.stderrText.contains("holding the sockets open; compare with: ss -tn"))
+        // Ctrl-C closed both: the kernel no longer lists them as established.
+        #expect(try FloodProcSocket.find(local: local, remote: peer)?.state != 1)
+    }
+
+    @Test("flood --plot FILE: a well-formed SVG with one plotted point per sample")
+    func plotFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("flood-\(UUID().uuidString).svg").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try ChildProcess.sockettool(
+            ["flood", "--sndbuf", "4096", "--rcvbuf", "4096", "--quiet-period", "0.2", "--json", "--plot", path]
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try #require(floodEvents(result.stdout).last)
+        #expect(summary["plot"] as? String == path)
+        let samples = try #require(summary["samples"] as? Int)
+        let svg = try FloodSVG(contentsOf: path)
+        #expect(svg.root == "svg")
+        #expect(svg.rootAttributes["data-samples"] == String(samples))
+        #expect(svg.points["queued"]?.count == samples)
+        #expect(svg.points["recv-q"]?.count == samples)
+        // The plotted top edge ends at Recv-Q + Send-Q.
+        let plot = try #require(svg.rootAttributes["data-plot"]).split(separator: " ").compactMap { Double($0) }
+        let yMaximum = try #require(Double(svg.rootAttributes["data-y-max"] ?? ""))
+        let last = try #require(svg.points["queued"]?.last)
+        let plotted = (plot[3] - last.y) / (plot[3] - plot[1]) * yMaximum
+        let queued = Double((summary["recv_q"] as? Int ?? 0) + (summary["send_q"] as? Int ?? 0))
+        #expect(abs(plotted - queued) <= yMaximum / (plot[3] - plot[1]) * 0.1 + 1)
+    }
+
+    @Test("flood --plot into a directory that does not exist fails before flooding, with status 71")
+    func plotPathFailsEarly() throws {
+        let result = try ChildProcess.sockettool(["flood", "--plot", "/nonexistent-flood-dir/x.svg"])
+        #expect(result.status == ExitStatus.systemError)
+        #expect(result.stderr.contains("open(/nonexistent-flood-dir/x.svg): No such file or directory"))
+        #expect(!result.stdout.contains("Listening on"))
+    }
+
+    // MARK: - Two processes
+
+    @Test("flood serve + flood HOST PORT: the sender shows the server's Recv-Q, the server reports the same")
+    func serveAndSendInTwoProcesses() throws {
+        try withServer(["flood", "serve", "127.0.0.1", "0"]) { server, port in
+            let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(port), "--sndbuf", "64k", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let events = floodEvents(result.stdout)
+            let summary = try #require(events.last)
+            #expect(summary["event"] as? String == "summary")
+            #expect(summary["mode"] as? String == "client")
+            let receiveQueue = try #require(summary["recv_q"] as? Int, "the server's Recv-Q was not found")
+            let sendQueue = try #require(summary["send_q"] as? Int)
+            #expect(receiveQueue > 0 && sendQueue > 0)
+            #expect(receiveQueue + sendQueue == summary["bytes_accepted"] as? Int)
+            #expect(events.contains { $0["event"] as? String == "would_block" })
+            #expect(events.filter { $0["event"] as? String == "socket" }.count == 2)
+
+            // The sender ended with a reset; the server says so, with the bytes it never read.
+            let closed = try server.waitForLine { $0.hasPrefix("Closing connection to") }
+            #expect(closed.hasSuffix("reset by the peer, \(NumberFormat.grouped(receiveQueue)) bytes never read"))
+            #expect(server.stdoutLines.contains { $0.hasPrefix("Accepted connection from 127.0.0.1:") })
+            #expect(server.stdoutLines.contains { $0.contains("  Recv-Q \(NumberFormat.grouped(receiveQueue)) (+") })
+            server.send(SIGINT)
+            #expect(try server.waitForExit() == 0)
+            let rest = try server.remainingLines()
+            #expect(rest.contains { $0.hasPrefix("Stopped (SIGINT): 1 connection accepted") }, "\(rest)")
+        }
+    }
+
+    @Test("the server resets mid-run: the summary still comes, then the reset as an error, exit status 1")
+    func serverResetsMidRun() throws {
+        // The server gives up after a second and closes with unread data, which sends a reset.
+        try withServer(["flood", "serve", "127.0.0.1", "0", "--duration", "1"]) { server, port in
+            let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(port), "--quiet-period", "5"])
+            #expect(result.status == ExitStatus.failure, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("send() failed after "))
+            #expect(result.stdout.contains("until the connection was reset"))
+            #expect(result.stderr.contains("error: send(127.0.0.1:\(port)): Connection reset by peer"))
+            #expect(result.stderr.contains("hint: "))
+            #expect(try server.waitForExit() == 0)
+        }
+    }
+
+    @Test("flood against a closed port: connection refused, hints on stderr, exit status 69, no crash")
+    func refusedConnection() throws {
+        let closed = try FloodRefusingPort()
+        let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(closed.port)])
+        #expect(result.status == ExitStatus.unavailable)
+        #expect(result.stderr.contains("error: connect(127.0.0.1:\(closed.port)): Connection refused"))
+        #expect(result.stderr.contains("hint: nothing is listening on 127.0.0.1:\(closed.port)"))
+        #expect(result.stderr.contains("sockettool flood serve 127.0.0.1 \(closed.port)"))
+    }
+
+    // MARK: - Options
+
+    @Test(
+        "bad options are usage errors (status 64)",
+        arguments: [
+            ["flood", "--chunk", "0"],
+            ["flood", "--chunk", "12q"],
+            ["flood", "--sndbuf", "-5"],
+            ["flood", "--quiet-period", "0"],
+            ["flood", "127.0.0.1", "65432", "--drain", "64k"],
+            ["flood", "127.0.0.1", "65432", "--rcvbuf", "4096"],
+            ["flood", "127.0.0.1", "99999"],
+            ["flood", "serve", "--rcvbuf", "0"],
+        ]
+    )
+    func badOptions(arguments: [String]) throws {
+        let result = try ChildProcess.sockettool(arguments)
+        #expect(result.status == ExitStatus.usage, "\(arguments): \(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+}
