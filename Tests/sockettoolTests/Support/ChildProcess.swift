@@ -22,7 +22,8 @@ final class ChildProcess: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: candidate) { return candidate }
         // `swift test` from the package root: .build/debug/sockettool
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/sockettool").path
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/sockettool")
+            .path
     }
 
     /// Tests/Interop, where the Python peers live.
@@ -180,7 +181,10 @@ final class ChildProcess: @unchecked Sendable {
         ]
         if stdoutClosed && stderrClosed { return false }
         let remaining = deadline - ContinuousClock.now
-        let milliseconds = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(
+            0,
+            Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+        )
         let ready = poll(&fds, 2, milliseconds)
         if ready <= 0 { return false }
         var progressed = false
@@ -188,7 +192,11 @@ final class ChildProcess: @unchecked Sendable {
         for (index, fd) in [stdoutDescriptor, stderrDescriptor].enumerated() where fds[index].revents != 0 {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count > 0 {
-                if index == 0 { stdoutBuffer.append(contentsOf: chunk[0..<count]) } else { stderrBuffer.append(contentsOf: chunk[0..<count]) }
+                if index == 0 {
+                    stdoutBuffer.append(contentsOf: chunk[0..<count])
+                } else {
+                    stderrBuffer.append(contentsOf: chunk[0..<count])
+                }
                 progressed = true
             } else if count == 0 {
                 if index == 0 { stdoutClosed = true } else { stderrClosed = true }
@@ -205,9 +213,35 @@ final class ChildProcess: @unchecked Sendable {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(stdinDescriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeMutableBytes {
+                Glibc.write(stdinDescriptor, $0.baseAddress! + offset, $0.count - offset)
+            }
             if written <= 0 { return }
             offset += written
+        }
+    }
+
+    /// Writes `text` to stdin while reading the child's output, so a child that answers as it reads
+    /// (an echo through netcat mode) cannot deadlock against a full pipe.
+    func feed(_ text: String, timeout: Duration) throws {
+        let bytes = Array(text.utf8)
+        _ = fcntl(stdinDescriptor, F_SETFL, O_NONBLOCK)
+        let deadline = ContinuousClock.now + timeout
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes {
+                Glibc.write(stdinDescriptor, $0.baseAddress! + offset, $0.count - offset)
+            }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno != EAGAIN && errno != EINTR {
+                return  // the child closed its stdin
+            } else {
+                guard ContinuousClock.now < deadline else {
+                    throw ChildProcessTimeout(what: "stdin to drain", output: transcript)
+                }
+                try pump(until: ContinuousClock.now + .milliseconds(10))
+            }
         }
     }
 
@@ -258,7 +292,7 @@ final class ChildProcess: @unchecked Sendable {
         timeout: Duration = .seconds(30)
     ) throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(executable, arguments, environment: environment)
-        if let input { child.write(input) }
+        if let input { try child.feed(input, timeout: timeout) }
         child.closeInput()
         let status = try child.waitForExit(timeout: timeout)
         let lines = child.stdoutLines + (try child.remainingLines())

@@ -1,0 +1,125 @@
+// ConnectTests.swift -- `connect` against real servers and against test servers that misbehave: refused
+// ports, netcat mode, and echoes that are wrong or cut short.
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+@Suite("connect: errors, netcat mode, and checking the echo")
+struct ConnectTests {
+    @Test(
+        "a closed port: the refused error with a hint on stderr, exit 69",
+        arguments: [
+            ["connect", "127.0.0.1", "PORT"],
+            ["connect", "127.0.0.1", "PORT", "-m", "hello"],
+            ["connect", "127.0.0.1", "PORT", "--conns", "3"],
+            ["search", "127.0.0.1", "PORT", "morpheus"],
+        ]
+    )
+    func refusedConnection(template: [String]) throws {
+        let closed = try ClosedPort()
+        let arguments = template.map { $0 == "PORT" ? String(closed.port) : $0 }
+        // The port stays bound (and so refused, and not anyone else's) until the command is done.
+        let result = try withExtendedLifetime(closed) { try ChildProcess.sockettool(arguments) }
+        #expect(result.status == 69, "exit \(result.status); stderr:\n\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(
+            lines.contains {
+                $0.hasPrefix("error: ") && $0.contains("127.0.0.1:\(closed.port)") && $0.contains("refused")
+            },
+            "\(result.stderr)"
+        )
+        #expect(
+            lines.contains { $0.hasPrefix("hint: ") && $0.contains("is the server running") },
+            "\(result.stderr)"
+        )
+    }
+
+    @Test("netcat mode (-m -): stdin goes to the server, the server's bytes to stdout")
+    func netcatRelaysStdinAndStdout() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in
+            let lines = (1...400).map { "line \($0): caf\u{E9} \u{1F436} \t tab" }
+            let input = lines.joined(separator: "\n") + "\n"
+            let result = try ChildProcess.sockettool(
+                ["connect", "127.0.0.1", String(port), "-m", "-"],
+                input: input,
+                timeout: .seconds(10)
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == lines.joined(separator: "\n"))
+        }
+    }
+
+    @Test("netcat mode against a test server: what it sends arrives on stdout, stdin arrives at it")
+    func netcatBothDirections() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port), "-m", "-"])
+        let connection = try listener.accept()
+        try connection.send(Array("from the server\n".utf8))
+        #expect(try child.nextLine(timeout: .seconds(5)) == "from the server")
+        child.write("from stdin\n")
+        #expect(try connection.readExactly(11) == Array("from stdin\n".utf8))
+        child.closeInput()
+        // stdin ended: netcat sends FIN and waits for the server to finish.
+        #expect(try connection.readSome() == [])
+        try connection.send(Array("last words\n".utf8))
+        connection.close()
+        #expect(try child.waitForExit(timeout: .seconds(5)) == 0, "\(child.transcript)")
+        #expect(child.stdoutLines + (try child.remainingLines()) == ["from the server", "last words"])
+    }
+
+    @Test("an echo that differs fails with exit 1 and says where")
+    func wrongEchoFails() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port)])
+        let connection = try listener.accept()
+        #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
+        try connection.send(Array("Hello, World".utf8))
+        #expect(try child.waitForExit(timeout: .seconds(5)) == 1)
+        #expect(child.stderrText.contains("first at byte 7"), "\(child.stderrText)")
+        connection.close()
+    }
+
+    @Test("an echo cut short fails with exit 1 and counts the bytes")
+    func shortEchoFails() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port)])
+        let connection = try listener.accept()
+        #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
+        try connection.send(Array("Hello".utf8))
+        connection.close()
+        #expect(try child.waitForExit(timeout: .seconds(5)) == 1)
+        #expect(child.stderrText.contains("5 of 12 bytes"), "\(child.stderrText)")
+    }
+
+    @Test("a server that resets: the error names the call, the peer and the cause, exit 1")
+    func resetEchoFails() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port)])
+        let connection = try listener.accept()
+        #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
+        connection.reset()
+        #expect(try child.waitForExit(timeout: .seconds(5)) == 1, "\(child.transcript)")
+        let stderr = child.stderrText
+        #expect(stderr.contains("Connection reset by peer"), "\(stderr)")
+        #expect(stderr.contains("127.0.0.1:\(listener.port)"), "\(stderr)")
+        #expect(stderr.contains("hint: "), "\(stderr)")
+    }
+
+    @Test("--conns: one connection's wrong echo fails the run with exit 1")
+    func multiConnectionMismatchFails() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port), "--conns", "2"])
+        let expected = Array("Message 1 from client.Message 2 from client.".utf8)
+        let first = try listener.accept()
+        let second = try listener.accept()
+        #expect(try first.readExactly(expected.count) == expected)
+        #expect(try second.readExactly(expected.count) == expected)
+        try first.send(expected)
+        try second.send(Array(expected.dropLast()) + [UInt8(ascii: "!")])
+        #expect(try child.waitForExit(timeout: .seconds(5)) == 1, "\(child.transcript)")
+        #expect(child.stderrText.contains("1 of 2 connections failed"), "\(child.stderrText)")
+        first.close()
+        second.close()
+    }
+}
