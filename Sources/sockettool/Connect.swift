@@ -199,12 +199,7 @@ struct Connect: ParsableCommand {
             fields: [("peer", .string(address.description))]
         )
         // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
-        let session = NetcatSession(
-            reactor: try Reactor(kind: .poll),
-            socket: socket,
-            peer: address.description,
-            log: log
-        )
+        let session = NetcatSession(reactor: try Reactor(kind: .poll), socket: socket, log: log)
         return try session.run()
     }
 }

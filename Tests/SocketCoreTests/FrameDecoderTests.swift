@@ -93,7 +93,10 @@ import Testing
         #expect(try decoder.next() == nil)
         let error = #expect(throws: FrameError.self) { try decoder.finish() }
         #expect(error == .truncated(received: bytes.count - 7, expected: bytes.count, stage: .content))
-        #expect(error?.description(peer: "server") == "server closed the connection after 139 of 146 bytes (in the content).")
+        #expect(
+            error?.description(peer: "server")
+                == "server closed the connection after 139 of 146 bytes (in the content)."
+        )
     }
 
     @Test func truncatedAfterAWholeMessage() throws {
@@ -116,7 +119,11 @@ import Testing
 
     @Test func contentLengthAboveTheLimitIsRefusedAtTheHeader() {
         var decoder = FrameDecoder(maximumContentLength: 1 << 20)
-        decoder.feed(header(#"{"byteorder": "little", "content-type": "x", "content-encoding": "binary", "content-length": 1000000000000}"#))
+        decoder.feed(
+            header(
+                #"{"byteorder": "little", "content-type": "x", "content-encoding": "binary", "content-length": 1000000000000}"#
+            )
+        )
         #expect(throws: FrameError.contentTooLarge(declared: "1000000000000", limit: 1 << 20)) { try decoder.next() }
         // Nothing was allocated for the declared size: only the header bytes are held.
         #expect(decoder.bufferedByteCount < 200)
@@ -124,7 +131,11 @@ import Testing
 
     @Test func bufferHoldsOnlyWhatArrived() throws {
         var decoder = FrameDecoder(maximumContentLength: 1 << 20)
-        decoder.feed(header(#"{"byteorder": "little", "content-type": "x", "content-encoding": "binary", "content-length": 1048576}"#))
+        decoder.feed(
+            header(
+                #"{"byteorder": "little", "content-type": "x", "content-encoding": "binary", "content-length": 1048576}"#
+            )
+        )
         #expect(try decoder.next() == nil)
         decoder.feed([UInt8](repeating: 7, count: 10))
         #expect(try decoder.next() == nil)

@@ -5,31 +5,49 @@ import Testing
 @Suite struct FrameEncoderTests {
     @Test func theGuidesSearchRequest() {
         // DESIGN.md, "The app protocol": the exact request for `search morpheus` (byteorder little).
-        let expected = Array(#"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}{"action": "search", "value": "morpheus"}"#.utf8)
+        let expected = Array(
+            #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}{"action": "search", "value": "morpheus"}"#
+                .utf8
+        )
         let frame = AppProtocol.searchRequest(value: "morpheus")
         #expect(frame.encoded() == [0x00, 0x67] + expected)
     }
 
     @Test func theGuidesSearchAnswer() {
         // The guide's server transcript: b'\x00g{...43}{"result": "Follow the white rabbit. \xf0\x9f\x90\xb0"}'
-        let frame = AppProtocol.response(to: .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string("morpheus"))])))
+        let frame = AppProtocol.response(
+            to: .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string("morpheus"))]))
+        )
         let bytes = frame.encoded()
-        #expect(ByteNotation.format(bytes, limit: 1000) == #"b'\x00g{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 43}{"result": "Follow the white rabbit. \xf0\x9f\x90\xb0"}'"#)
+        #expect(
+            ByteNotation.format(bytes, limit: 1000)
+                == #"b'\x00g{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 43}{"result": "Follow the white rabbit. \xf0\x9f\x90\xb0"}'"#
+        )
     }
 
     @Test func theGuidesBinaryExchange() {
         // The guide's transcript shows b'\x00|' from a big-endian machine: "big" is 3 bytes shorter than "little".
         let request = AppProtocol.binaryRequest(value: "\u{1F603}")
-        #expect(ByteNotation.format(request.encoded(), limit: 1000) == #"b'\x00\x7f{"byteorder": "little", "content-type": "binary/custom-client-binary-type", "content-encoding": "binary", "content-length": 10}binary\xf0\x9f\x98\x83'"#)
-        let response = AppProtocol.response(to: .binary(contentType: request.header.contentType, content: request.content))
-        #expect(ByteNotation.format(response.encoded(), limit: 1000) == #"b'\x00\x7f{"byteorder": "little", "content-type": "binary/custom-server-binary-type", "content-encoding": "binary", "content-length": 37}First 10 bytes of request: binary\xf0\x9f\x98\x83'"#)
+        #expect(
+            ByteNotation.format(request.encoded(), limit: 1000)
+                == #"b'\x00\x7f{"byteorder": "little", "content-type": "binary/custom-client-binary-type", "content-encoding": "binary", "content-length": 10}binary\xf0\x9f\x98\x83'"#
+        )
+        let response = AppProtocol.response(
+            to: .binary(contentType: request.header.contentType, content: request.content)
+        )
+        #expect(
+            ByteNotation.format(response.encoded(), limit: 1000)
+                == #"b'\x00\x7f{"byteorder": "little", "content-type": "binary/custom-server-binary-type", "content-encoding": "binary", "content-length": 37}First 10 bytes of request: binary\xf0\x9f\x98\x83'"#
+        )
     }
 
     @Test func pythonStringEscapes() {
         var output: [UInt8] = []
         PythonJSON.appendString("q\"b\\\u{08}\u{0C}\n\r\t\u{01}\u{1F}\u{7F}\u{2028}é🐶", to: &output)
         // json.dumps("q\"b\\\b\f\n\r\t\x01\x1f\x7f\u2028é🐶", ensure_ascii=False)
-        #expect(String(decoding: output, as: UTF8.self) == "\"q\\\"b\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\u{7F}\u{2028}é🐶\"")
+        #expect(
+            String(decoding: output, as: UTF8.self) == "\"q\\\"b\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\u{7F}\u{2028}é🐶\""
+        )
     }
 
     @Test func contentLengthIsTheByteCountNotTheCharacterCount() {
@@ -39,7 +57,11 @@ import Testing
     }
 
     @Test func roundTripThroughTheDecoder() throws {
-        let frame = Frame(contentType: "application/octet-stream", contentEncoding: "binary", content: (0...255).map { UInt8($0) })
+        let frame = Frame(
+            contentType: "application/octet-stream",
+            contentEncoding: "binary",
+            content: (0...255).map { UInt8($0) }
+        )
         var decoder = FrameDecoder()
         decoder.feed(frame.encoded())
         #expect(try decoder.next() == frame)

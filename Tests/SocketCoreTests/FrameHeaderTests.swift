@@ -11,16 +11,27 @@ import Testing
         return try result.get()
     }
 
-    private let valid = #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}"#
+    private let valid =
+        #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}"#
 
     @Test func acceptsTheGuidesHeader() throws {
         let header = try validate(valid)
-        #expect(header == FrameHeader(byteOrder: .little, contentType: "text/json", contentEncoding: "utf-8", contentLength: 41))
+        #expect(
+            header
+                == FrameHeader(
+                    byteOrder: .little,
+                    contentType: "text/json",
+                    contentEncoding: "utf-8",
+                    contentLength: 41
+                )
+        )
         #expect(header.isJSON)
     }
 
     @Test func extraKeysAreIgnoredAndOrderDoesNotMatter() throws {
-        let header = try validate(#"{"x-extra": [1, {"a": null}], "content-length": 3, "content-encoding": "binary", "content-type": "a/b", "byteorder": "big"}"#)
+        let header = try validate(
+            #"{"x-extra": [1, {"a": null}], "content-length": 3, "content-encoding": "binary", "content-type": "a/b", "byteorder": "big"}"#
+        )
         #expect(header.contentLength == 3)
         #expect(header.byteOrder == .big)
         #expect(!header.isJSON)
@@ -28,7 +39,10 @@ import Testing
 
     @Test(arguments: ["byteorder", "content-length", "content-type", "content-encoding"])
     func eachRequiredKeyMissing(key: String) {
-        var members = ["\"byteorder\": \"little\"", "\"content-length\": 1", "\"content-type\": \"a\"", "\"content-encoding\": \"b\""]
+        var members = [
+            "\"byteorder\": \"little\"", "\"content-length\": 1", "\"content-type\": \"a\"",
+            "\"content-encoding\": \"b\"",
+        ]
         members.removeAll { $0.hasPrefix("\"\(key)\"") }
         let error = #expect(throws: FrameError.self) { try validate("{" + members.joined(separator: ", ") + "}") }
         #expect(error == .missingHeader(key))
@@ -37,12 +51,14 @@ import Testing
 
     @Test(arguments: ["true", "1.5", "\"10\"", "1e400", "-1", "null", "[1]", "1E2"])
     func contentLengthMustBeANonNegativeIntegerToken(value: String) {
-        let json = #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": \#(value)}"#
+        let json =
+            #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": \#(value)}"#
         #expect(throws: FrameError.self) { try validate(json) }
     }
 
     @Test func hugeContentLengthIsTooLarge() {
-        let json = #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 99999999999999999999999999}"#
+        let json =
+            #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 99999999999999999999999999}"#
         let error = #expect(throws: FrameError.self) { try validate(json) }
         guard case .contentTooLarge = error else {
             Issue.record("expected contentTooLarge, got \(String(describing: error))")
@@ -51,7 +67,11 @@ import Testing
     }
 
     @Test func negativeZeroIsZero() throws {
-        #expect(try validate(#"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": -0}"#).contentLength == 0)
+        #expect(
+            try validate(
+                #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": -0}"#
+            ).contentLength == 0
+        )
     }
 
     @Test(arguments: ["\"middle\"", "1", "null", "\"LITTLE\""])
@@ -63,7 +83,8 @@ import Testing
     }
 
     @Test func duplicateKeysAreRejected() {
-        let json = #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 1, "content-length": 2}"#
+        let json =
+            #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 1, "content-length": 2}"#
         let error = #expect(throws: FrameError.self) { try validate(json) }
         #expect(error?.description.contains("duplicate key 'content-length'") == true)
     }
@@ -91,18 +112,29 @@ import Testing
 
     @Test func nestingDepthIsBounded() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        let json = #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 1, "x": \#(deep)}"#
+        let json =
+            #"{"byteorder": "little", "content-type": "a", "content-encoding": "b", "content-length": 1, "x": \#(deep)}"#
         let error = #expect(throws: FrameError.self) { try validate(json) }
         #expect(error?.description.contains("nesting deeper than") == true)
     }
 
     @Test func textJSONNeedsADecodableEncoding() throws {
         #expect(throws: FrameError.unsupportedEncoding("latin-1")) {
-            try validate(#"{"byteorder": "little", "content-type": "text/json", "content-encoding": "latin-1", "content-length": 1}"#)
+            try validate(
+                #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "latin-1", "content-length": 1}"#
+            )
         }
-        #expect(try validate(#"{"byteorder": "little", "content-type": "text/json", "content-encoding": "UTF8", "content-length": 1}"#).isJSON)
+        #expect(
+            try validate(
+                #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "UTF8", "content-length": 1}"#
+            ).isJSON
+        )
         // Binary content may name any encoding.
-        #expect(try !validate(#"{"byteorder": "little", "content-type": "a/b", "content-encoding": "latin-1", "content-length": 1}"#).isJSON)
+        #expect(
+            try !validate(
+                #"{"byteorder": "little", "content-type": "a/b", "content-encoding": "latin-1", "content-length": 1}"#
+            ).isJSON
+        )
     }
 
     @Test func emptyHeaderIsAnError() {

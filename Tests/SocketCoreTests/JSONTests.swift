@@ -7,14 +7,19 @@ import Testing
 
     @Test func parsesEveryKind() throws {
         let value = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": "x\"\\\/\b\f\n\r\t\u00e9\ud83d\udc36"} "#)
-        #expect(value["a"] == .array([
-            .number(text: "1", isInteger: true), .number(text: "-2.5e3", isInteger: false), .bool(true), .bool(false), .null,
-        ]))
+        #expect(
+            value["a"]
+                == .array([
+                    .number(text: "1", isInteger: true), .number(text: "-2.5e3", isInteger: false), .bool(true),
+                    .bool(false), .null,
+                ])
+        )
         #expect(value["b"] == .string("x\"\\/\u{08}\u{0C}\n\r\té🐶"))
     }
 
     @Test(arguments: [
-        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "NaN", "Infinity", "'a'", "{a: 1}", "\"\\x\"", "\"\\ud800\"",
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "NaN", "Infinity", "'a'", "{a: 1}", "\"\\x\"",
+        "\"\\ud800\"",
         "\"\u{01}\"", "[1] [2]", "tru", "\"abc",
     ])
     func rejectsInvalidDocuments(text: String) {
@@ -28,14 +33,22 @@ import Testing
     }
 
     @Test func pythonReprMatchesPython() throws {
-        let value = try parse(#"{"action": "search", "value": ["it's", 1, 2.5, null, true, {"k": "a\nb"}], "e": 1e16, "f": 1E-5, "z": -0}"#)
-        #expect(PythonRepr.repr(value) == #"{'action': 'search', 'value': ["it's", 1, 2.5, None, True, {'k': 'a\nb'}], 'e': 1e+16, 'f': 1e-05, 'z': 0}"#)
+        let value = try parse(
+            #"{"action": "search", "value": ["it's", 1, 2.5, null, true, {"k": "a\nb"}], "e": 1e16, "f": 1E-5, "z": -0}"#
+        )
+        #expect(
+            PythonRepr.repr(value)
+                == #"{'action': 'search', 'value': ["it's", 1, 2.5, None, True, {'k': 'a\nb'}], 'e': 1e+16, 'f': 1e-05, 'z': 0}"#
+        )
         #expect(PythonRepr.str(.string("plain")) == "plain")
         #expect(PythonRepr.string("\u{1B}[31m\u{A0}🐶") == #"'\x1b[31m\xa0🐶'"#)
     }
 
     @Test func pythonJSONRoundTrip() throws {
         let text = #"{"a": [1, 2.50, {"b": null}], "c": "é\u0001"}"#
-        #expect(String(decoding: PythonJSON.encode(try parse(text)), as: UTF8.self) == "{\"a\": [1, 2.50, {\"b\": null}], \"c\": \"é\\u0001\"}")
+        #expect(
+            String(decoding: PythonJSON.encode(try parse(text)), as: UTF8.self)
+                == "{\"a\": [1, 2.50, {\"b\": null}], \"c\": \"é\\u0001\"}"
+        )
     }
 }

@@ -10,6 +10,9 @@ public final class MultiConnectionClient {
     public private(set) var summary = TransferSummary()
     /// The first failure, for the error message.
     public private(set) var firstFailure: String?
+    /// The first failure's error, when a system call failed: if every connection failed, it is reported
+    /// as itself (a refused connection is exit 69 with its hint, not "3 of 3 connections failed").
+    private var firstError: SystemError?
     private let readBuffer = ReadBuffer(size: 64 * 1024)
     private var started: UInt64 = 0
 
@@ -40,6 +43,7 @@ public final class MultiConnectionClient {
     public func run() throws -> TransferSummary {
         try reactor.run()
         summary.nanoseconds = MonotonicClock.now() - started
+        if summary.failedConnections == summary.connections, let firstError { throw firstError }
         if summary.failedConnections > 0 {
             throw ToolError.connectionsFailed(
                 failed: summary.failedConnections,
@@ -54,7 +58,8 @@ public final class MultiConnectionClient {
     fileprivate var eventLog: EventLog { log }
     fileprivate var clientOptions: ClientOptions { options }
 
-    fileprivate func finished(_ connection: EchoClientConnection, failure: String?) {
+    fileprivate func finished(_ connection: EchoClientConnection, failure: String?, error: SystemError? = nil) {
+        if firstError == nil, let error { firstError = error }
         summary.connections += 1
         summary.bytesSent += connection.bytesSent
         summary.bytesReceived += connection.bytesReceived
@@ -107,7 +112,7 @@ private final class EchoClientConnection: SocketHandler {
             connecting = result == .inProgress
             try reactor.register(socket, interest: [.readable, .writable], handler: self)
         } catch {
-            finish(failure: "\(error)", in: reactor)
+            finish(failure: "\(error)", error: error, in: reactor)
             return
         }
         lastProgress = reactor.now
@@ -120,7 +125,7 @@ private final class EchoClientConnection: SocketHandler {
             do {
                 try socket.finishConnect(to: address)
             } catch {
-                finish(failure: "\(error)", in: reactor)
+                finish(failure: "\(error)", error: error, in: reactor)
                 return
             }
             connecting = false
@@ -143,7 +148,7 @@ private final class EchoClientConnection: SocketHandler {
                 lastProgress = reactor.now
             }
         } catch {
-            finish(failure: "\(error.with(detail: peer))", in: reactor)
+            finish(failure: "\(error)", error: error, in: reactor)
             return
         }
         // Everything sent: only the echo is left to wait for (mio's reregister(READABLE)).
@@ -161,7 +166,7 @@ private final class EchoClientConnection: SocketHandler {
             guard case .processed(let read) = try socket.read(into: buffer) else { return }
             count = read
         } catch {
-            finish(failure: "\(error.with(detail: peer))", in: reactor)
+            finish(failure: "\(error)", error: error, in: reactor)
             return
         }
         if count == 0 {
@@ -184,7 +189,11 @@ private final class EchoClientConnection: SocketHandler {
             )
             return
         }
-        for offset in 0..<count where chunk[offset] != expected[bytesReceived + offset] {
+        let matches = expected.withUnsafeBytes {
+            bytesEqual(chunk.baseAddress!, $0.baseAddress! + bytesReceived, count: count)
+        }
+        if !matches {
+            let offset = (0..<count).first { chunk[$0] != expected[bytesReceived + $0] } ?? 0
             finish(failure: "echo differs from what was sent, first at byte \(bytesReceived + offset)", in: reactor)
             return
         }
@@ -211,7 +220,7 @@ private final class EchoClientConnection: SocketHandler {
         }
     }
 
-    private func finish(failure: String?, in reactor: Reactor) {
+    private func finish(failure: String?, error: SystemError? = nil, in reactor: Reactor) {
         if let timer { reactor.cancel(timer) }
         timer = nil
         if let socket {
@@ -222,6 +231,6 @@ private final class EchoClientConnection: SocketHandler {
             socket.close()
             self.socket = nil
         }
-        client.finished(self, failure: failure)
+        client.finished(self, failure: failure, error: error)
     }
 }

@@ -5,7 +5,6 @@
 public final class NetcatSession {
     private let reactor: Reactor
     private let socket: Socket
-    private let peer: String
     private let log: EventLog
     private let buffer = ReadBuffer(size: 64 * 1024)
     /// stdin bytes the socket has not taken yet; stdin is not read while any wait.
@@ -17,10 +16,9 @@ public final class NetcatSession {
     private let started = MonotonicClock.now()
 
     /// Takes over a connected socket.
-    public init(reactor: Reactor, socket: Socket, peer: String, log: EventLog) {
+    public init(reactor: Reactor, socket: Socket, log: EventLog) {
         self.reactor = reactor
         self.socket = socket
-        self.peer = peer
         self.log = log
         summary.connections = 1
     }
@@ -99,7 +97,7 @@ public final class NetcatSession {
     }
 
     private func fail(_ error: any Error) {
-        failure = (error as? SystemError)?.with(detail: peer) ?? error
+        failure = error
         reactor.stop()
     }
 }

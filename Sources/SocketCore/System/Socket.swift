@@ -30,6 +30,8 @@ public final class Socket {
     public private(set) var descriptor: CInt
     /// AF_INET or AF_INET6.
     public let family: CInt
+    /// The peer, once known (connect, accept): errors on this socket name it.
+    public private(set) var remoteAddress: SocketAddress?
 
     /// Creates a non-blocking, close-on-exec TCP socket. The corresponding C function is `socket(2)`.
     public init(family: CInt) throws(SystemError) {
@@ -91,7 +93,9 @@ public final class Socket {
         }
         guard case .processed(let newDescriptor) = result else { return nil }
         let peer = SocketAddress(storage: storage, length: length)
-        return (Socket(adopting: newDescriptor, family: peer.family), peer)
+        let socket = Socket(adopting: newDescriptor, family: peer.family)
+        socket.remoteAddress = peer
+        return (socket, peer)
     }
 
     // MARK: - Client side
@@ -100,6 +104,7 @@ public final class Socket {
     ///
     /// - Returns: `.connected`, or `.inProgress`: wait for writability, then call `finishConnect()`.
     public func connect(to address: SocketAddress) throws(SystemError) -> ConnectResult {
+        remoteAddress = address
         let fd = descriptor
         return try address.withSockAddr { pointer, length throws(SystemError) -> ConnectResult in
             if Glibc.connect(fd, pointer, length) == 0 { return .connected }
@@ -130,7 +135,7 @@ public final class Socket {
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         let fd = descriptor
-        return try nonBlocking("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        return try nonBlocking("read", detail: errorDetail) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// Writes from `buffer`, possibly only part of it. The corresponding C function is `send(2)` with
@@ -138,13 +143,15 @@ public final class Socket {
     @inline(__always)
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         let fd = descriptor
-        return try nonBlocking("send") { Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL)) }
+        return try nonBlocking("send", detail: errorDetail) {
+            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL))
+        }
     }
 
     /// Closes one direction; `.write` sends FIN while reading goes on. The corresponding C function is `shutdown(2)`.
     public func shutdown(_ direction: ShutdownDirection) throws(SystemError) {
         let fd = descriptor
-        _ = try retryingInterrupts("shutdown") { Glibc.shutdown(fd, direction.raw) }
+        _ = try retryingInterrupts("shutdown", detail: errorDetail) { Glibc.shutdown(fd, direction.raw) }
     }
 
     /// Switches between blocking and non-blocking mode (O_NONBLOCK).
@@ -152,6 +159,9 @@ public final class Socket {
         let fd = descriptor
         _ = try retryingInterrupts("fcntl(O_NONBLOCK)") { st_set_nonblocking(fd, blocking ? 0 : 1) }
     }
+
+    /// What errors on this socket say they were about: the peer if known.
+    private var errorDetail: String { remoteAddress?.description ?? "" }
 
     // MARK: - Addresses
 
