@@ -29,6 +29,6 @@ struct ClientFlags: ParsableArguments {
 func printSummary(_ summary: TransferSummary, log: EventLog) {
     switch log.format {
     case .json: log.event("summary", level: .quiet, text: summary.text, fields: summary.fields)
-    case .text: if log.wants(.normal) { log.diagnostics.writeLine(summary.text) }
+    case .text: if log.verbosity >= .normal { log.diagnostics.writeLine(summary.text) }
     }
 }

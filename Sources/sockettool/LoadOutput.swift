@@ -50,7 +50,7 @@ final class LoadProgressPrinter {
                 ]
             )
         case .text:
-            guard log.wants(.normal) else { return }
+            guard log.verbosity >= .normal else { return }
             if log.diagnostics.isTerminal {
                 log.diagnostics.write("\r\u{1B}[2K" + text)
                 redrawing = true

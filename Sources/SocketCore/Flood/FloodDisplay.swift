@@ -27,11 +27,10 @@ public final class FloodDisplay {
     /// The usual choice: a live line when stderr is a terminal; interval lines when stdout is not one (or
     /// in JSON mode, where every interval is a "sample" event). -q shows neither.
     public static func automatic(log: EventLog) -> FloodDisplay {
-        let normal = log.wants(.normal)
-        return FloodDisplay(
+        FloodDisplay(
             log: log,
-            showsLiveLine: normal && log.diagnostics.isTerminal,
-            printsIntervalLines: normal && (log.format == .json || !log.output.isTerminal)
+            showsLiveLine: log.verbosity >= .normal && log.diagnostics.isTerminal,
+            printsIntervalLines: log.wants(.normal) && (log.format == .json || !log.output.isTerminal)
         )
     }
 

@@ -43,9 +43,11 @@ public final class EventLog {
         self.style = style
     }
 
-    /// Whether events at `level` are printed at all; check before building expensive text.
+    /// Whether events at `level` reach stdout at all: not below the verbosity, and not when stdout is
+    /// /dev/null (nothing there can be read, so the lines are not even formatted). Check it before
+    /// building expensive text. Messages on stderr go by `verbosity` alone.
     @inline(__always)
-    public func wants(_ level: Verbosity) -> Bool { level <= verbosity }
+    public func wants(_ level: Verbosity) -> Bool { level <= verbosity && !output.isDiscarded }
 
     /// Prints an event: `text` on stdout in text mode, or `{"event": kind, ...fields}` in JSON mode.
     ///
@@ -60,7 +62,7 @@ public final class EventLog {
         text: @autoclosure () -> String,
         fields: @autoclosure () -> [(String, JSONValue)] = []
     ) {
-        guard level <= verbosity else { return }
+        guard wants(level) else { return }
         switch format {
         case .text: output.writeLine(text())
         case .json: output.writeLine(Self.jsonLine(kind, fields()))
@@ -75,7 +77,7 @@ public final class EventLog {
         fields: @autoclosure () -> [(String, JSONValue)],
         line: (inout [UInt8]) -> Void
     ) {
-        guard level <= verbosity else { return }
+        guard wants(level) else { return }
         switch format {
         case .text: output.writeLine(building: line)
         case .json: output.writeLine(Self.jsonLine(kind, fields()))

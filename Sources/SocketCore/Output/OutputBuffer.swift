@@ -19,12 +19,16 @@ public final class OutputBuffer {
     public private(set) var isBroken = false
     /// Tests capture output here instead of writing it.
     private let capture: ((String) -> Void)?
+    /// True when the descriptor is /dev/null: nothing written can be seen, so callers may skip formatting
+    /// it (GNU tar does the same for an archive on /dev/null).
+    public let isDiscarded: Bool
 
     /// Output to a descriptor (1 for stdout, 2 for stderr).
     public init(descriptor: CInt, policy: FlushPolicy = .eachLine) {
         self.descriptor = descriptor
         self.policy = policy
         self.capture = nil
+        self.isDiscarded = Self.isNullDevice(descriptor)
     }
 
     /// Output handed to `capture`, line by line (tests).
@@ -32,6 +36,15 @@ public final class OutputBuffer {
         self.descriptor = -1
         self.policy = .eachLine
         self.capture = capture
+        self.isDiscarded = false
+    }
+
+    /// True when `descriptor` is the same character device as /dev/null. The corresponding C function is `fstat(2)`.
+    private static func isNullDevice(_ descriptor: CInt) -> Bool {
+        var target = stat()
+        var null = stat()
+        guard fstat(descriptor, &target) == 0, stat("/dev/null", &null) == 0 else { return false }
+        return target.st_mode & S_IFMT == S_IFCHR && target.st_rdev == null.st_rdev
     }
 
     /// True when the descriptor is a terminal. The corresponding C function is `isatty(3)`.

@@ -44,8 +44,10 @@ final class AppConnection: ServedConnection {
     private let options: AppOptions
     private var phase = Phase.reading
     private var decoder: FrameDecoder
-    private let response = OutboundBuffer(retainedCapacity: 0)
-    private var deadlineTimer: ReactorTimer?
+    /// Only a response the kernel did not take at once is queued here (rare), so it is made on demand.
+    private lazy var response = OutboundBuffer(retainedCapacity: 0)
+    /// The linger deadline after a response (the request deadline is the server's DeadlineQueue).
+    private var lingerTimer: ReactorTimer?
     /// Bytes discarded while lingering; past a limit the connection is closed anyway.
     private var lingerDiscarded = 0
     private static let lingerDiscardLimit = 1 << 20
@@ -70,10 +72,7 @@ final class AppConnection: ServedConnection {
             close(in: reactor)
             return
         }
-        deadlineTimer = reactor.schedule(after: options.requestTimeout) { [unowned self] reactor in
-            self.deadlineTimer = nil
-            self.deadlinePassed(in: reactor)
-        }
+        server.setDeadline(for: self, after: options.requestTimeout)
     }
 
     func readable(in reactor: Reactor) {
@@ -205,9 +204,8 @@ final class AppConnection: ServedConnection {
         phase = .lingering
         try? socket.shutdown(.write)
         reactor.setInterest(.readable, for: descriptor)
-        if let deadlineTimer { reactor.cancel(deadlineTimer) }
-        deadlineTimer = reactor.schedule(after: options.lingerTimeout) { [unowned self] reactor in
-            self.deadlineTimer = nil
+        lingerTimer = reactor.schedule(after: options.lingerTimeout) { [unowned self] reactor in
+            self.lingerTimer = nil
             self.close(in: reactor)
         }
     }
@@ -232,7 +230,7 @@ final class AppConnection: ServedConnection {
 
     // MARK: - Deadlines and closing
 
-    private func deadlinePassed(in reactor: Reactor) {
+    func deadlinePassed(in reactor: Reactor) {
         switch phase {
         case .reading:
             let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
@@ -258,12 +256,11 @@ final class AppConnection: ServedConnection {
     private func close(in reactor: Reactor) {
         guard phase != .closed else { return }
         phase = .closed
-        if let deadlineTimer { reactor.cancel(deadlineTimer) }
-        deadlineTimer = nil
+        if let lingerTimer { reactor.cancel(lingerTimer) }
+        lingerTimer = nil
         server.log.closing(peer)
         reactor.deregister(socket)
         socket.close()
-        response.removeAll()
         server.connectionClosed(self, descriptor: descriptor)
     }
 }

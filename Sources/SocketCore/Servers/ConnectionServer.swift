@@ -7,6 +7,8 @@ public protocol ServedConnection: SocketHandler {
     var descriptor: CInt { get }
     /// Registers with the reactor and starts serving.
     func start(in reactor: Reactor)
+    /// Its deadline from `ConnectionServer.setDeadline(for:after:)` passed.
+    func deadlinePassed(in reactor: Reactor)
     /// Shutdown: stop taking new work, finish what is in flight, then close.
     func finishForShutdown(in reactor: Reactor)
     /// Closes at once (the grace period is over).
@@ -58,6 +60,11 @@ public final class ConnectionServer {
     public let options: ServerOptions
     /// Indexed by descriptor.
     private var connections: [ServedConnection?] = []
+    /// The accept serial of the connection at each descriptor, so a stale deadline entry cannot reach a
+    /// later connection that got the same descriptor number.
+    private var serials: [UInt64] = []
+    private var deadlines = DeadlineQueue()
+    private var deadlineTimer: ReactorTimer?
     /// Connections open now.
     public private(set) var openConnectionCount = 0
     /// Connections accepted since start.
@@ -116,11 +123,40 @@ public final class ConnectionServer {
         let fd = Int(connection.descriptor)
         if fd >= connections.count {
             connections.append(contentsOf: repeatElement(nil, count: fd + 1 - connections.count + 64))
+            serials.append(contentsOf: repeatElement(0, count: connections.count - serials.count))
         }
         connections[fd] = connection
         openConnectionCount += 1
         acceptedCount += 1
+        serials[fd] = UInt64(acceptedCount)
         connection.start(in: reactor)
+    }
+
+    /// Calls the connection's `deadlinePassed` after `delay`, unless it closed first. Every caller must use
+    /// the same delay (the request timeout), which keeps the queue in deadline order; one reactor timer
+    /// serves all of them.
+    func setDeadline(for connection: ServedConnection, after delay: Duration) {
+        let fd = connection.descriptor
+        let entry = DeadlineQueue.Entry(
+            deadline: reactor.now &+ delay.nanoseconds,
+            descriptor: fd,
+            serial: serials[Int(fd)]
+        )
+        deadlines.append(entry)
+        if deadlineTimer == nil { armDeadlineTimer() }
+    }
+
+    private func armDeadlineTimer() {
+        guard let next = deadlines.nextDeadline else { return }
+        deadlineTimer = reactor.schedule(atNanoseconds: next) { [unowned self] reactor in
+            self.deadlineTimer = nil
+            while let entry = self.deadlines.popExpired(now: reactor.now) {
+                let fd = Int(entry.descriptor)
+                guard self.serials[fd] == entry.serial, let connection = self.connections[fd] else { continue }
+                connection.deadlinePassed(in: reactor)
+            }
+            self.armDeadlineTimer()
+        }
     }
 
     /// A connection calls this once, after deregistering and closing its socket.

@@ -126,6 +126,8 @@ final class EchoConnection: ServedConnection {
         reactor.setInterest(interest, for: descriptor)
     }
 
+    func deadlinePassed(in reactor: Reactor) {}
+
     func finishForShutdown(in reactor: Reactor) {
         finishing = true
         if pending.isEmpty { closeNow(in: reactor) } else { updateInterest(in: reactor) }
