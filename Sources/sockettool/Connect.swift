@@ -172,22 +172,11 @@ struct Connect: ParsableCommand {
             "  round trip  \(report.latencyText)  (\(NumberFormat.grouped(report.completed)) chunks)",
             "  failures    \(report.failureText)",
         ]
-        log.event(
-            "summary",
-            level: .quiet,
-            text: lines.joined(separator: "\n"),
-            fields: report.commonFields + [
-                ("mode", .string("echo")), ("connections", .int(connections)), ("chunk_bytes", .int(size)),
-                ("mb_per_s", .double(report.megabytesPerSecond)), ("chunks", .int(report.completed)),
-            ]
-        )
-        if report.failureCount > 0 {
-            throw ToolError.connectionsFailed(
-                failed: report.failureCount,
-                total: connections,
-                first: report.firstFailure ?? "?"
-            )
-        }
+        let fields: [(String, JSONValue)] = [
+            ("mode", .string("echo")), ("connections", .int(connections)), ("chunk_bytes", .int(size)),
+            ("mb_per_s", .double(report.megabytesPerSecond)), ("chunks", .int(report.completed)),
+        ]
+        try reportLoad(report, lines: lines, fields: fields, attempts: connections, log: log)
     }
 
     private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {

@@ -65,3 +65,22 @@ final class LoadProgressPrinter {
         if redrawing { log.diagnostics.write("\r\u{1B}[2K") }
     }
 }
+
+/// Prints a load run's summary (the text lines, or one "summary" event with `fields` and the report's
+/// latency and failure members) and fails the command if anything failed.
+func reportLoad(
+    _ report: LoadReport,
+    lines: [String],
+    fields: [(String, JSONValue)],
+    attempts: Int,
+    log: EventLog
+) throws {
+    log.event("summary", level: .quiet, text: lines.joined(separator: "\n"), fields: report.commonFields + fields)
+    if report.failureCount > 0 {
+        throw ToolError.connectionsFailed(
+            failed: report.failureCount,
+            total: attempts,
+            first: report.firstFailure ?? "?"
+        )
+    }
+}

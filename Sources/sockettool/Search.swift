@@ -122,21 +122,10 @@ struct Search: ParsableCommand {
             "  latency     \(report.latencyText)",
             "  failures    \(report.failureText)",
         ]
-        log.event(
-            "summary",
-            level: .quiet,
-            text: lines.joined(separator: "\n"),
-            fields: report.commonFields + [
-                ("mode", .string("search")), ("concurrency", .int(concurrency)), ("requests", .int(report.completed)),
-                ("requests_per_s", .double(report.rate, decimals: 1)),
-            ]
-        )
-        if report.failureCount > 0 {
-            throw ToolError.connectionsFailed(
-                failed: report.failureCount,
-                total: report.completed + report.failureCount,
-                first: report.firstFailure ?? "?"
-            )
-        }
+        let fields: [(String, JSONValue)] = [
+            ("mode", .string("search")), ("concurrency", .int(concurrency)), ("requests", .int(report.completed)),
+            ("requests_per_s", .double(report.rate, decimals: 1)),
+        ]
+        try reportLoad(report, lines: lines, fields: fields, attempts: report.completed + report.failureCount, log: log)
     }
 }

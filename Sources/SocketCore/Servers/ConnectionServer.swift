@@ -105,17 +105,7 @@ public final class ConnectionServer {
         listener.maxConnections = { [unowned self] in self.options.maxConnections }
         try reactor.register(listener.socket, interest: .readable, handler: listener)
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
-        log.event(
-            "listening",
-            level: .quiet,
-            text: "Listening on \(address)",
-            fields: [("address", .string(address.description)), ("port", .int(address.port))]
-        )
-        if address.isWildcard {
-            log.notice(
-                "listening on every interface (\(address.host)): other machines can connect to port \(address.port)"
-            )
-        }
+        log.listening(on: address)
     }
 
     private func accepted(_ socket: Socket, _ peer: SocketAddress, in reactor: Reactor) {

@@ -51,17 +51,7 @@ public final class BlockingEchoServer {
     @discardableResult
     public func run() throws(SystemError) -> CInt? {
         defer { listener.close() }
-        log.event(
-            "listening",
-            level: .quiet,
-            text: "Listening on \(address)",
-            fields: [("address", .string(address.description)), ("port", .int(address.port))]
-        )
-        if address.isWildcard {
-            log.notice(
-                "listening on every interface (\(address.host)): other machines can connect to port \(address.port)"
-            )
-        }
+        log.listening(on: address)
         repeat {
             let outcome = try listener.wait(for: .readable, timeout: nil, signals: signals)
             if case .signalled(let signal) = outcome { return signal }
@@ -71,65 +61,50 @@ public final class BlockingEchoServer {
         return nil
     }
 
+    /// How one client's session ended.
+    private enum SessionEnd {
+        case closedByClient, idle, failed
+        case signalled(CInt)
+    }
+
     /// Echoes one client until it closes; returns a signal if one ended it.
     private func serve(_ client: Socket, peer: String) throws(SystemError) -> CInt? {
         defer { client.close() }
         log.event("accepted", text: "Connected by \(peer)", fields: [("peer", .string(peer))])
+        switch try echo(client, peer: peer) {
+        case .closedByClient: log.closing(peer)
+        case .idle: log.closingIdle(peer, after: options.idleTimeout ?? .zero)
+        case .failed: break
+        case .signalled(let signal): return signal
+        }
+        return nil
+    }
+
+    /// The echo loop: wait (bounded by the idle timeout and interruptible by a signal), read, write back.
+    private func echo(_ client: Socket, peer: String) throws(SystemError) -> SessionEnd {
         while true {
             switch try client.wait(for: .readable, timeout: options.idleTimeout, signals: signals) {
-            case .signalled(let signal):
-                return signal
-            case .timedOut:
-                log.event(
-                    "idle_timeout",
-                    text: "Closing idle connection to \(peer)",
-                    fields: [("peer", .string(peer))]
-                )
-                return nil
-            case .ready:
-                break
+            case .signalled(let signal): return .signalled(signal)
+            case .timedOut: return .idle
+            case .ready: break
             }
-            let count: Int
-            do {
-                guard case .processed(let read) = try client.read(into: buffer.bytes) else { continue }
-                count = read
-            } catch {
-                log.event(
-                    "error",
-                    level: .quiet,
-                    text: "Error: \(peer): \(error.call): \(error.errno)",
-                    fields: [("peer", .string(peer))]
-                )
-                return nil
-            }
-            if count == 0 { break }
             let outcome: WaitOutcome
             do {
+                guard case .processed(let count) = try client.read(into: buffer.bytes) else { continue }
+                if count == 0 { return .closedByClient }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
-                log.event(
-                    "received",
-                    level: .verbose,
-                    text: "Echoing \(ByteNotation.format(chunk)) to \(peer)",
-                    fields: [("peer", .string(peer)), ("bytes", .int(count))]
-                )
+                if log.wants(.verbose) { log.echoing(chunk, to: peer) }
                 outcome = try client.writeAll(chunk, timeout: options.idleTimeout, signals: signals)
             } catch {
-                log.event(
-                    "error",
-                    level: .quiet,
-                    text: "Error: \(peer): \(error.call): \(error.errno)",
-                    fields: [("peer", .string(peer))]
-                )
-                return nil
+                log.connectionError("\(error.call): \(error.errno)", peer: peer)
+                return .failed
             }
-            if case .signalled(let signal) = outcome { return signal }
-            if outcome == .timedOut {
-                log.event("idle_timeout", text: "Closing idle connection to \(peer)", fields: [("peer", .string(peer))])
-                return nil
+            switch outcome {
+            case .signalled(let signal): return .signalled(signal)
+            case .timedOut: return .idle
+            case .ready: continue
             }
         }
-        log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
-        return nil
     }
 }
 

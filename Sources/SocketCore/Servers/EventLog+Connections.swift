@@ -2,6 +2,19 @@
 // (a server prints several per request, so no String is made for them in text mode).
 
 extension EventLog {
+    /// "Listening on 127.0.0.1:65432", and a plain notice when that is every interface.
+    func listening(on address: SocketAddress) {
+        event(
+            "listening",
+            level: .quiet,
+            text: "Listening on \(address)",
+            fields: [("address", .string(address.description)), ("port", .int(address.port))]
+        )
+        if address.isWildcard {
+            notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
+        }
+    }
+
     /// "Accepted connection from 127.0.0.1:54490"
     func accepted(_ peer: String) {
         event("accepted", fields: [("peer", .string(peer))]) { line in
