@@ -279,9 +279,12 @@ public final class Reactor {
         return registration
     }
 
+    /// Fires every timer due by now. `now` is moved to the same instant first, so an action that compares
+    /// deadlines with `reactor.now` agrees with the decision to fire it (otherwise an action could find
+    /// nothing due yet, re-arm for a deadline already passed, and be fired again forever).
     private func runExpiredTimers() {
-        let current = MonotonicClock.now()
-        while !stopRequested, let timer = timers.popExpired(now: current) {
+        now = MonotonicClock.now()
+        while !stopRequested, let timer = timers.popExpired(now: now) {
             timer.action(self)
         }
     }

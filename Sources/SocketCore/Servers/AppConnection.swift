@@ -48,6 +48,8 @@ final class AppConnection: ServedConnection {
     private lazy var response = OutboundBuffer(retainedCapacity: 0)
     /// The linger deadline after a response (the request deadline is the server's DeadlineQueue).
     private var lingerTimer: ReactorTimer?
+    /// Bytes of the request read so far, for the timeout message.
+    private var requestBytes = 0
     /// Bytes discarded while lingering; past a limit the connection is closed anyway.
     private var lingerDiscarded = 0
     private static let lingerDiscardLimit = 1 << 20
@@ -104,6 +106,7 @@ final class AppConnection: ServedConnection {
             endOfRequestStream(in: reactor)
             return
         }
+        requestBytes += count
         decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
         do {
             guard let frame = try decoder.next() else { return }
@@ -234,7 +237,7 @@ final class AppConnection: ServedConnection {
         switch phase {
         case .reading:
             let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
-            refuse("request not complete after \(seconds) s (\(decoder.bufferedByteCount) bytes received)", in: reactor)
+            refuse("request not complete after \(seconds) s (\(requestBytes) bytes received)", in: reactor)
         case .writing:
             reportError("client did not read the response within the request timeout", in: reactor)
             close(in: reactor)

@@ -80,7 +80,10 @@ extension EventLog {
                 let start = line.count
                 PythonRepr.append(document, to: &line, limit: start + 200)
                 if line.count > start + 200 {
-                    line.removeLast(line.count - start - 200)
+                    // Cut on a character boundary: never leave half a UTF-8 sequence in the log.
+                    var end = start + 200
+                    while end > start && line[end] & 0xC0 == 0x80 { end -= 1 }
+                    line.removeLast(line.count - end)
                     line.append(literal: "...")
                 }
             case .binary(let contentType, _):

@@ -82,9 +82,14 @@ public final class Listener: SocketHandler {
         guard !isPausedAtCap else { return }
         isPausedAtCap = true
         reactor.setInterest(.none, for: socket)
+        // At most one line per 10 s: a server at its cap pauses and resumes with every connection that closes.
+        let now = MonotonicClock.now()
+        guard lastCapLog == 0 || now &- lastCapLog >= 10_000_000_000 else { return }
+        lastCapLog = now
         log.warning(
-            "connection limit reached; new connections wait in the listen queue until one closes (--max-conns)",
-            fields: [("reason", .string("max_conns"))]
+            "connection limit reached (--max-conns \(maxConnections())); new connections wait in the listen queue "
+                + "until one closes",
+            fields: [("reason", .string("max_conns")), ("max_conns", .int(maxConnections()))]
         )
     }
 

@@ -52,6 +52,8 @@ final class ChildProcess: @unchecked Sendable {
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw POSIXError(.init(rawValue: errno) ?? .EIO)
         }
+        // Close-on-exec, so no child inherits another child's pipes (dup2 onto 0, 1, 2 clears the flag).
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
