@@ -1,0 +1,218 @@
+// ResilienceShutdownTests.swift -- signals: SIGTERM stops accepting at once and lets work in flight finish
+// within --grace, a second signal exits at once, and a peer that resets while the server writes can never
+// end the process with SIGPIPE (issue 5, point 4).
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+@Suite("Resilience: SIGTERM, the grace period and SIGPIPE")
+struct ResilienceShutdownTests {
+    // MARK: - Work in flight at SIGTERM
+
+    @Test("serve app: SIGTERM with half a request in; the listener closes at once, the response still comes whole")
+    func appResponseInFlight() throws {
+        let server = try ResilientServer(.app, ["--grace", "5"])
+        let client = try LoopbackClient.connect(port: server.port)
+        defer { client.close() }
+        let request = AppWire.searchRequest("morpheus")
+        try client.send(Array(request.prefix(60)))
+        try waitUntilServerRead(server, client)
+
+        let signalled = ContinuousClock.now
+        server.process.send(SIGTERM)
+        _ = try server.process.waitForLine { $0 == "Caught SIGTERM, exiting" }
+        try expectRefused(port: server.port)
+
+        try client.send(Array(request.dropFirst(60)))
+        let (bytes, end) = client.readToEnd(timeout: .seconds(5))
+        #expect(end == .eof)
+        let reply = try AppWire.decodeOne(bytes)
+        #expect(AppWire.result(of: reply.frame) == "Follow the white rabbit. \u{1F430}")
+        #expect(reply.trailing == 0)
+        #expect(try server.process.waitForExit(timeout: .seconds(5)) == 0, "\(server.process.transcript)")
+        let elapsed = ContinuousClock.now - signalled
+        #expect(elapsed < .seconds(3), "the exit waited \(elapsed) after the response was done")
+    }
+
+    @Test("serve multi: echo still unsent at SIGTERM reaches its client, byte for byte, then exit 0")
+    func multiPendingEchoIsDelivered() throws {
+        let server = try ResilientServer(.multi, ["-q", "--max-pending", String(16 << 20), "--grace", "5"])
+        let client = try LoopbackClient.connect(port: server.port, receiveBuffer: 16384)
+        defer { client.close() }
+        // 8 MiB, not read: more than the kernel buffers hold, so most of it waits in the server.
+        let payload = try randomBytes(8 << 20)
+        try client.send(payload, timeout: .seconds(20))
+        let allRead = try pollUntil(timeout: .seconds(10)) {
+            try client.socket.outputQueueBytes() == 0
+                && ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.receiveQueue == 0
+        }
+        try #require(allRead, "the server did not read the payload")
+        let unsent = try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.sendQueue ?? 0
+        #expect(unsent > 0, "the server should be blocked writing the echo")
+
+        server.process.send(SIGTERM)
+        _ = try server.process.waitForLine { $0 == "Caught SIGTERM, exiting" }
+        try expectRefused(port: server.port)
+        let echoed = try client.readExactly(payload.count, timeout: .seconds(10))
+        #expect(echoed == payload, "the echo differs from what was sent")
+        #expect(client.readToEnd().end == .eof)
+        #expect(try server.process.waitForExit(timeout: .seconds(5)) == 0, "\(server.process.transcript)")
+    }
+
+    @Test("--grace 0.5 with a client that never finishes: exit 0 after ~0.5 s", arguments: ReactorKind.allCases)
+    func graceRunsOut(kind: ReactorKind) throws {
+        let server = try ResilientServer(kind, ["--grace", "0.5"] + Self.holdBackEcho(kind))
+        let client = try Self.neverFinishing(server)
+        defer { client.close() }
+        let signalled = ContinuousClock.now
+        server.process.send(SIGTERM)
+        _ = try server.process.waitForLine { $0 == "Caught SIGTERM, exiting" }
+        try expectRefused(port: server.port)
+        let status = try server.process.waitForExit(timeout: .seconds(5))
+        let elapsed = ContinuousClock.now - signalled
+        #expect(status == 0, "\(server.process.transcript)")
+        #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(2), "exited \(elapsed) after SIGTERM")
+        #expect(client.readToEnd(timeout: .seconds(2)).end != .timeout, "the client was left open")
+    }
+
+    @Test("a second SIGTERM during the grace period exits at once with 143", arguments: ReactorKind.allCases)
+    func secondSignalExitsAtOnce(kind: ReactorKind) throws {
+        let server = try ResilientServer(kind, ["--grace", "10"] + Self.holdBackEcho(kind))
+        let client = try Self.neverFinishing(server)
+        defer { client.close() }
+        server.process.send(SIGTERM)
+        _ = try server.process.waitForLine { $0 == "Caught SIGTERM, exiting" }
+        let second = ContinuousClock.now
+        server.process.send(SIGTERM)
+        let status = try server.process.waitForExit(timeout: .seconds(5))
+        let elapsed = ContinuousClock.now - second
+        #expect(status == 128 + SIGTERM, "\(server.process.transcript)")
+        #expect(elapsed < .seconds(1), "exited \(elapsed) after the second signal")
+    }
+
+    // MARK: - SIGPIPE
+
+    @Test(
+        "serve multi: a peer that resets while the server writes to it costs one log line, never the process",
+        arguments: ["open", "half-closed"]
+    )
+    func multiPeerResetsWhileServerWrites(peer: String) throws {
+        // Half-closed first, the server's socket is in CLOSE-WAIT when the RST comes, and its next send fails
+        // with EPIPE: the error that raises SIGPIPE unless the process ignores it or sends with MSG_NOSIGNAL.
+        let halfClosed = peer == "half-closed"
+        let server = try ResilientServer(.multi, ["-q"] + (halfClosed ? ["--max-pending", String(8 << 20)] : []))
+        let rude = try LoopbackClient.connect(port: server.port, receiveBuffer: 4096)
+        let rudePort = rude.boundPort
+        var sent = 0
+        if halfClosed {
+            let payload = try randomBytes(4 << 20)
+            try rude.send(payload, timeout: .seconds(10))
+            try rude.shutdownWrite()
+            sent = payload.count
+        } else {
+            sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), cap: 4 << 20)
+        }
+        var side: (state: String, receiveQueue: Int, sendQueue: Int)?
+        let writing = try pollUntil(timeout: .seconds(5)) {
+            side = try ResilienceSockets.serverSide(port: server.port, client: rudePort)
+            return (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
+        }
+        #expect(
+            writing,
+            "the server is not blocked writing to the client (sent \(sent) bytes): \(String(describing: side))"
+        )
+        rude.reset()
+
+        let logged = try server.process.waitForLine { $0.hasPrefix("Error: 127.0.0.1:\(rudePort):") }
+        print("SIGPIPE multi (\(peer)): sent \(sent) bytes, then RST; logged: \(logged)")
+        if halfClosed { #expect(logged.hasSuffix("Broken pipe"), "the EPIPE path was not taken: \(logged)") }
+        try server.exchange()
+        #expect(try server.terminate() == 0, "not 0 (141 would be SIGPIPE): \(server.process.transcript)")
+        let lines = server.process.stdoutLines + (try server.process.remainingLines())
+        let aboutRude = lines.filter { $0.contains("127.0.0.1:\(rudePort)") }
+        #expect(aboutRude.count == 1, "one line for the peer that reset: \(aboutRude)")
+    }
+
+    @Test(
+        "serve app: peers that reset before reading their response cost one line each, never the process",
+        arguments: [("a search", AppWire.searchRequest("ring")), ("a 256 KiB binary request", bigBinaryRequest)]
+    )
+    func appPeersResetBeforeReading(what: String, request: [UInt8]) throws {
+        let server = try ResilientServer(.app, ["-q"])
+        // Stopped, the server cannot read before the resets arrive: it reads (or fails to) and writes after.
+        server.process.send(SIGSTOP)
+        var ports: [UInt16] = []
+        for _ in 0..<5 {
+            let client = try LoopbackClient.connect(port: server.port)
+            ports.append(client.boundPort)
+            _ = try request.withUnsafeBytes { try client.sendWhatFits($0) }
+            client.reset()
+        }
+        server.process.send(SIGCONT)
+        try server.exchange()
+        // The first reset noticed (the others come in the same few turns of the loop).
+        _ = try? server.process.waitForLine(timeout: .seconds(5)) { $0.hasPrefix("Error: 127.0.0.1:") }
+        #expect(try server.terminate() == 0, "not 0 (141 would be SIGPIPE): \(server.process.transcript)")
+        let lines = server.process.stdoutLines + (try server.process.remainingLines())
+        var total = 0
+        for port in ports {
+            let about = lines.filter { $0.contains("127.0.0.1:\(port)") }
+            #expect(about.count <= 1, "more than one line for one reset peer: \(about)")
+            total += about.count
+        }
+        print(
+            "SIGPIPE app (\(what)): \(total) error lines for 5 reset peers: \(lines.filter { $0.hasPrefix("Error") })"
+        )
+        #expect(total >= 1, "no reset was noticed at all: \(lines)")
+    }
+
+    // MARK: - Helpers
+
+    static let bigBinaryRequest = AppProtocol.binaryRequest(value: String(repeating: "x", count: 256 << 10)).encoded()
+
+    /// serve multi needs a small --max-pending for a client that does not read to hold echo quickly.
+    private static func holdBackEcho(_ kind: ReactorKind) -> [String] {
+        kind == .multi ? ["--max-pending", "65536"] : []
+    }
+
+    /// A client with work in flight that it never completes: half a request (app), or echo it never reads
+    /// (multi). Returns once the server holds that work.
+    private static func neverFinishing(_ server: ResilientServer) throws -> LoopbackClient {
+        switch server.kind {
+        case .app:
+            let client = try LoopbackClient.connect(port: server.port)
+            try client.send(Array(AppWire.searchRequest("morpheus").prefix(60)))
+            try waitUntilServerRead(server, client)
+            return client
+        case .multi:
+            let client = try LoopbackClient.connect(port: server.port, receiveBuffer: 4096)
+            _ = try client.sendUntilBlocked(try randomBytes(1 << 16), cap: 16 << 20)
+            let holding = try pollUntil(timeout: .seconds(5)) {
+                try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.sendQueue ?? 0 > 0
+            }
+            try #require(holding, "the server holds no echo for the client")
+            return client
+        }
+    }
+}
+
+/// Waits until the server has read everything `client` sent (its side of the connection has an empty Recv-Q).
+private func waitUntilServerRead(_ server: ResilientServer, _ client: LoopbackClient) throws {
+    _ = try server.process.waitForLine { $0 == "Accepted connection from 127.0.0.1:\(client.boundPort)" }
+    let read = try pollUntil(timeout: .seconds(5)) {
+        try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.receiveQueue == 0
+    }
+    try #require(read, "the server did not read the first bytes")
+}
+
+/// A new connection to `port` is refused (the listener is closed).
+private func expectRefused(port: UInt16, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    do {
+        let late = try LoopbackClient.connect(port: port, timeout: .seconds(2))
+        late.close()
+        Issue.record("a new connection was accepted after SIGTERM", sourceLocation: sourceLocation)
+    } catch let error as SystemError {
+        #expect(error.errno == .connectionRefused, "\(error)", sourceLocation: sourceLocation)
+    }
+}
