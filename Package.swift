@@ -21,7 +21,11 @@ var package = Package(
             dependencies: ["SocketCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "SocketCoreTests", dependencies: ["SocketCore", "CSocketShim"]),
-        .testTarget(name: "sockettoolTests", dependencies: ["sockettool", "SocketCore"]),
+        .testTarget(
+            name: "sockettoolTests",
+            dependencies: ["sockettool", "SocketCore"],
+            exclude: ["Snapshots"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

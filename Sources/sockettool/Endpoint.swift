@@ -33,6 +33,9 @@ struct ServerEndpoint: ParsableArguments {
     @Argument(help: ArgumentHelp("Port; 0 picks a free port and prints it. Default: 65432.", valueName: "port"))
     var port: String?
 
+    /// A bad port is a usage error (64), found while parsing, not when the command runs.
+    func validate() throws { _ = try resolved() }
+
     /// The host and port after applying the defaults and the one-number rule.
     func resolved() throws -> (host: String?, port: UInt16) {
         if port == nil, let host, looksLikePort(host) { return (nil, try parsePort(host)) }
@@ -53,6 +56,9 @@ struct ClientEndpoint: ParsableArguments {
 
     @Argument(help: ArgumentHelp("Server port. Default: 65432.", valueName: "port"))
     var port: String?
+
+    /// A bad port is a usage error (64), found while parsing, not when the command runs.
+    func validate() throws { _ = try resolved() }
 
     /// Host and port, after the defaults and the one-number rule.
     func resolved() throws -> (host: String, port: UInt16) {

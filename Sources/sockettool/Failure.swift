@@ -3,7 +3,13 @@ import ArgumentParser
 import SocketCore
 
 /// Runs a command's body; a failure is printed with its hint and becomes the exit status of its class.
-func reportingFailures(_ log: EventLog, _ body: () throws -> Void) throws {
+///
+/// - Parameter refine: Lets a command give a more specific hint for an error it knows more about.
+func reportingFailures(
+    _ log: EventLog,
+    refine: (any Error, Diagnosis) -> Diagnosis = { $1 },
+    _ body: () throws -> Void
+) throws {
     do {
         try body()
         log.flush()
@@ -13,7 +19,7 @@ func reportingFailures(_ log: EventLog, _ body: () throws -> Void) throws {
     } catch let error as ValidationError {
         throw error
     } catch {
-        let diagnosis = Diagnosis(error)
+        let diagnosis = refine(error, Diagnosis(error))
         log.flush()
         log.error(diagnosis.message, hint: diagnosis.hint, fields: [("kind", .string(diagnosis.kind))])
         log.flush()

@@ -134,54 +134,50 @@ struct FloodSend: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        var refusedTarget: (host: String, port: UInt16)?
-        do {
-            try reportingFailures(log) {
-                ignoreBrokenPipeSignal()
-                let plotFile = try plot.map { try PlotFile(creating: $0) }
-                defer { plotFile?.close() }
-                let display = FloodDisplay.automatic(log: log)
-                let signals = SignalPipe.shared
-                signals.install([SIGINT, SIGTERM])
-                defer { signals.uninstall([SIGINT, SIGTERM]) }
-                let finish = { (report: FloodReport) throws in
-                    try conclude(report, plotFile: plotFile, display: display, signals: signals)
-                }
-                let report: FloodReport
-                if let target = try target() {
-                    let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
-                    do {
-                        report = try FloodExperiment.run(
-                            against: addresses,
-                            options: options,
-                            display: display,
-                            signals: signals,
-                            beforeClose: finish
-                        )
-                    } catch let error as SystemError where error.errno == .connectionRefused {
-                        refusedTarget = target
-                        throw error
-                    }
-                } else {
-                    report = try FloodExperiment.runLocal(
-                        options: options,
-                        display: display,
-                        signals: signals,
-                        beforeClose: finish
-                    )
-                }
-                if case .failed(let error) = report.ending { throw error }
+        try reportingFailures(log, refine: refusedHint) {
+            ignoreBrokenPipeSignal()
+            let plotFile = try plot.map { try PlotFile(creating: $0) }
+            defer { plotFile?.close() }
+            let display = FloodDisplay.automatic(log: log)
+            let signals = SignalPipe.shared
+            signals.install([SIGINT, SIGTERM])
+            defer { signals.uninstall([SIGINT, SIGTERM]) }
+            let finish = { (report: FloodReport) throws in
+                try conclude(report, plotFile: plotFile, display: display, signals: signals)
             }
-        } catch let exit as ExitCode {
-            if let refusedTarget {
-                log.diagnostics.writeLine(
-                    log.style.hint("hint:") + " for this experiment, start a receiver that never reads first: "
-                        + "'sockettool flood serve \(refusedTarget.host) \(refusedTarget.port)', "
-                        + "or run 'sockettool flood' alone for the one-process demo."
+            let report: FloodReport
+            if let target = try target() {
+                let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
+                report = try FloodExperiment.run(
+                    against: addresses,
+                    options: options,
+                    display: display,
+                    signals: signals,
+                    beforeClose: finish
+                )
+            } else {
+                report = try FloodExperiment.runLocal(
+                    options: options,
+                    display: display,
+                    signals: signals,
+                    beforeClose: finish
                 )
             }
-            throw exit
+            if case .failed(let error) = report.ending { throw error }
         }
+    }
+
+    /// A refused connection here means no receiver was started: say how to start the one this experiment wants.
+    private func refusedHint(_ error: any Error, _ diagnosis: Diagnosis) -> Diagnosis {
+        guard let error = error as? SystemError, error.errno == .connectionRefused, let target = try? target() else {
+            return diagnosis
+        }
+        var refined = diagnosis
+        refined.hint =
+            "nothing is listening on \(error.detail): for this experiment, start a receiver that never reads "
+            + "first: 'sockettool flood serve \(target.host) \(target.port)', or run 'sockettool flood' alone for the "
+            + "one-process demo."
+        return refined
     }
 
     /// With the sockets still open: writes the plot, prints the table and summary, and holds if asked.

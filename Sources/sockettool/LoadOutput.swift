@@ -51,7 +51,7 @@ final class LoadProgressPrinter {
             )
         case .text:
             guard log.verbosity >= .normal else { return }
-            if log.diagnostics.isTerminal {
+            if log.diagnostics.canRedraw {
                 log.diagnostics.write("\r\u{1B}[2K" + text)
                 redrawing = true
             } else {

@@ -9,6 +9,12 @@ struct Serve: ParsableCommand {
             '', 0.0.0.0 or :: listen on every interface. Port 0 picks a free port
             and prints it. SIGINT or SIGTERM stops accepting, lets work in flight
             finish (--grace), then exits 0; a second signal exits at once.
+
+            Examples:
+              sockettool serve echo 127.0.0.1 65432
+              sockettool serve multi 0.0.0.0 65432
+              sockettool serve app            (127.0.0.1:65432, the guide's address)
+              sockettool serve app 0          (a free port, printed on the first line)
             """,
         subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self]
     )

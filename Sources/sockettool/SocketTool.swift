@@ -14,7 +14,7 @@ struct SocketTool: ParsableCommand {
             event loop and one framing module, printing the guide's event lines
             (or one JSON object per event with --json).
 
-            The guide's sections, and the commands for them:
+            Examples, by the guide's sections:
               Echo Client and Server
                 sockettool serve echo 127.0.0.1 65432
                 sockettool connect 127.0.0.1 65432
@@ -37,6 +37,24 @@ struct SocketTool: ParsableCommand {
             CommandGroup(name: "Experiment", subcommands: [Flood.self]),
         ]
     )
+}
+
+extension SocketTool {
+    /// argument-parser's `main()`, plus one thing: with --json, a usage error is also an "error" event on
+    /// stdout, so a script reading JSON lines learns why nothing else came (the exit status stays 64).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if arguments.contains("--json") && exitCode(for: error).rawValue == ExitStatus.usage {
+                let message = message(for: error)
+                print(EventLog.jsonLine("error", [("kind", .string("usage")), ("message", .string(message))]))
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 extension String {

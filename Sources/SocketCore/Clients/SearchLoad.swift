@@ -162,6 +162,7 @@ private final class RequestSlot: SocketHandler {
                 return
             }
             worker.report.bytesReceived += count
+            worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
             decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             guard let frame = try decoder.next() else { return }
             let expected = worker.expected

@@ -29,7 +29,7 @@ public final class FloodDisplay {
     public static func automatic(log: EventLog) -> FloodDisplay {
         FloodDisplay(
             log: log,
-            showsLiveLine: log.verbosity >= .normal && log.diagnostics.isTerminal,
+            showsLiveLine: log.verbosity >= .normal && log.diagnostics.canRedraw,
             printsIntervalLines: log.wants(.normal) && (log.format == .json || !log.output.isTerminal)
         )
     }

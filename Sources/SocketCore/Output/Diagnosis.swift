@@ -45,7 +45,9 @@ public struct Diagnosis: Sendable, Equatable {
         case let error as ResolutionError:
             self.init(
                 message: "cannot resolve host '\(error.host)': \(error.reason)",
-                hint: "check the spelling, or give an IP address such as 127.0.0.1 or ::1",
+                hint: error.isTemporary
+                    ? "the resolver did not answer: check the network and DNS (/etc/resolv.conf), or give an IP address"
+                    : "check the spelling, or give an IP address such as 127.0.0.1 or ::1",
                 exitStatus: ExitStatus.unknownHost,
                 kind: "unknown_host"
             )
@@ -92,8 +94,8 @@ public struct Diagnosis: Sendable, Equatable {
         case .addressInUse:
             return Diagnosis(
                 message: message,
-                hint: "another process listens on that port, or connections of a previous run are in TIME_WAIT. "
-                    + "Find it with 'ss -ltnp', pick another port, or use port 0 for a free one.",
+                hint: "another process listens on that port: find it with 'ss -ltnp', pick another port, or use "
+                    + "port 0 for a free one. (Old connections in TIME_WAIT do not block it: servers set SO_REUSEADDR.)",
                 exitStatus: ExitStatus.cannotListen,
                 kind: "address_in_use"
             )

@@ -50,6 +50,12 @@ public final class OutputBuffer {
     /// True when the descriptor is a terminal. The corresponding C function is `isatty(3)`.
     public var isTerminal: Bool { descriptor >= 0 && isatty(descriptor) == 1 }
 
+    /// True when a progress line may be redrawn in place with "\r" and erase-line codes: a terminal that
+    /// is not TERM=dumb.
+    public var canRedraw: Bool {
+        isTerminal && (getenv("TERM").map { String(cString: $0) != "dumb" } ?? true)
+    }
+
     /// Appends `text` and a newline.
     public func writeLine(_ text: String) {
         if let capture {

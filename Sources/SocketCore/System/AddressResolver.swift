@@ -12,6 +12,9 @@ public struct ResolutionError: Error, CustomStringConvertible, Sendable, Equatab
     public let code: CInt
 
     public var description: String { "getaddrinfo(\(host)): \(reason)" }
+
+    /// EAI_AGAIN: the resolver could not answer now (DNS down or unreachable); the name may be fine.
+    public var isTemporary: Bool { code == EAI_AGAIN }
 }
 
 /// Turns the HOST and PORT a user typed into addresses to bind or connect to.
