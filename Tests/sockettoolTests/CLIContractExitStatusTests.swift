@@ -1,0 +1,168 @@
+// CLIContractExitStatusTests.swift -- one test per class of the exit status table `sockettool --help`
+// prints: the status, one `error:` line and its `hint:` on stderr, and the same status with --json,
+// whose stdout is only JSON lines ending in an "error" event with a "kind".
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+/// What one failure class must look like.
+struct ExpectedFailure {
+    /// The exit status from the table.
+    let status: Int32
+    /// The JSON "kind" seen for this class; nil: any snake_case kind.
+    let kind: String?
+    /// Whether the table's class comes with a `hint:` line.
+    let hint: Bool
+    /// A usage error: argument-parser prints it ("Error: ..." plus the usage), before any JSON output exists.
+    var usage = false
+}
+
+/// Runs `arguments` twice, as is and with --json, and checks both against `expected`.
+/// `meanwhile` plays the peer for each run.
+func expectFailure(
+    _ arguments: [String],
+    _ expected: ExpectedFailure,
+    meanwhile: (() throws -> Void)? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let plain = try runSockettool(arguments, meanwhile: meanwhile)
+    let command = (["sockettool"] + arguments).joined(separator: " ")
+    #expect(plain.status == expected.status, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
+
+    // stderr: exactly one error line (argument-parser writes "Error:" for usage errors), and a hint.
+    let errorPrefix = expected.usage ? "Error: " : "error: "
+    let errorLines = plain.stderrLines.filter { $0.hasPrefix(errorPrefix) }
+    #expect(errorLines.count == 1, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
+    let hints = plain.stderrLines.filter { $0.hasPrefix("hint: ") }
+    #expect(hints.count == (expected.hint ? 1 : 0), "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
+    #expect(
+        !plain.stdout.contains("error:"),
+        "errors belong on stderr: \(plain.stdout)",
+        sourceLocation: sourceLocation
+    )
+    #expect(!containsEscape(plain.stderr), "piped stderr has no escape codes", sourceLocation: sourceLocation)
+
+    // --json changes only stdout.
+    let json = try runSockettool(arguments + ["--json"], meanwhile: meanwhile)
+    #expect(json.status == expected.status, "\(command) --json\n\(json.transcript)", sourceLocation: sourceLocation)
+    let nonEmpty = json.stdoutLines.filter { !$0.isEmpty }
+    #expect(!nonEmpty.isEmpty, "\(command) --json: stdout is empty, no \"error\" event", sourceLocation: sourceLocation)
+    let events = expectNDJSON(json.stdoutLines, "\(command) --json", sourceLocation: sourceLocation)
+    let last = try #require(events.last, sourceLocation: sourceLocation)
+    #expect(last["event"] as? String == "error", "\(json.transcript)", sourceLocation: sourceLocation)
+    let kind = last["kind"] as? String
+    #expect(kind.map(isSnakeCase) == true, "\(json.transcript)", sourceLocation: sourceLocation)
+    if let expectedKind = expected.kind {
+        #expect(kind == expectedKind, "\(json.transcript)", sourceLocation: sourceLocation)
+    }
+    #expect(last["message"] is String, sourceLocation: sourceLocation)
+    if expected.hint { #expect(last["hint"] is String, "\(json.transcript)", sourceLocation: sourceLocation) }
+}
+
+@Suite("CLI contract: exit statuses, error and hint lines")
+struct CLIContractExitStatusTests {
+    static let usage = ExpectedFailure(status: 64, kind: nil, hint: false, usage: true)
+
+    @Test(
+        "usage errors exit 64",
+        arguments: [
+            ["connect", "--no-such-flag", "127.0.0.1", "1"],
+            ["connect", "127.0.0.1", "99999"],
+            ["serve", "app", "127.0.0.1", "99999"],
+            ["search", "127.0.0.1", "1", "x", "--quiet", "--verbose"],
+            ["connect", "127.0.0.1", "1", "-q", "-v"],
+        ]
+    )
+    func usageError(arguments: [String]) throws {
+        try expectFailure(arguments, Self.usage)
+    }
+
+    @Test("connection refused exits 69")
+    func refused() throws {
+        let closed = try ClosedPort()
+        try withExtendedLifetime(closed) {
+            try expectFailure(
+                ["connect", "127.0.0.1", String(closed.port)],
+                ExpectedFailure(status: 69, kind: "connection_refused", hint: true)
+            )
+            try expectFailure(
+                ["search", "127.0.0.1", String(closed.port), "morpheus"],
+                ExpectedFailure(status: 69, kind: "connection_refused", hint: true)
+            )
+        }
+    }
+
+    @Test("unknown host exits 68")
+    func unknownHost() throws {
+        // RFC 6761: names under .invalid never resolve.
+        try expectFailure(
+            ["connect", "no-such-host.invalid", "65432"],
+            ExpectedFailure(status: 68, kind: "unknown_host", hint: true)
+        )
+    }
+
+    @Test("a response that never comes times out: exit 75")
+    func timeout() throws {
+        // The kernel completes the handshake from the listen queue; nobody ever reads or answers.
+        let listener = try LoopbackListener()
+        try withExtendedLifetime(listener) {
+            try expectFailure(
+                ["search", "127.0.0.1", String(listener.port), "morpheus", "--timeout", "0.3"],
+                ExpectedFailure(status: 75, kind: "timed_out", hint: true)
+            )
+        }
+    }
+
+    @Test("cannot listen: the port is in use, exit 73")
+    func addressInUse() throws {
+        let listener = try LoopbackListener()
+        try withExtendedLifetime(listener) {
+            try expectFailure(
+                ["serve", "app", "127.0.0.1", String(listener.port)],
+                ExpectedFailure(status: 73, kind: "address_in_use", hint: true)
+            )
+        }
+    }
+
+    @Test("cannot listen: the address is not on this machine, exit 73")
+    func addressNotAvailable() throws {
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737): documentation only, on no interface.
+        try expectFailure(
+            ["serve", "app", "192.0.2.1", "0"],
+            ExpectedFailure(status: 73, kind: "address_not_available", hint: true)
+        )
+    }
+
+    @Test(
+        "permission denied: a port below 1024 exits 77",
+        .disabled(if: geteuid() == 0, "root may bind ports below 1024, so there is no EACCES to see"),
+        .enabled(if: lowestUnprivilegedPort() > 1, "net.ipv4.ip_unprivileged_port_start lets anyone bind port 1")
+    )
+    func permissionDenied() throws {
+        try expectFailure(["serve", "app", "127.0.0.1", "1"], ExpectedFailure(status: 77, kind: nil, hint: true))
+    }
+
+    @Test("the echo differs from what was sent: exit 1")
+    func bytesDiffer() throws {
+        let listener = try LoopbackListener()
+        // A broken echo server: it answers every byte with its case swapped.
+        let brokenEcho = {
+            let peer = try listener.accept(timeout: .seconds(10))
+            let received = try peer.readExactly(12, timeout: .seconds(5))
+            try peer.send(Array(String(decoding: received, as: UTF8.self).uppercased().utf8))
+            peer.close()
+        }
+        try expectFailure(
+            ["connect", "127.0.0.1", String(listener.port)],
+            ExpectedFailure(status: 1, kind: "mismatch", hint: false),
+            meanwhile: brokenEcho
+        )
+    }
+}
+
+/// /proc/sys/net/ipv4/ip_unprivileged_port_start: the lowest port anyone may bind (1024 by default).
+private func lowestUnprivilegedPort() -> Int {
+    let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
+    return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
+}
