@@ -159,28 +159,52 @@ private struct ScannedFields {
             _ = try parser.parseValue()
             return nil
         }
+        // The values the guide's programs send are taken as the program's own constant strings.
+        for known in knownValues where parser.consume(quoted: known.literal) { return known.value }
         return try parser.parseString()
     }
 
+    /// Header values the guide's programs send, as quoted literals and the String to use for each.
+    private static let knownValues: [(literal: StaticString, value: String)] = [
+        ("\"text/json\"", "text/json"), ("\"utf-8\"", "utf-8"), ("\"binary\"", "binary"),
+        ("\"binary/custom-client-binary-type\"", "binary/custom-client-binary-type"),
+        ("\"binary/custom-server-binary-type\"", "binary/custom-server-binary-type"),
+    ]
+
     /// "little" or "big", compared as bytes; nil for anything else.
     private static func byteOrder(_ parser: inout JSONParser) throws(JSONError) -> ByteOrder? {
-        for (literal, order) in [("\"little\"" as StaticString, ByteOrder.little), ("\"big\"", .big)] {
-            let count = literal.utf8CodeUnitCount
-            guard parser.bytes.count - parser.position >= count else { continue }
-            var equal = true
-            for index in 0..<count where parser.bytes[parser.position + index] != literal.utf8Start[index] {
-                equal = false
-                break
-            }
-            if equal {
-                parser.position += count
-                return order
-            }
-        }
+        if parser.consume(quoted: "\"little\"") { return .little }
+        if parser.consume(quoted: "\"big\"") { return .big }
         return try string(&parser).flatMap(ByteOrder.init(rawValue:))
     }
 
+    /// The common case without building a token: 1 to 18 digits, no leading zero, then a delimiter.
+    /// Anything else (signs, fractions, exponents, other types) returns nil and takes the full path.
+    private static func plainInteger(_ parser: inout JSONParser) -> Int? {
+        let bytes = parser.bytes
+        var index = parser.position
+        var result = 0
+        while index < bytes.count && index - parser.position < 18 {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { break }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+            index += 1
+        }
+        let count = index - parser.position
+        guard count > 0, count == 1 || bytes[parser.position] != UInt8(ascii: "0"), index < bytes.count else {
+            return nil
+        }
+        switch bytes[index] {
+        case UInt8(ascii: ","), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D:
+            parser.position = index
+            return result
+        default:
+            return nil
+        }
+    }
+
     private static func length(_ parser: inout JSONParser) throws(JSONError) -> Length {
+        if let plain = plainInteger(&parser) { return .integer(plain) }
         let typeOffset = parser.position
         guard let (text, isInteger) = try parser.scanNumberToken() else {
             var copy = JSONParser(parser.bytes, maximumDepth: 16)

@@ -114,6 +114,17 @@ extension JSONParser {
         )
     }
 
+    /// If the bytes at the current position are exactly `literal` (a complete JSON token, e.g. `"utf-8"`),
+    /// moves past them and returns true.
+    mutating func consume(quoted literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count - position >= count else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<count where bytes[position + index] != expected[index] { return false }
+        position += count
+        return true
+    }
+
     /// Decodes a key that has escapes (rare: only for comparison and duplicate detection).
     func decodeKey(_ key: borrowing JSONKey) -> String {
         var copy = JSONParser(bytes, maximumDepth: 1)

@@ -2,7 +2,7 @@
 // and numbers as their source text (so 10 and 10.0 and 1e400 stay distinguishable).
 
 /// A JSON value.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number as written; `isInteger` when it has no fraction or exponent (Python makes it an int).
