@@ -7,11 +7,12 @@ struct ServeMulti: ParsableCommand {
         commandName: "multi",
         abstract: "multiconn-server.py: an echo server for many clients on one poll() loop.",
         discussion: """
-            Every byte a client sends comes back to it. Partial writes are queued;
-            a client that does not read its echo stops being read once
-            --max-pending bytes wait for it (backpressure), so memory stays
-            bounded. The guide's version dies when a client resets and spins on
-            write interest; this one does neither.
+            Every byte a client sends comes back to it. What the kernel does not
+            take at once is queued, and that client is not read again until its
+            echo is sent (backpressure: its bytes wait in the kernel, and TCP
+            holds it back), so memory stays bounded. The guide's version dies
+            when a client resets and spins on write interest; this one does
+            neither.
 
             Example:
               sockettool serve multi 127.0.0.1 65432
@@ -24,7 +25,7 @@ struct ServeMulti: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Most unsent echo bytes per connection before the server stops reading it.",
+            "Most bytes read from a connection at once, so the most unsent echo it can hold.",
             valueName: "bytes"
         )
     )

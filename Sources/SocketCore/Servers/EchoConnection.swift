@@ -3,7 +3,8 @@
 
 /// Settings for `serve multi`.
 public struct EchoOptions: Sendable {
-    /// Most unsent echo held per connection; past it the server stops reading that client.
+    /// Most unsent echo held per connection: a read takes at most this much, and the server reads no more
+    /// from a client until its echo has been sent.
     public var maxPendingBytes: Int
     /// A connection with no traffic for this long is closed; nil never.
     public var idleTimeout: Duration?
@@ -59,10 +60,14 @@ final class EchoConnection: ServedConnection {
     }
 
     func readable(in reactor: Reactor) {
+        // A read never takes more than --max-pending bytes, so what waits to be echoed stays within it.
+        let space = UnsafeMutableRawBufferPointer(
+            rebasing: readBuffer.bytes[0..<min(readBuffer.bytes.count, options.maxPendingBytes)]
+        )
         for _ in 0..<Self.readsPerTurn {
             let result: IOResult<Int>
             do {
-                result = try socket.read(into: readBuffer.bytes)
+                result = try socket.read(into: space)
             } catch {
                 fail(error, in: reactor)
                 return
@@ -77,7 +82,9 @@ final class EchoConnection: ServedConnection {
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
             server.log.echoing(chunk, to: peer)
             guard echo(chunk, in: reactor) else { return }
-            if pending.count >= options.maxPendingBytes || count < readBuffer.bytes.count { break }
+            // Echo still unsent: read no more until it is (as refserver does). The client's bytes then wait in
+            // the kernel, where TCP's own flow control holds the client back, instead of being copied here.
+            if !pending.isEmpty || count < space.count { break }
         }
         updateInterest(in: reactor)
     }
@@ -121,7 +128,7 @@ final class EchoConnection: ServedConnection {
     /// Read while there is room for the echo; write while there is echo pending.
     private func updateInterest(in reactor: Reactor) {
         var interest: Interest = []
-        if !peerFinished && !finishing && pending.count < options.maxPendingBytes { interest.insert(.readable) }
+        if !peerFinished && !finishing && pending.isEmpty { interest.insert(.readable) }
         if !pending.isEmpty { interest.insert(.writable) }
         reactor.setInterest(interest, for: descriptor)
     }
