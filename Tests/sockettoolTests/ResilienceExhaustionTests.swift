@@ -186,7 +186,9 @@ struct ResilienceExhaustionTests {
                 + "(all: \(latencies.map { String(format: "%.2f", $0.millisecondsValue) })), RSS \(residentKiB / 1024) MiB"
         )
         #expect(typical < .milliseconds(50), "a normal client waited \(typical) behind 1000 slow ones")
-        #expect(residentKiB < 64 << 10, "RSS \(residentKiB) KiB with 1000 slow clients (bound: 64 MiB)")
+        if ProcessProbe.memoryFiguresAreMeaningful {
+            #expect(residentKiB < 64 << 10, "RSS \(residentKiB) KiB with 1000 slow clients (bound: 64 MiB)")
+        }
         #expect(server.isRunning)
     }
 }

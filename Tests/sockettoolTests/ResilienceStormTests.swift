@@ -48,7 +48,9 @@ struct ResilienceStormTests {
             "storm \(kind): \(outcome); seed \(seed); RSS after warm-up \(warmKiB) KiB, after the storm "
                 + "\(afterKiB) KiB (+\(afterKiB - warmKiB) KiB); descriptors idle \(idleDescriptors)"
         )
-        #expect(afterKiB - warmKiB < Self.growthBoundKiB, "RSS grew by \(afterKiB - warmKiB) KiB in the storm")
+        if ProcessProbe.memoryFiguresAreMeaningful {
+            #expect(afterKiB - warmKiB < Self.growthBoundKiB, "RSS grew by \(afterKiB - warmKiB) KiB in the storm")
+        }
         #expect(try server.terminate() == 0, "\(server.process.transcript)")
     }
 

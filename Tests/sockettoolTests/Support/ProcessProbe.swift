@@ -23,6 +23,12 @@ enum ProcessProbe {
         return user + system
     }
 
+    /// False under `make sanitize` (SOCKETTOOL_SANITIZER is set): AddressSanitizer keeps freed memory in
+    /// quarantine and shadows the rest, so a child's RSS says nothing about sockettool's own memory.
+    static var memoryFiguresAreMeaningful: Bool {
+        ProcessInfo.processInfo.environment["SOCKETTOOL_SANITIZER"] == nil
+    }
+
     /// VmRSS from /proc/PID/status, in KiB.
     static func residentKiB(_ pid: pid_t) throws -> Int {
         let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
