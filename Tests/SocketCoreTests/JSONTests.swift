@@ -52,3 +52,20 @@ import Testing
         )
     }
 }
+
+@Suite struct JSONLimitsTests {
+    @Test func duplicateKeysInLargeObjectsAreFoundWithoutQuadraticWork() throws {
+        // 50,000 distinct keys parse; the same with one repeated at the end is refused.
+        let members = (0..<50_000).map { "\"k\($0)\": \($0)" }
+        let object = "{" + members.joined(separator: ", ") + "}"
+        let value = try JSONParser.parse(Array(object.utf8))
+        guard case .object(let parsed) = value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(parsed.count == 50_000)
+        let duplicated = "{" + (members + ["\"k49999\": 0"]).joined(separator: ", ") + "}"
+        let error = #expect(throws: JSONError.self) { try JSONParser.parse(Array(duplicated.utf8)) }
+        #expect(error?.reason == "duplicate key 'k49999'")
+    }
+}

@@ -31,9 +31,10 @@ public struct JSONParser: ~Copyable {
     /// - Throws: `JSONError` naming the first problem and where it is.
     public static func parse(
         _ bytes: UnsafeRawBufferPointer,
-        maximumDepth: Int = defaultMaximumDepth
+        maximumDepth: Int = defaultMaximumDepth,
+        knownValidUTF8: Bool = false
     ) throws(JSONError) -> JSONValue {
-        if let bad = UTF8Validation.firstInvalidOffset(in: bytes) {
+        if !knownValidUTF8, let bad = UTF8Validation.firstInvalidOffset(in: bytes) {
             throw JSONError(reason: "invalid UTF-8 (byte 0x\(hexByte(bytes[bad])))", offset: bad)
         }
         var parser = JSONParser(bytes, maximumDepth: maximumDepth)
@@ -45,9 +46,17 @@ public struct JSONParser: ~Copyable {
     }
 
     /// Parses a JSON document held in an array.
-    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONError) -> JSONValue {
+    ///
+    /// - Parameter knownValidUTF8: The caller already checked the encoding: skip the second pass.
+    public static func parse(
+        _ bytes: [UInt8],
+        maximumDepth: Int = defaultMaximumDepth,
+        knownValidUTF8: Bool = false
+    ) throws(JSONError) -> JSONValue {
         let result = bytes.withUnsafeBytes { buffer in
-            Result { () throws(JSONError) in try parse(buffer, maximumDepth: maximumDepth) }
+            Result { () throws(JSONError) in
+                try parse(buffer, maximumDepth: maximumDepth, knownValidUTF8: knownValidUTF8)
+            }
         }
         return try result.get()
     }
@@ -78,12 +87,23 @@ public struct JSONParser: ~Copyable {
             depth -= 1
             return .object(members)
         }
+        members.reserveCapacity(4)
+        /// Keys seen, once the object is too large for a linear search to stay cheap: a peer must not be able
+        /// to make duplicate detection quadratic.
+        var keys: Set<String>?
         while true {
             skipWhitespace()
             guard peek(UInt8(ascii: "\"")) else { throw error("expected a string key in double quotes") }
             let keyOffset = position
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            let isDuplicate: Bool
+            if members.count < 8 {
+                isDuplicate = members.contains { $0.key == key }
+            } else {
+                if keys == nil { keys = Set(members.map(\.key)) }
+                isDuplicate = !keys!.insert(key).inserted
+            }
+            if isDuplicate {
                 throw JSONError(reason: "duplicate key \(PythonRepr.string(key))", offset: keyOffset)
             }
             skipWhitespace()
