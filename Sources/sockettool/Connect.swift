@@ -188,7 +188,12 @@ struct Connect: ParsableCommand {
             fields: [("peer", .string(address.description))]
         )
         // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
-        let session = NetcatSession(reactor: try Reactor(kind: .poll), socket: socket, log: log)
+        let session = NetcatSession(
+            reactor: try Reactor(kind: .poll),
+            socket: socket,
+            log: log,
+            timeout: client.options.timeout
+        )
         return try session.run()
     }
 }

@@ -55,13 +55,13 @@ struct ServeApp: ParsableCommand {
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
             let app = AppOptions(maxContentLength: maxContent, requestTimeout: .seconds(fromDouble: requestTimeout))
-            let appServer = try AppServer(
+            let appServer = try ConnectionServer.app(
                 reactor: reactor,
                 options: server.options(address: try endpoint.address()),
                 app: app,
                 log: log
             )
-            try runUntilSignalled(appServer.server, log: log)
+            try runUntilSignalled(appServer, log: log)
         }
     }
 }

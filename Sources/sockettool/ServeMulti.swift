@@ -51,13 +51,13 @@ struct ServeMulti: ParsableCommand {
                 maxPendingBytes: maxPending,
                 idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil
             )
-            let multi = try MultiConnectionServer(
+            let multi = try ConnectionServer.multi(
                 reactor: reactor,
                 options: server.options(address: try endpoint.address()),
                 echo: echo,
                 log: log
             )
-            try runUntilSignalled(multi.server, log: log)
+            try runUntilSignalled(multi, log: log)
         }
     }
 }

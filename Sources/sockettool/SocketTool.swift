@@ -43,6 +43,7 @@ extension SocketTool {
     /// argument-parser's `main()`, plus one thing: with --json, a usage error is also an "error" event on
     /// stdout, so a script reading JSON lines learns why nothing else came (the exit status stays 64).
     static func main() {
+        StandardStreams.ensureOpen()
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot(arguments)

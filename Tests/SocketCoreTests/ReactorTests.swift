@@ -31,6 +31,19 @@ private func drain(_ socket: Socket) -> Int {
     return -1
 }
 
+/// Runs the loop until it ends by itself, or fails the test after `limit` (a regression must fail, not hang).
+private func runBounded(_ reactor: Reactor, limit: Duration = .seconds(5)) throws {
+    var timedOut = false
+    let guardTimer = reactor.schedule(after: limit) { reactor in
+        timedOut = true
+        reactor.stop()
+    }
+    // The guard timer alone must not keep the loop alive: cancel it once nothing else is registered.
+    reactor.addBeforeSleepHook { [unowned reactor] in if reactor.registeredCount == 0 { reactor.cancel(guardTimer) } }
+    try reactor.run()
+    #expect(!timedOut, "the loop did not end within \(limit)")
+}
+
 /// Runs exactly one turn: a zero-delay timer stops the loop after the first dispatch.
 private func runOneTurn(_ reactor: Reactor) throws {
     reactor.schedule(after: .zero) { $0.stop() }
@@ -53,7 +66,7 @@ private func runOneTurn(_ reactor: Reactor) throws {
         }
         try reactor.register(a, interest: .readable, handler: probe)
         try send("hello", on: b)
-        try reactor.run()  // ends by itself: nothing registered, no timers
+        try runBounded(reactor)  // ends by itself: nothing registered, no timers
         #expect(probe.reads == 1)
         #expect(probe.writes == 0)
     }
@@ -156,7 +169,7 @@ private func runOneTurn(_ reactor: Reactor) throws {
         }
         try reactor.register(a, interest: .readable, handler: probe)
         b.close()
-        try reactor.run()
+        try runBounded(reactor)
         #expect(sawEndOfStream)
     }
 
@@ -200,7 +213,7 @@ private func runOneTurn(_ reactor: Reactor) throws {
         let remote = try reactor.makeRemoteStop()
         let thread = Thread { remote.stop() }
         thread.start()
-        try reactor.run()  // would block forever without the remote stop
+        try runBounded(reactor)  // would time out without the remote stop
         reactor.deregister(a)
     }
 

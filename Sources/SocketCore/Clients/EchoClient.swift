@@ -22,19 +22,15 @@ public enum EchoClient {
         var summary = TransferSummary()
         summary.connections = 1
 
-        let sent = try payload.withUnsafeBytes { bytes in
-            try socket.writeAll(bytes, timeout: options.timeout, signals: signals)
-        }
-        if sent == .timedOut {
-            throw ToolError.timedOut(what: "sending", peer: peer, seconds: seconds(options.timeout))
-        }
-        summary.bytesSent = payload.count
-
+        // Send and read at once: a server that stops reading until its echo is read (backpressure) would
+        // otherwise leave both sides waiting once the socket buffers are full.
+        var sent = 0
         var received: [UInt8] = []
         received.reserveCapacity(payload.count)
         let buffer = ReadBuffer(size: 64 * 1024)
         while received.count < payload.count {
-            switch try socket.wait(for: .readable, timeout: options.timeout, signals: signals) {
+            let interest: Interest = sent < payload.count ? [.readable, .writable] : .readable
+            switch try socket.wait(for: interest, timeout: options.timeout, signals: signals) {
             case .timedOut:
                 throw ToolError.timedOut(
                     what: "echo (\(received.count) of \(payload.count) bytes back)",
@@ -49,6 +45,12 @@ public enum EchoClient {
             case .ready:
                 break
             }
+            if sent < payload.count {
+                let result = try payload.withUnsafeBytes { bytes in
+                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
+                }
+                if case .processed(let written) = result { sent += written }
+            }
             guard case .processed(let count) = try socket.read(into: buffer.bytes) else { continue }
             if count == 0 {
                 throw ToolError.closedEarly(
@@ -58,6 +60,7 @@ public enum EchoClient {
             }
             received.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
         }
+        summary.bytesSent = sent
         summary.bytesReceived = received.count
         summary.nanoseconds = MonotonicClock.now() - started
         log.event(

@@ -83,7 +83,8 @@ public final class EchoLoadWorker: LoadWorker {
 
     public func run() throws -> LoadReport {
         try reactor.run()
-        report.nanoseconds = min(options.deadline, MonotonicClock.now()) &- started
+        // A run shorter than the set-up has nothing to measure, rather than a wrapped-around time.
+        report.nanoseconds = min(options.deadline, MonotonicClock.now()) - min(started, options.deadline)
         return report
     }
 }
@@ -165,10 +166,7 @@ private final class EchoStream: SocketHandler {
             completeChunks(at: lastProgress)
             if count < buffer.count { break }
         }
-        if draining && received == sent && chunkRemaining == 0 {
-            close(in: reactor)
-            return
-        }
+        if closeIfDrained(in: reactor) { return }
         send(in: reactor)
     }
 
@@ -184,6 +182,7 @@ private final class EchoStream: SocketHandler {
             connecting = false
             lastProgress = reactor.now
         }
+        if closeIfDrained(in: reactor) { return }
         send(in: reactor)
     }
 
@@ -248,7 +247,15 @@ private final class EchoStream: SocketHandler {
     /// The deadline passed: send nothing new, close once everything came back.
     func drain(in reactor: Reactor) {
         draining = true
-        if socket != nil && !connecting && received == sent && chunkRemaining == 0 { close(in: reactor) }
+        _ = closeIfDrained(in: reactor)
+    }
+
+    /// After the deadline, a connected stream with everything back is done (also one whose handshake
+    /// finished only after the deadline, which never sent anything).
+    private func closeIfDrained(in reactor: Reactor) -> Bool {
+        guard draining, socket != nil, !connecting, received == sent, chunkRemaining == 0 else { return false }
+        close(in: reactor)
+        return true
     }
 
     private func armTimer(in reactor: Reactor) {

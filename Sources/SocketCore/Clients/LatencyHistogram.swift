@@ -1,9 +1,10 @@
 // LatencyHistogram.swift -- latencies in log-linear buckets (HdrHistogram's layout): constant memory, any
-// number of samples, percentiles within 1/64 (1.6 %) of the true value.
+// number of samples, percentiles within 1/32 (3.1 %) of the true value.
 
 /// A histogram of durations in nanoseconds.
 public struct LatencyHistogram: Sendable {
-    /// Sub-buckets per power of two; the relative error of a percentile is at most 1 / subBucketCount.
+    /// Values below this are exact; above, each power of two has subBucketCount / 2 linear sub-buckets,
+    /// so a percentile is within 2 / subBucketCount (1/32) of the true value.
     private static let subBucketBits = 6
     private static let subBucketCount = 1 << subBucketBits
     private var counts = [UInt64](repeating: 0, count: (64 - subBucketBits + 1) * (1 << subBucketBits))

@@ -12,7 +12,7 @@ public final class LoadProgress: Sendable {
     public let bytesReceived = Atomic<Int>(0)
     /// Requests claimed so far, for runs limited by a count.
     public let claimed = Atomic<Int>(0)
-    /// Set when the run should wind down (deadline, count reached, or a signal).
+    /// Set when the run should wind down (a count reached, or a worker that could not start).
     public let stopping = Atomic<Bool>(false)
 
     public init() {}

@@ -1,14 +1,6 @@
 // LoadRunner.swift -- runs a load generator on N threads (one reactor each), prints progress once a
 // second, and merges what the workers measured.
 
-/// How long a load run lasts.
-public enum LoadLimit: Sendable {
-    /// Until this many seconds have passed.
-    case duration(Duration)
-    /// Until this many requests were made.
-    case count(Int)
-}
-
 /// A load generator's work on one thread: built on that thread, run there, report handed back.
 public protocol LoadWorker: AnyObject {
     /// Starts the connections.
@@ -35,18 +27,26 @@ public enum LoadRunner {
         var workers: [WorkerThread] = []
         for index in 0..<threads {
             let box = results[index]
-            workers.append(
-                try WorkerThread {
-                    do {
-                        let worker = try makeWorker(index)
-                        worker.start()
-                        box.result = .success(try worker.run())
-                    } catch {
-                        box.result = .failure(error)
+            do {
+                workers.append(
+                    try WorkerThread {
+                        do {
+                            let worker = try makeWorker(index)
+                            worker.start()
+                            box.result = .success(try worker.run())
+                        } catch {
+                            box.result = .failure(error)
+                        }
+                        done.wake()
                     }
-                    done.wake()
-                }
-            )
+                )
+            } catch {
+                // The threads already running finish their (bounded) run first: a thread is never dropped
+                // while it may still use what this function owns.
+                progress.stopping.store(true, ordering: .relaxed)
+                for worker in workers { worker.join() }
+                throw error
+            }
         }
         let started = MonotonicClock.now()
         var finished = 0

@@ -151,6 +151,11 @@ private final class EchoClientConnection: SocketHandler {
             finish(failure: "\(error)", error: error, in: reactor)
             return
         }
+        // Nothing to send means nothing to wait for.
+        if expected.isEmpty {
+            finish(failure: nil, in: reactor)
+            return
+        }
         // Everything sent: only the echo is left to wait for (mio's reregister(READABLE)).
         reactor.setInterest(.readable, for: socket)
     }

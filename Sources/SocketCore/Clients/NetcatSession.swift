@@ -1,5 +1,6 @@
 // NetcatSession.swift -- `connect HOST PORT -m -`: stdin to the socket, the socket to stdout, like nc.
-// When stdin ends, the write side is shut (FIN) and the session lasts until the server closes.
+// When stdin ends, the write side is shut (FIN) and the session lasts until the server closes, or until
+// the server has sent nothing for the timeout.
 
 /// A netcat-style relay on the reactor.
 public final class NetcatSession {
@@ -14,12 +15,16 @@ public final class NetcatSession {
     private var failure: (any Error)?
     public private(set) var summary = TransferSummary()
     private let started = MonotonicClock.now()
+    /// After stdin ends, the server must send something (or close) within this.
+    private let timeout: Duration
+    private var lastFromServer: UInt64 = 0
 
     /// Takes over a connected socket.
-    public init(reactor: Reactor, socket: Socket, log: EventLog) {
+    public init(reactor: Reactor, socket: Socket, log: EventLog, timeout: Duration) {
         self.reactor = reactor
         self.socket = socket
         self.log = log
+        self.timeout = timeout
         summary.connections = 1
     }
 
@@ -54,6 +59,7 @@ public final class NetcatSession {
             }
             try StandardStreams.writeAll(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
             summary.bytesReceived += count
+            lastFromServer = reactor.now
         } catch {
             fail(error)
         }
@@ -84,6 +90,8 @@ public final class NetcatSession {
                 inputEnded = true
                 reactor.deregister(descriptor: StandardStreams.input)
                 inputRegistered = false
+                lastFromServer = reactor.now
+                watchForSilence(since: lastFromServer)
                 if toSocket.isEmpty { try socket.shutdown(.write) }
                 return
             }
@@ -93,6 +101,21 @@ public final class NetcatSession {
             reactor.setInterest([.readable, .writable], for: socket)
         } catch {
             fail(error)
+        }
+    }
+
+    /// Input is over: a server that stays silent for the timeout (and never closes) ends the session,
+    /// instead of leaving it waiting forever. Data from the server moves the deadline.
+    private func watchForSilence(since moment: UInt64) {
+        let timeout = self.timeout.nanoseconds
+        reactor.schedule(atNanoseconds: moment &+ timeout) { [unowned self] reactor in
+            guard self.socket.isOpen, self.failure == nil else { return }
+            if reactor.now &- self.lastFromServer >= timeout {
+                let peer = self.socket.remoteAddress?.description ?? "the server"
+                self.fail(ToolError.timedOut(what: "data or end of stream", peer: peer, seconds: Double(timeout) / 1e9))
+            } else {
+                self.watchForSilence(since: self.lastFromServer)
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 // Payload.swift -- what clients send: the guide's messages, or N bytes of a reproducible pseudo-random
 // pattern that the echo can be checked against without keeping a copy.
 
-/// A deterministic byte pattern: byte `offset` of stream `seed` is `bytes[(seed + offset) % period]`.
+/// A deterministic byte pattern: byte `offset` of stream `s` is `bytes[(s * 7919 + offset) % period]`.
 public struct PayloadPattern: Sendable {
     /// A prime, so streams with different seeds do not line up.
     public static let period = 65_521

@@ -46,7 +46,8 @@ public enum PythonJSON {
     }
 
     /// Appends any value as `json.dumps(value, ensure_ascii=False)` writes it. Numbers keep their source text,
-    /// which is what Python prints for integers; floats are printed as parsed (`1.50` stays `1.50`).
+    /// which is what Python prints for integers; floats are printed as parsed (Python would
+    /// print `1.50` as `1.5`; sockettool only encodes strings and integers on the wire).
     public static func append(_ value: JSONValue, to output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: Array("null".utf8))

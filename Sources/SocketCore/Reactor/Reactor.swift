@@ -161,9 +161,6 @@ public final class Reactor {
         timers.cancel(timer)
     }
 
-    /// Timers waiting to fire.
-    public var scheduledTimerCount: Int { timers.count }
-
     // MARK: - Hooks and signals
 
     /// Runs `hook` before each wait (Redis's `beforesleep`): the place to flush buffered output, so

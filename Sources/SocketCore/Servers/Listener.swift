@@ -49,8 +49,9 @@ public final class Listener: SocketHandler {
             } catch let error where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem {
                 handleExhaustion(error, in: reactor)
                 return
-            } catch let error where error.errno == .connectionAborted || error.errno == .notPermitted {
-                // The client gave up before we accepted (ECONNABORTED), or a firewall hook refused (EPERM):
+            } catch let error where error.errno.isPendingConnectionFailure {
+                // The client gave up before we accepted (ECONNABORTED), a firewall hook refused (EPERM), or
+                // the connection's own network failed (accept(2): "treat them like EAGAIN by retrying"):
                 // that connection is gone, the next may be fine.
                 continue
             } catch {

@@ -63,6 +63,13 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     /// EAFNOSUPPORT: e.g. IPv6 on a host without it.
     public static let addressFamilyNotSupported = Errno(rawValue: EAFNOSUPPORT)
 
+    /// Errors accept(2) passes on from a pending connection (not from the listener): the connection is
+    /// gone and the next accept may succeed.
+    public var isPendingConnectionFailure: Bool {
+        [ECONNABORTED, EPERM, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH]
+            .contains(rawValue)
+    }
+
     private static let names: [CInt: String] = [
         EAGAIN: "EAGAIN", EINTR: "EINTR", EINPROGRESS: "EINPROGRESS", ECONNREFUSED: "ECONNREFUSED",
         ECONNRESET: "ECONNRESET", ECONNABORTED: "ECONNABORTED", EPIPE: "EPIPE", ETIMEDOUT: "ETIMEDOUT",

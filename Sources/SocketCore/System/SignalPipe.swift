@@ -32,11 +32,6 @@ public final class SignalPipe: Sendable {
     public func drain() -> [CInt] {
         pipe.drain().map { CInt($0) }
     }
-
-    /// Sends a signal number into the pipe as if it had arrived (tests).
-    public func inject(_ signal: CInt) {
-        pipe.wake(with: UInt8(truncatingIfNeeded: signal))
-    }
 }
 
 /// Makes SIGPIPE harmless for the whole process: a write to a reset peer returns EPIPE instead of

@@ -59,7 +59,8 @@ extension Socket {
         )
     }
 
-    /// SO_LINGER with a zero timeout: close() then sends RST at once. Only tests and fault injection use it.
+    /// SO_LINGER with a zero timeout: close() then sends RST at once (flood's sender, so
+    /// the kernel does not keep probing a zero window for minutes; and tests).
     public func setLingerZero() throws(SystemError) {
         var value = linger(l_onoff: 1, l_linger: 0)
         let fd = descriptor

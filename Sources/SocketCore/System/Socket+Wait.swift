@@ -21,7 +21,12 @@ extension Socket {
         signals: SignalPipe? = nil
     ) throws(SystemError) -> WaitOutcome {
         var entries = [
-            pollfd(fd: descriptor, events: interest.contains(.writable) ? Int16(POLLOUT) : Int16(POLLIN), revents: 0),
+            pollfd(
+                fd: descriptor,
+                events: (interest.contains(.readable) ? Int16(POLLIN) : 0)
+                    | (interest.contains(.writable) ? Int16(POLLOUT) : 0),
+                revents: 0
+            ),
             pollfd(fd: signals?.pipe.readDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
         ]
         let deadline = timeout.map { MonotonicClock.now() &+ $0.nanoseconds }

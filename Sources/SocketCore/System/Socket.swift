@@ -131,20 +131,25 @@ public final class Socket {
 
     // MARK: - Data
 
-    /// Reads into `buffer`. `.processed(0)` is end of stream. The corresponding C function is `read(2)`.
+    /// Reads into `buffer`. `.processed(0)` is end of stream. The corresponding C function is `recv(2)`
+    /// with MSG_DONTWAIT: never blocks, even on a socket in blocking mode (`serve echo`), so every wait
+    /// goes through poll(), where a deadline or a signal can end it.
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         let fd = descriptor
-        return try nonBlocking("read", detail: errorDetail) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        return try nonBlocking("read", detail: errorDetail) {
+            Glibc.recv(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT))
+        }
     }
 
     /// Writes from `buffer`, possibly only part of it. The corresponding C function is `send(2)` with
-    /// MSG_NOSIGNAL, so a reset peer gives EPIPE instead of SIGPIPE even where the signal is not ignored.
+    /// MSG_NOSIGNAL, so a reset peer gives EPIPE instead of SIGPIPE even where the signal is not ignored,
+    /// and MSG_DONTWAIT, so it never blocks (see `read`).
     @inline(__always)
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         let fd = descriptor
         return try nonBlocking("send", detail: errorDetail) {
-            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL))
+            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL) | CInt(MSG_DONTWAIT))
         }
     }
 

@@ -8,6 +8,15 @@ public enum StandardStreams {
     /// stdout's descriptor.
     public static let output: CInt = STDOUT_FILENO
 
+    /// Opens /dev/null on any of descriptors 0, 1, 2 that is closed. Call first thing: otherwise the first
+    /// socket would get number 0 or 1, and stdin reads or log lines would go to a socket.
+    public static func ensureOpen() {
+        for descriptor: CInt in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            // open() takes the lowest free number: this one.
+            _ = open("/dev/null", O_RDWR)
+        }
+    }
+
     /// Reads what stdin has. `.processed(0)` is end of input. The corresponding C function is `read(2)`.
     public static func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         try nonBlocking("read", detail: "stdin") { Glibc.read(input, buffer.baseAddress, buffer.count) }
