@@ -23,8 +23,6 @@ public struct FrameDecoder: Sendable {
     /// Bytes received and not yet consumed start at `readIndex`. The buffer grows only as bytes arrive.
     private var buffer: [UInt8] = []
     private var readIndex = 0
-    /// Bytes of the current message consumed so far (prefix and header), for truncation reports.
-    private var messageStart = 0
 
     public init(maximumContentLength: Int = defaultMaximumContentLength) {
         self.maximumContentLength = maximumContentLength
@@ -63,7 +61,6 @@ public struct FrameDecoder: Sendable {
             case .waitingForHeaderLength:
                 guard bufferedByteCount >= 2 else { return nil }
                 let length = Int(buffer[readIndex]) << 8 | Int(buffer[readIndex + 1])
-                messageStart = readIndex
                 readIndex += 2
                 if length == 0 { return try fail(.emptyHeader) }
                 state = .waitingForHeader(length: length)
@@ -98,7 +95,7 @@ public struct FrameDecoder: Sendable {
 
     /// Call at end of stream: throws `.truncated` if the stream stopped inside a message.
     public func finish() throws(FrameError) {
-        let received = readIndex - messageStart + bufferedByteCount
+        // What the current message consumed is known from the state: the prefix, then the header.
         switch state {
         case .failed(let error):
             throw error
@@ -110,9 +107,13 @@ public struct FrameDecoder: Sendable {
                 throw .truncated(received: bufferedByteCount, expected: nil, stage: .header(length: length))
             }
         case .waitingForHeader(let length):
-            throw .truncated(received: received, expected: nil, stage: .header(length: length))
+            throw .truncated(received: 2 + bufferedByteCount, expected: nil, stage: .header(length: length))
         case .waitingForContent(let header, let headerLength):
-            throw .truncated(received: received, expected: 2 + headerLength + header.contentLength, stage: .content)
+            throw .truncated(
+                received: 2 + headerLength + bufferedByteCount,
+                expected: 2 + headerLength + header.contentLength,
+                stage: .content
+            )
         }
     }
 
@@ -125,11 +126,9 @@ public struct FrameDecoder: Sendable {
     private mutating func compactIfWorthIt() {
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
-            messageStart -= readIndex
             readIndex = 0
         } else if readIndex >= 4096 && readIndex * 2 >= buffer.count {
             buffer.removeFirst(readIndex)
-            messageStart -= readIndex
             readIndex = 0
         }
     }
