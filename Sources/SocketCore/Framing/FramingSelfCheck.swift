@@ -16,7 +16,10 @@ public enum FramingSelfCheck {
         if bytes.count <= 512, decodeAll(bytes.map { [$0] }, maximumContentLength) != whole {
             return "feeding one byte at a time changed the result"
         }
-        for frame in whole.frames {
+        // Frames whose header, re-encoded in the guide's form, would not fit the 2-byte prefix (a received
+        // header may be up to 65535 bytes of anything) cannot round-trip; nothing sockettool sends is one.
+        for frame in whole.frames
+        where frame.header.contentType.utf8.count + frame.header.contentEncoding.utf8.count < 60_000 {
             // What the encoder writes, the decoder reads back unchanged.
             if decodeAll([frame.encoded()], maximumContentLength).frames != [frame] {
                 return "encode/decode round trip differs"
