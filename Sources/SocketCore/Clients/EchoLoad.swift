@@ -38,7 +38,7 @@ final class PatternBlock: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
 
     init(_ pattern: PayloadPattern = PayloadPattern()) {
-        bytes = .allocate(byteCount: pattern.bytes.count, alignment: 16)
+        bytes = .allocate(byteCount: pattern.bytes.count, alignment: BufferAlignment.bytes)
         bytes.copyBytes(from: pattern.bytes)
     }
 

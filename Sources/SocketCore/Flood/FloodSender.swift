@@ -63,7 +63,7 @@ final class FloodSender {
     init(socket: Socket, chunkSize: Int, now: UInt64) {
         self.socket = socket
         let pattern = Array("sockettool flood: bytes nobody reads. ".utf8)
-        chunk = .allocate(byteCount: chunkSize, alignment: 16)
+        chunk = .allocate(byteCount: chunkSize, alignment: BufferAlignment.bytes)
         for index in 0..<chunkSize { chunk[index] = pattern[index % pattern.count] }
         lastProgress = now
     }
@@ -120,7 +120,7 @@ final class FloodDrain {
         self.rate = rate
         started = now
         lastRead = now
-        buffer = .allocate(byteCount: 256 * 1024, alignment: 16)
+        buffer = .allocate(byteCount: 256 * 1024, alignment: BufferAlignment.bytes)
     }
 
     deinit {

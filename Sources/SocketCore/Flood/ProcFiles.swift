@@ -11,7 +11,7 @@ enum ProcFiles {
     static func read(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = try retryingInterrupts("open", detail: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { closeDescriptor(fd) }
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: BufferAlignment.bytes)
         defer { chunk.deallocate() }
         var contents: [UInt8] = []
         while true {

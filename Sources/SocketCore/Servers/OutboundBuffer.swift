@@ -76,7 +76,7 @@ public final class OutboundBuffer {
             storage!.copyMemory(from: storage! + head, byteCount: live)
         } else {
             let newCapacity = max(live + extra, capacity * 2, 4096)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: BufferAlignment.bytes)
             if live > 0 { grown.copyMemory(from: storage! + head, byteCount: live) }
             storage?.deallocate()
             storage = grown

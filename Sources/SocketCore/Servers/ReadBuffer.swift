@@ -7,7 +7,7 @@ public final class ReadBuffer {
     public let bytes: UnsafeMutableRawBufferPointer
 
     public init(size: Int = 256 * 1024) {
-        bytes = .allocate(byteCount: size, alignment: 16)
+        bytes = .allocate(byteCount: size, alignment: BufferAlignment.bytes)
     }
 
     deinit {
