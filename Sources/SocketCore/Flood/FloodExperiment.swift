@@ -33,23 +33,17 @@ public enum FloodExperiment {
         announceBuffers(options: options, sendBuffer: sendBuffer, receiveBuffer: receiveBuffer, display: display)
         let reader =
             options.drainRate.map { "reads \(NumberFormat.bytes($0))/s" } ?? "never calls recv()"
-        display.event(
-            "sending",
-            text: "Sending \(NumberFormat.grouped(options.chunkSize))-byte chunks to \(address) without blocking, "
-                + "until the kernel says EAGAIN; the receiver \(reader).",
-            fields: [("chunk", .int(options.chunkSize)), ("peer", .string(address.description))]
-        )
-        let started = MonotonicClock.now()
-        let run = FloodRun(
-            sender: FloodSender(socket: sender, chunkSize: options.chunkSize, now: started),
+        let (run, ending) = flood(
+            from: sender,
+            to: address,
             receiver: .socket(receiver),
-            drain: options.drainRate.map { FloodDrain(socket: receiver, rate: $0, now: started) },
-            peer: address,
+            drainingWith: options.drainRate.map { rate in { FloodDrain(socket: receiver, rate: rate, now: $0) } },
+            announcing: "Sending \(NumberFormat.grouped(options.chunkSize))-byte chunks to \(address) without "
+                + "blocking, until the kernel says EAGAIN; the receiver \(reader).",
             options: options,
             display: display,
-            started: started
+            signals: signals
         )
-        let ending = run.run(signals: signals)
         var report = finish(run, ending: ending, isLocalDemo: true, limits: limits)
         let receiverRole = options.drainRate == nil ? "receiver (never reads)" : "receiver (reads slowly)"
         if let row = try? QueueTableRow.read(receiver, role: receiverRole) {
@@ -96,23 +90,17 @@ public enum FloodExperiment {
         )
         let sendBuffer = (try? sender.sendBufferSize()) ?? 0
         announceBuffers(options: options, sendBuffer: sendBuffer, receiveBuffer: nil, display: display)
-        display.event(
-            "sending",
-            text: "Sending \(NumberFormat.grouped(options.chunkSize))-byte chunks without blocking, "
-                + "until the kernel says EAGAIN.",
-            fields: [("chunk", .int(options.chunkSize)), ("peer", .string(address.description))]
-        )
-        let started = MonotonicClock.now()
-        let run = FloodRun(
-            sender: FloodSender(socket: sender, chunkSize: options.chunkSize, now: started),
+        let (run, ending) = flood(
+            from: sender,
+            to: address,
             receiver: view,
-            drain: nil,
-            peer: address,
+            drainingWith: nil,
+            announcing: "Sending \(NumberFormat.grouped(options.chunkSize))-byte chunks without blocking, "
+                + "until the kernel says EAGAIN.",
             options: options,
             display: display,
-            started: started
+            signals: signals
         )
-        let ending = run.run(signals: signals)
         var report = finish(run, ending: ending, isLocalDemo: false, limits: limits)
         if case .kernelTable = view, let entry = KernelTCPTable.entry(local: address, remote: local) {
             let row = QueueTableRow(entry: entry, local: address, foreign: local, role: "receiver (another process)")
@@ -122,6 +110,37 @@ public enum FloodExperiment {
         }
         try beforeClose(report)
         return report
+    }
+
+    // MARK: - Running
+
+    /// Says what is about to happen, then floods until saturation, the duration's end or a signal.
+    private static func flood(
+        from sender: Socket,
+        to address: SocketAddress,
+        receiver: ReceiverView,
+        drainingWith makeDrain: ((UInt64) -> FloodDrain)?,
+        announcing text: String,
+        options: FloodOptions,
+        display: FloodDisplay,
+        signals: SignalPipe?
+    ) -> (FloodRun, FloodReport.Ending) {
+        display.event(
+            "sending",
+            text: text,
+            fields: [("chunk", .int(options.chunkSize)), ("peer", .string(address.description))]
+        )
+        let started = MonotonicClock.now()
+        let run = FloodRun(
+            sender: FloodSender(socket: sender, chunkSize: options.chunkSize, now: started),
+            receiver: receiver,
+            drain: makeDrain?(started),
+            peer: address,
+            options: options,
+            display: display,
+            started: started
+        )
+        return (run, run.run(signals: signals))
     }
 
     // MARK: - Setting up
