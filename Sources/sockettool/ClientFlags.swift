@@ -4,14 +4,20 @@ import SocketCore
 
 /// --connect-timeout, --timeout.
 struct ClientFlags: ParsableArguments {
-    @Option(help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"),
+        transform: parseSeconds
+    )
     var connectTimeout: Double = 5
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds to wait for the server's reply (for each read, or for a whole response).",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var timeout: Double = 10
 

@@ -51,10 +51,12 @@ struct Connect: ParsableCommand {
     var conns: Int?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Load mode: stream for this many seconds and report MB/s and round-trip latency.",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var duration: Double?
 

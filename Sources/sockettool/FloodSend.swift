@@ -67,19 +67,23 @@ struct FloodSend: ParsableCommand {
     var drain: FloodByteCount?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds without send() progress that mean the buffers are full, which ends the run.",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var quietPeriod: Double = 0.4
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Run this long, even after the buffers are full (to watch a slow reader). Default: until they are "
                 + "full, at most 10 s; 5 s with --drain.",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var duration: Double?
 
@@ -89,7 +93,11 @@ struct FloodSend: ParsableCommand {
     @Flag(help: "After the summary keep the sockets open until Ctrl-C, to compare with 'ss -tn' or 'netstat -tn'.")
     var hold = false
 
-    @Option(help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"),
+        transform: parseSeconds
+    )
     var connectTimeout: Double = 5
 
     @OptionGroup var output: OutputOptions

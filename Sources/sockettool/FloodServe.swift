@@ -39,7 +39,11 @@ struct FloodServe: ParsableCommand {
     )
     var drain: FloodByteCount?
 
-    @Option(help: ArgumentHelp("Stop after this many seconds. Default: run until Ctrl-C.", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Stop after this many seconds. Default: run until Ctrl-C.", valueName: "seconds"),
+        transform: parseSeconds
+    )
     var duration: Double?
 
     @OptionGroup var output: OutputOptions

@@ -47,7 +47,11 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Load mode: make this many requests, then report req/s and latency.", valueName: "n"))
     var count: Int?
 
-    @Option(help: ArgumentHelp("Load mode: make requests for this many seconds.", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Load mode: make requests for this many seconds.", valueName: "seconds"),
+        transform: parseSeconds
+    )
     var duration: Double?
 
     @Option(help: ArgumentHelp("Load mode: requests in flight at once (one connection each).", valueName: "n"))

@@ -36,10 +36,12 @@ struct ServeApp: ParsableCommand {
     var maxContent: Int = FrameDecoder.defaultMaximumContentLength
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds a client has for its whole request (and to read the response).",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var requestTimeout: Double = 10
 

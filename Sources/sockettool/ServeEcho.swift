@@ -24,7 +24,11 @@ struct ServeEcho: ParsableCommand {
     @Flag(help: "Serve clients one after another instead of exiting after the first.")
     var keep = false
 
-    @Option(help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds"),
+        transform: parseSeconds
+    )
     var idleTimeout: Double = 300
 
     @OptionGroup var output: OutputOptions

@@ -32,7 +32,12 @@ struct ServeMulti: ParsableCommand {
     var maxPending: Int = 1 << 20
 
     @Option(
-        help: ArgumentHelp("Close a connection after this many seconds without traffic; 0 never.", valueName: "seconds")
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Close a connection after this many seconds without traffic; 0 never.",
+            valueName: "seconds"
+        ),
+        transform: parseSeconds
     )
     var idleTimeout: Double = 300
 

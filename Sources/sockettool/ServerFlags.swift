@@ -18,10 +18,12 @@ struct ServerFlags: ParsableArguments {
     var backlog: Int32 = Socket.defaultBacklog
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.",
             valueName: "seconds"
-        )
+        ),
+        transform: parseSeconds
     )
     var grace: Double = 5
 

@@ -78,6 +78,29 @@ struct CLIContractExitStatusTests {
         try expectFailure(arguments, Self.usage)
     }
 
+    /// Every seconds flag shares one parser; before it, `nan` trapped in the conversion to nanoseconds
+    /// (exit 132) and `-1` read as a missing value.
+    @Test(
+        "seconds flags refuse nan, inf and negative values with a usage error naming the flag",
+        arguments: [
+            (["connect", "127.0.0.1", "1", "--timeout", "nan"], "--timeout"),
+            (["connect", "127.0.0.1", "1", "--connect-timeout", "inf"], "--connect-timeout"),
+            (["connect", "127.0.0.1", "1", "--duration", "-1"], "--duration"),
+            (["search", "127.0.0.1", "1", "x", "--timeout", "nan"], "--timeout"),
+            (["serve", "app", "127.0.0.1", "0", "--request-timeout", "nan"], "--request-timeout"),
+            (["serve", "multi", "127.0.0.1", "0", "--idle-timeout", "-0.5"], "--idle-timeout"),
+            (["serve", "echo", "127.0.0.1", "0", "--idle-timeout", "1e999"], "--idle-timeout"),
+            (["serve", "multi", "127.0.0.1", "0", "--grace", "nan"], "--grace"),
+            (["flood", "--quiet-period", "nan"], "--quiet-period"),
+        ]
+    )
+    func secondsFlagRefusesNonsense(arguments: [String], flag: String) throws {
+        let result = try runSockettool(arguments, timeout: .seconds(10))
+        #expect(result.status == 64, "\(result.transcript)")
+        #expect(result.stderr.contains("for '\(flag) <seconds>'"), "\(result.transcript)")
+        #expect(!result.stderr.contains("Swift runtime failure"), "\(result.transcript)")
+    }
+
     @Test("connection refused exits 69")
     func refused() throws {
         let closed = try ClosedPort()

@@ -23,8 +23,10 @@ extension Duration {
             ? .max : whole + UInt64(attoseconds / 1_000_000_000)
     }
 
-    /// A duration from seconds given as a Double (command-line flags).
+    /// A duration from seconds given as a Double (command-line flags), clamped to 0 ... 9e9 s (285 years);
+    /// NaN is 0, so no value can trap in the conversion.
     public static func seconds(fromDouble value: Double) -> Duration {
-        .nanoseconds(Int64(min(max(value, 0), 9e9) * 1e9))
+        guard value > 0 else { return .zero }
+        return .nanoseconds(Int64(min(value, 9e9) * 1e9))
     }
 }
