@@ -6,20 +6,18 @@ import SocketCore
 struct ClientFlags: ParsableArguments {
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"),
-        transform: parseSeconds
+        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds")
     )
-    var connectTimeout: Double = 5
+    var connectTimeout: Seconds = 5
 
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds to wait for the server's reply (for each read, or for a whole response).",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var timeout: Double = 10
+    var timeout: Seconds = 10
 
     func validate() throws {
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
@@ -27,7 +25,7 @@ struct ClientFlags: ParsableArguments {
     }
 
     var options: ClientOptions {
-        ClientOptions(connectTimeout: .seconds(fromDouble: connectTimeout), timeout: .seconds(fromDouble: timeout))
+        ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout.asDuration)
     }
 }
 

@@ -55,10 +55,9 @@ struct Connect: ParsableCommand {
         help: ArgumentHelp(
             "Load mode: stream for this many seconds and report MB/s and round-trip latency.",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var duration: Double?
+    var duration: Seconds?
 
     @Option(help: ArgumentHelp("Load mode: bytes per chunk.", valueName: "bytes"))
     var size: Int = 16384
@@ -142,11 +141,11 @@ struct Connect: ParsableCommand {
         return try multi.run()
     }
 
-    private func runLoad(_ address: SocketAddress, seconds: Double, log: EventLog) throws {
+    private func runLoad(_ address: SocketAddress, seconds: Seconds, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
         let connections = conns ?? 1
         let threads = load.threads
-        let deadline = MonotonicClock.now() &+ Duration.seconds(fromDouble: seconds).nanoseconds
+        let deadline = MonotonicClock.now() &+ seconds.asDuration.nanoseconds
         let (size, window, timeout) = (size, window ?? 4 * size, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")

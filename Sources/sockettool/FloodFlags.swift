@@ -32,7 +32,7 @@ func validateByteCount(_ value: FloodByteCount?, _ name: String, maximum: Int = 
 }
 
 /// Checks a seconds option: more than 0.
-func validateSeconds(_ value: Double?, _ name: String) throws {
+func validateSeconds(_ value: Seconds?, _ name: String) throws {
     guard let value else { return }
-    if !(value > 0) || !value.isFinite { throw ValidationError("\(name) must be more than 0 seconds.") }
+    if value.value <= 0 { throw ValidationError("\(name) must be more than 0 seconds.") }
 }

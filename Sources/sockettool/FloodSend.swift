@@ -71,10 +71,9 @@ struct FloodSend: ParsableCommand {
         help: ArgumentHelp(
             "Seconds without send() progress that mean the buffers are full, which ends the run.",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var quietPeriod: Double = 0.4
+    var quietPeriod: Seconds = 0.4
 
     @Option(
         parsing: .unconditional,
@@ -82,10 +81,9 @@ struct FloodSend: ParsableCommand {
             "Run this long, even after the buffers are full (to watch a slow reader). Default: until they are "
                 + "full, at most 10 s; 5 s with --drain.",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var duration: Double?
+    var duration: Seconds?
 
     @Option(help: ArgumentHelp("Write the queues over time to this SVG file.", valueName: "file.svg"))
     var plot: String?
@@ -95,10 +93,9 @@ struct FloodSend: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds"),
-        transform: parseSeconds
+        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds")
     )
-    var connectTimeout: Double = 5
+    var connectTimeout: Seconds = 5
 
     @OptionGroup var output: OutputOptions
 
@@ -133,10 +130,10 @@ struct FloodSend: ParsableCommand {
             chunkSize: chunk.bytes,
             sendBufferSize: sndbuf?.bytes,
             receiveBufferSize: rcvbuf?.bytes,
-            quietPeriod: .seconds(fromDouble: quietPeriod),
-            duration: duration.map { .seconds(fromDouble: $0) },
+            quietPeriod: quietPeriod.asDuration,
+            duration: duration?.asDuration,
             drainRate: drain?.bytes,
-            connectTimeout: .seconds(fromDouble: connectTimeout)
+            connectTimeout: connectTimeout.asDuration
         )
     }
 

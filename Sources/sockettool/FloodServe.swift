@@ -41,10 +41,9 @@ struct FloodServe: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Stop after this many seconds. Default: run until Ctrl-C.", valueName: "seconds"),
-        transform: parseSeconds
+        help: ArgumentHelp("Stop after this many seconds. Default: run until Ctrl-C.", valueName: "seconds")
     )
-    var duration: Double?
+    var duration: Seconds?
 
     @OptionGroup var output: OutputOptions
 
@@ -67,7 +66,7 @@ struct FloodServe: ParsableCommand {
                 options: FloodServeOptions(
                     receiveBufferSize: rcvbuf?.bytes,
                     drainRate: drain?.bytes,
-                    duration: duration.map { .seconds(fromDouble: $0) }
+                    duration: duration?.asDuration
                 ),
                 display: display
             )

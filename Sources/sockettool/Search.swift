@@ -49,10 +49,9 @@ struct Search: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Load mode: make requests for this many seconds.", valueName: "seconds"),
-        transform: parseSeconds
+        help: ArgumentHelp("Load mode: make requests for this many seconds.", valueName: "seconds")
     )
-    var duration: Double?
+    var duration: Seconds?
 
     @Option(help: ArgumentHelp("Load mode: requests in flight at once (one connection each).", valueName: "n"))
     var concurrency: Int = 1
@@ -100,7 +99,7 @@ struct Search: ParsableCommand {
     private func runLoad(_ address: SocketAddress, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
         let threads = load.threads
-        let deadline = duration.map { MonotonicClock.now() &+ Duration.seconds(fromDouble: $0).nanoseconds } ?? .max
+        let deadline = duration.map { MonotonicClock.now() &+ $0.asDuration.nanoseconds } ?? .max
         let (request, count, concurrency, timeout, maxContent) = (
             request, count, concurrency, client.options.timeout, maxContent
         )

@@ -1,12 +1,23 @@
-// SecondsArgument.swift -- how every "seconds" flag reads its value.
+// SecondsArgument.swift -- the value of every "seconds" flag.
 import ArgumentParser
 
-/// Reads a number of seconds: finite and not negative ("2", "0.5", "1e-3"). `nan` or `inf` would reach the
-/// clock as nonsense, so they are refused here with the flag's name (argument-parser adds it).
-func parseSeconds(_ text: String) throws -> Double {
-    guard let value = Double(text), value.isFinite else {
-        throw ValidationError("'\(text)' is not a number of seconds; give one such as 2 or 0.5.")
+/// A number of seconds from the command line: finite and not negative ("2", "0.5", "1e-3"). `nan` or `inf`
+/// would reach the clock as nonsense, so argument-parser refuses them, naming the flag.
+struct Seconds: ExpressibleByArgument, Comparable, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral {
+    let value: Double
+
+    init?(argument: String) {
+        guard let value = Double(argument), value.isFinite, value >= 0 else { return nil }
+        self.value = value
     }
-    guard value >= 0 else { throw ValidationError("a number of seconds cannot be negative.") }
-    return value
+
+    init(floatLiteral value: Double) { self.value = value }
+    init(integerLiteral value: Int) { self.value = Double(value) }
+
+    /// For the loop and the sockets.
+    var asDuration: Duration { .seconds(fromDouble: value) }
+
+    var defaultValueDescription: String { "\(value)" }
+
+    static func < (lhs: Seconds, rhs: Seconds) -> Bool { lhs.value < rhs.value }
 }

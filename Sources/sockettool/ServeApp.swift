@@ -40,10 +40,9 @@ struct ServeApp: ParsableCommand {
         help: ArgumentHelp(
             "Seconds a client has for its whole request (and to read the response).",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var requestTimeout: Double = 10
+    var requestTimeout: Seconds = 10
 
     @OptionGroup var output: OutputOptions
 
@@ -56,7 +55,7 @@ struct ServeApp: ParsableCommand {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
-            let app = AppOptions(maxContentLength: maxContent, requestTimeout: .seconds(fromDouble: requestTimeout))
+            let app = AppOptions(maxContentLength: maxContent, requestTimeout: requestTimeout.asDuration)
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
                 options: server.options(address: try endpoint.address()),

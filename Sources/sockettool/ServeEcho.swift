@@ -26,10 +26,9 @@ struct ServeEcho: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds"),
-        transform: parseSeconds
+        help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds")
     )
-    var idleTimeout: Double = 300
+    var idleTimeout: Seconds = 300
 
     @OptionGroup var output: OutputOptions
 
@@ -44,7 +43,7 @@ struct ServeEcho: ParsableCommand {
             SignalPipe.shared.install([SIGINT, SIGTERM])
             let options = BlockingEchoOptions(
                 keepServing: keep,
-                idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil
+                idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
             )
             let server = try BlockingEchoServer(
                 address: try endpoint.address(),

@@ -36,10 +36,9 @@ struct ServeMulti: ParsableCommand {
         help: ArgumentHelp(
             "Close a connection after this many seconds without traffic; 0 never.",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var idleTimeout: Double = 300
+    var idleTimeout: Seconds = 300
 
     @OptionGroup var output: OutputOptions
 
@@ -54,7 +53,7 @@ struct ServeMulti: ParsableCommand {
             let reactor = try Reactor(kind: server.backend)
             let echo = EchoOptions(
                 maxPendingBytes: maxPending,
-                idleTimeout: idleTimeout > 0 ? .seconds(fromDouble: idleTimeout) : nil
+                idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
             )
             let multi = try ConnectionServer.multi(
                 reactor: reactor,

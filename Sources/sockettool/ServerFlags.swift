@@ -22,10 +22,9 @@ struct ServerFlags: ParsableArguments {
         help: ArgumentHelp(
             "On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.",
             valueName: "seconds"
-        ),
-        transform: parseSeconds
+        )
     )
-    var grace: Double = 5
+    var grace: Seconds = 5
 
     @Option(help: "Readiness API: poll (portable, the guide's selectors) or epoll (Linux, for many connections).")
     var backend: SelectorKind = .default
@@ -43,7 +42,7 @@ struct ServerFlags: ParsableArguments {
             address: address,
             maxConnections: maxConnections,
             backlog: backlog,
-            grace: .seconds(fromDouble: grace)
+            grace: grace.asDuration
         )
     }
 }
