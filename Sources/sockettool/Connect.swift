@@ -100,7 +100,10 @@ struct Connect: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log) {
+        // An app server would read "He" of "Hello, world" as a header length and wait: point to an echo server.
+        let target = try? endpoint.resolved()
+        let server = "sockettool serve multi \(target?.host ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
+        try reportingFailures(log, server: server) {
             ignoreBrokenPipeSignal()
             let addresses = try endpoint.addresses()
             if let duration {
@@ -177,7 +180,7 @@ struct Connect: ParsableCommand {
             ("mode", .string("echo")), ("connections", .int(connections)), ("chunk_bytes", .int(size)),
             ("mb_per_s", .double(report.megabytesPerSecond)), ("chunks", .int(report.completed)),
         ]
-        try reportLoad(report, lines: lines, fields: fields, attempts: connections, log: log)
+        try reportLoad(report, lines: lines, fields: fields, attempts: connections, unit: "connections", log: log)
     }
 
     private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {

@@ -4,9 +4,12 @@ import SocketCore
 
 /// Runs a command's body; a failure is printed with its hint and becomes the exit status of its class.
 ///
-/// - Parameter refine: Lets a command give a more specific hint for an error it knows more about.
+/// - Parameters:
+///   - server: The command that starts the server a client command talks to (the refused hint names it).
+///   - refine: Lets a command give a more specific hint for an error it knows more about.
 func reportingFailures(
     _ log: EventLog,
+    server: String = "sockettool serve app HOST PORT",
     refine: (any Error, Diagnosis) -> Diagnosis = { $1 },
     _ body: () throws -> Void
 ) throws {
@@ -19,7 +22,7 @@ func reportingFailures(
     } catch let error as ValidationError {
         throw error
     } catch {
-        let diagnosis = refine(error, Diagnosis(error))
+        let diagnosis = refine(error, Diagnosis(error, server: server))
         log.flush()
         log.error(diagnosis.message, hint: diagnosis.hint, fields: [("kind", .string(diagnosis.kind))])
         log.flush()

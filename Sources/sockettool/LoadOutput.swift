@@ -73,6 +73,7 @@ func reportLoad(
     lines: [String],
     fields: [(String, JSONValue)],
     attempts: Int,
+    unit: String,
     log: EventLog
 ) throws {
     log.event("summary", level: .quiet, text: lines.joined(separator: "\n"), fields: report.commonFields + fields)
@@ -80,7 +81,8 @@ func reportLoad(
         throw ToolError.connectionsFailed(
             failed: report.failureCount,
             total: attempts,
-            first: report.firstFailure ?? "?"
+            first: report.firstFailure ?? "?",
+            unit: unit
         )
     }
 }

@@ -79,7 +79,7 @@ struct Search: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log) {
+        try reportingFailures(log, server: "sockettool serve app \(host) \(port)") {
             ignoreBrokenPipeSignal()
             let addresses = try AddressResolver.clientAddresses(host: host, port: try parsePort(port))
             if isLoad {
@@ -129,6 +129,13 @@ struct Search: ParsableCommand {
             ("mode", .string("search")), ("concurrency", .int(concurrency)), ("requests", .int(report.completed)),
             ("requests_per_s", .double(report.rate, decimals: 1)),
         ]
-        try reportLoad(report, lines: lines, fields: fields, attempts: report.completed + report.failureCount, log: log)
+        try reportLoad(
+            report,
+            lines: lines,
+            fields: fields,
+            attempts: report.completed + report.failureCount,
+            unit: "requests",
+            log: log
+        )
     }
 }

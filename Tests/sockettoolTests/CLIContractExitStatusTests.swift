@@ -116,6 +116,19 @@ struct CLIContractExitStatusTests {
         }
     }
 
+    /// Following the hint must give a server that speaks the client's protocol: `connect` waits forever
+    /// on an app server, which reads "He" of "Hello, world" as a header length.
+    @Test("the refused hint names the server each client needs, at the address it tried")
+    func refusedHintNamesTheRightServer() throws {
+        let closed = try ClosedPort()
+        let port = String(closed.port)
+        let connect = try runSockettool(["connect", "127.0.0.1", port])
+        #expect(connect.stderr.contains("'sockettool serve multi 127.0.0.1 \(port)'"), "\(connect.transcript)")
+        let search = try runSockettool(["search", "127.0.0.1", port, "morpheus"])
+        #expect(search.stderr.contains("'sockettool serve app 127.0.0.1 \(port)'"), "\(search.transcript)")
+        withExtendedLifetime(closed) {}
+    }
+
     @Test("unknown host exits 68")
     func unknownHost() throws {
         // RFC 6761: names under .invalid never resolve.

@@ -85,6 +85,15 @@ struct SearchTests {
                 "Missing required header 'content-type'."
             ),
             ("a zero-length header", [0x00, 0x00], "JSON header length is 0"),
+            (
+                // What an echo server sends back: a whole, valid frame, but no answer ("Got result: None").
+                "text/json content without a result",
+                AppWire.message(
+                    header: AppWire.header(contentLength: "41"),
+                    content: Array(#"{"action": "search", "value": "morpheus"}"#.utf8)
+                ),
+                #"its JSON content has no "result" member"#
+            ),
         ]
     )
     func invalidResponse(name: String, bytes: [UInt8], message: String) throws {

@@ -110,6 +110,11 @@ public enum SearchClient {
         )
         let result = document["result"] ?? .null
         log.event("result", level: .quiet, text: "Got result: \(PythonRepr.str(result))", fields: [("result", result)])
+        // The guide's client prints "Got result: None" and carries on; a tool must not exit 0 on it. Every
+        // answer of the guide's server, errors included, has a "result" (an echo server sends the request).
+        guard document["result"] != nil else {
+            throw ToolError.protocolViolation(peer: peer, reason: #"its JSON content has no "result" member"#)
+        }
     }
 
     private static func remaining(until deadline: UInt64) -> Duration {

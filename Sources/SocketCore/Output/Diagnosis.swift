@@ -11,8 +11,8 @@ public enum ToolError: Error, Sendable, Equatable, CustomStringConvertible {
     case protocolViolation(peer: String, reason: String)
     /// The peer closed before the exchange was complete.
     case closedEarly(peer: String, reason: String)
-    /// Several connections failed; the first failure is described.
-    case connectionsFailed(failed: Int, total: Int, first: String)
+    /// Several connections (or, in `search`'s load mode, requests: `unit`) failed; the first is described.
+    case connectionsFailed(failed: Int, total: Int, first: String, unit: String = "connections")
 
     public var description: String {
         switch self {
@@ -21,8 +21,8 @@ public enum ToolError: Error, Sendable, Equatable, CustomStringConvertible {
         case .mismatch(let detail): detail
         case .protocolViolation(let peer, let reason): "invalid response from \(peer): \(reason)"
         case .closedEarly(let peer, let reason): "\(peer): \(reason)"
-        case .connectionsFailed(let failed, let total, let first):
-            "\(failed) of \(total) connections failed; first: \(first)"
+        case .connectionsFailed(let failed, let total, let first, let unit):
+            "\(failed) of \(total) \(unit) failed; first: \(first)"
         }
     }
 }
@@ -39,9 +39,12 @@ public struct Diagnosis: Sendable, Equatable {
     public var kind: String
 
     /// Diagnoses any error sockettool throws.
-    public init(_ error: any Error) {
+    ///
+    /// - Parameter server: The command that starts the server this client talks to, for the hint of a
+    ///   refused connection (a learner who follows it must get a server that speaks the client's protocol).
+    public init(_ error: any Error, server: String = "sockettool serve app HOST PORT") {
         switch error {
-        case let error as SystemError: self = Diagnosis.system(error)
+        case let error as SystemError: self = Diagnosis.system(error, server: server)
         case let error as ResolutionError:
             self.init(
                 message: "cannot resolve host '\(error.host)': \(error.reason)",
@@ -64,7 +67,7 @@ public struct Diagnosis: Sendable, Equatable {
         self.kind = kind
     }
 
-    private static func system(_ error: SystemError) -> Diagnosis {
+    private static func system(_ error: SystemError, server: String) -> Diagnosis {
         let message = error.description
         let on = error.detail.isEmpty ? "" : " \(error.detail)"
         switch error.errno {
@@ -72,7 +75,7 @@ public struct Diagnosis: Sendable, Equatable {
             return Diagnosis(
                 message: message,
                 hint: "nothing is listening on\(on): is the server running, on this port? "
-                    + "Start one with 'sockettool serve app HOST PORT', or look with 'ss -ltn'. A firewall can refuse too.",
+                    + "Start one with '\(server)', or look with 'ss -ltn'. A firewall can refuse too.",
                 exitStatus: ExitStatus.unavailable,
                 kind: "connection_refused"
             )
