@@ -69,6 +69,28 @@ struct FloodCLITests {
         #expect(!result.stdout.contains("\u{1B}") && !result.stderr.contains("\u{1B}"))
     }
 
+    /// Linux raises `--sndbuf 1` to its minimum (not a doubling), and one send() may overshoot a tiny send
+    /// buffer by a whole packet buffer: the summary must say what happened, not a fixed sentence.
+    @Test("flood --sndbuf 1: the summary explains the kernel's minimum and a Send-Q over SO_SNDBUF")
+    func tinySendBufferExplained() throws {
+        let result = try ChildProcess.sockettool(["flood", "--sndbuf", "1", "--rcvbuf", "4096"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let senderRow = try #require(lines.first { $0.hasPrefix("tcp ") && $0.hasSuffix("sender (sockettool flood)") })
+        let sendQueue = try #require(Int(senderRow.split(separator: " ")[2]))
+        let buffers = try #require(lines.first { $0.hasPrefix("Buffers: SO_SNDBUF ") }, "\(result.stdout)")
+        let sendBuffer = try #require(
+            Int(buffers.dropFirst("Buffers: SO_SNDBUF ".count).prefix { $0 != " " }.filter { $0 != "," })
+        )
+        #expect(buffers.contains("(asked 1: raised to the kernel's minimum)"), "\(buffers)")
+        #expect(!lines.contains { $0.hasPrefix("SO_SNDBUF") && $0.contains("doubles") }, "\(result.stdout)")
+        #expect(
+            buffers.contains("The Send-Q is larger than SO_SNDBUF") == (sendQueue > sendBuffer),
+            "Send-Q \(sendQueue), SO_SNDBUF \(sendBuffer): \(buffers)"
+        )
+        #expect(buffers.contains("The Recv-Q is smaller than SO_RCVBUF"), "\(buffers)")
+    }
+
     @Test("flood --hold: /proc/net/tcp, read from outside, shows the numbers the summary reported")
     func holdMatchesTheKernel() throws {
         let child = try ChildProcess(sockettool: ["flood", "--sndbuf", "4096", "--rcvbuf", "4096", "--json", "--hold"])

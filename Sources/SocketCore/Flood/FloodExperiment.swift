@@ -235,7 +235,10 @@ public enum FloodExperiment {
         display: FloodDisplay
     ) {
         var text = "SO_SNDBUF \(NumberFormat.grouped(sendBuffer)) on the sender"
-        text += options.sendBufferSize.map { " (asked \(NumberFormat.grouped($0)); the kernel doubles it)" } ?? ""
+        if let asked = options.sendBufferSize {
+            // Doubled, unless the kernel's minimum or wmem_max applied: the summary explains which.
+            text += " (asked \(NumberFormat.grouped(asked))\(sendBuffer == 2 * asked ? "; the kernel doubles it" : ""))"
+        }
         if let receiveBuffer {
             text += ", SO_RCVBUF \(NumberFormat.grouped(receiveBuffer)) on the receiver"
             text += options.receiveBufferSize.map { " (asked \(NumberFormat.grouped($0)))" } ?? ""

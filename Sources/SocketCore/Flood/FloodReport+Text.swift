@@ -113,7 +113,7 @@ extension FloodReport {
                 + "Recv-Q."
         }
         return "The receiver never called recv(), so its Recv-Q filled up and it advertised a zero window; the "
-            + "sender's kernel then kept the rest in its Send-Q until SO_SNDBUF was full, and send() said EAGAIN. "
+            + "sender's kernel then kept the rest in its Send-Q until its send buffer was full, and send() said EAGAIN. "
             + "No byte is lost: they wait in kernel memory until someone reads them, which is what netstat's "
             + "Recv-Q and Send-Q columns show."
     }
@@ -152,10 +152,26 @@ extension FloodReport {
             line += "; "
             line += Self.describe("SO_RCVBUF", receiveBuffer, maximum: limits.receiveMaximum, cap: "rmem_max", again)
         }
-        if sendBuffer.requested != nil || receiveBuffer?.requested != nil {
-            line += ". Less data than that fits: the limits count the kernel's per-packet overhead too"
+        return line + "." + queuesAgainstBuffers
+    }
+
+    /// Why the queues are not simply SO_SNDBUF and SO_RCVBUF: the buffers limit kernel memory, not payload.
+    private var queuesAgainstBuffers: String {
+        var text = ""
+        if sendQueue > sendBuffer.atEnd {
+            text +=
+                " The Send-Q is larger than SO_SNDBUF: the kernel checks for room before it starts a packet "
+                + "buffer, not byte by byte, and one buffer takes up to 64 KiB here (TSO/GSO), so a small SO_SNDBUF "
+                + "is overshot by up to one of them."
+        } else if sendQueue < sendBuffer.atEnd && sendBuffer.requested != nil {
+            text += " The Send-Q is smaller than SO_SNDBUF: the limit counts the kernel's per-packet overhead too."
         }
-        return line + "."
+        if let receiveQueue, let receiveBuffer, receiveQueue < receiveBuffer.atEnd, receiveBuffer.requested != nil {
+            text +=
+                " The Recv-Q is smaller than SO_RCVBUF: the kernel keeps part of the receive buffer for its "
+                + "per-packet overhead and offers a window only for the rest."
+        }
+        return text
     }
 
     /// "SO_SNDBUF 8,192 (asked 4,096: the kernel doubles the value ...)".
@@ -181,8 +197,10 @@ extension FloodReport {
                 : " (asked \(asked): the kernel doubles the value for its bookkeeping)"
         } else if let maximum, requested > maximum {
             text += " (asked \(asked): capped at \(cap) \(NumberFormat.grouped(maximum)), then doubled)"
+        } else if setting.atStart > 2 * requested {
+            text += " (asked \(asked): raised to the kernel's minimum)"
         } else {
-            text += " (asked \(asked): the kernel doubles it and applies its minimum)"
+            text += " (asked \(asked): the kernel doubles it and applies its limits)"
         }
         return text
     }
