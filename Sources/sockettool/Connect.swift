@@ -87,6 +87,9 @@ struct Connect: ParsableCommand {
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
+        if isNetcat && output.json {
+            throw ValidationError("Netcat mode ('-m -') writes the peer's bytes to standard output; drop --json.")
+        }
         if let duration {
             if duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
             if !messages.isEmpty || bytes != nil {

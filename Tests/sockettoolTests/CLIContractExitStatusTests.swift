@@ -72,6 +72,8 @@ struct CLIContractExitStatusTests {
             ["serve", "app", "127.0.0.1", "99999"],
             ["search", "127.0.0.1", "1", "x", "--quiet", "--verbose"],
             ["connect", "127.0.0.1", "1", "-q", "-v"],
+            // stdout carries the peer's bytes in netcat mode: JSON lines would be mixed into them.
+            ["connect", "127.0.0.1", "1", "-m", "-", "--json"],
         ]
     )
     func usageError(arguments: [String]) throws {
@@ -135,6 +137,17 @@ struct CLIContractExitStatusTests {
         try expectFailure(
             ["connect", "no-such-host.invalid", "65432"],
             ExpectedFailure(status: 68, kind: "unknown_host", hint: true)
+        )
+    }
+
+    @Test("HOST:PORT in one argument: unknown host, with a hint to split them")
+    func hostAndPortTogether() throws {
+        // getaddrinfo() sees "127.0.0.1:1" as a name, which does not resolve: nothing is bound.
+        let result = try runSockettool(["serve", "app", "127.0.0.1:1"])
+        #expect(result.status == 68, "\(result.transcript)")
+        #expect(
+            result.stderrLines.contains("hint: host and port are separate arguments: '127.0.0.1 1', not '127.0.0.1:1'"),
+            "\(result.transcript)"
         )
     }
 

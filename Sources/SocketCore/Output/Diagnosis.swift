@@ -48,9 +48,10 @@ public struct Diagnosis: Sendable, Equatable {
         case let error as ResolutionError:
             self.init(
                 message: "cannot resolve host '\(error.host)': \(error.reason)",
-                hint: error.isTemporary
-                    ? "the resolver did not answer: check the network and DNS (/etc/resolv.conf), or give an IP address"
-                    : "check the spelling, or give an IP address such as 127.0.0.1 or ::1",
+                hint: Self.hostPortHint(error.host)
+                    ?? (error.isTemporary
+                        ? "the resolver did not answer: check the network and DNS (/etc/resolv.conf), or give an IP address"
+                        : "check the spelling, or give an IP address such as 127.0.0.1 or ::1"),
                 exitStatus: ExitStatus.unknownHost,
                 kind: "unknown_host"
             )
@@ -58,6 +59,18 @@ public struct Diagnosis: Sendable, Equatable {
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
         }
+    }
+
+    /// "127.0.0.1:65432" given as the host: the guide writes (HOST, PORT), and so does sockettool.
+    private static func hostPortHint(_ host: String) -> String? {
+        guard let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") else { return nil }
+        let name = host[..<colon]
+        let port = host[host.index(after: colon)...]
+        guard !name.isEmpty, !name.contains(":") || name.hasPrefix("["), !port.isEmpty,
+            port.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
+        let bare = name.hasPrefix("[") && name.hasSuffix("]") ? name.dropFirst().dropLast() : name
+        return "host and port are separate arguments: '\(bare) \(port)', not '\(host)'"
     }
 
     public init(message: String, hint: String?, exitStatus: Int32, kind: String) {
