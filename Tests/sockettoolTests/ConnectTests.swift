@@ -106,6 +106,23 @@ struct ConnectTests {
         #expect(stderr.contains("hint: "), "\(stderr)")
     }
 
+    /// The run used to idle until --duration ended and average its throughput over the dead time.
+    @Test("load mode: when every stream has failed, the run ends at once instead of at --duration")
+    func loadEndsWhenAllStreamsFailed() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(
+            sockettool: ["connect", "127.0.0.1", String(listener.port), "--duration", "60", "--conns", "2"]
+        )
+        let first = try listener.accept()
+        let second = try listener.accept()
+        _ = try first.readSome()
+        first.reset()
+        second.reset()
+        // A 60 s run: only the early end can make this bound.
+        #expect(try child.waitForExit(timeout: .seconds(10)) == 1, "\(child.transcript)")
+        #expect(child.stderrText.contains("2 of 2 connections failed"), "\(child.transcript)")
+    }
+
     @Test("--conns: one connection's wrong echo fails the run with exit 1")
     func multiConnectionMismatchFails() throws {
         let listener = try LoopbackListener()

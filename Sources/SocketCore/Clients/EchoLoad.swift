@@ -61,6 +61,10 @@ public final class EchoLoadWorker: LoadWorker {
     var report = LoadReport()
     private var streams: [EchoStream] = []
     private var started: UInt64 = 0
+    /// Streams not closed yet; when all have failed before the deadline, the run ends at once instead of
+    /// idling until the deadline and averaging over the dead time.
+    private var openStreams = 0
+    private var deadlineTimer: ReactorTimer?
 
     public init(reactor: Reactor, options: EchoLoadOptions, progress: LoadProgress) {
         self.reactor = reactor
@@ -71,13 +75,21 @@ public final class EchoLoadWorker: LoadWorker {
 
     public func start() {
         started = MonotonicClock.now()
-        for id in options.streams {
-            let stream = EchoStream(id: id, worker: self)
-            streams.append(stream)
-            stream.open(in: reactor)
-        }
-        reactor.schedule(atNanoseconds: options.deadline) { [unowned self] reactor in
+        deadlineTimer = reactor.schedule(atNanoseconds: options.deadline) { [unowned self] reactor in
+            self.deadlineTimer = nil
             for stream in self.streams { stream.drain(in: reactor) }
+        }
+        streams = options.streams.map { EchoStream(id: $0, worker: self) }
+        openStreams = streams.count
+        for stream in streams { stream.open(in: reactor) }
+    }
+
+    /// A stream closed, after draining or failing.
+    fileprivate func streamClosed(in reactor: Reactor) {
+        openStreams -= 1
+        if openStreams == 0, let deadlineTimer {
+            reactor.cancel(deadlineTimer)
+            self.deadlineTimer = nil
         }
     }
 
@@ -97,6 +109,8 @@ private final class EchoStream: SocketHandler {
     let id: Int
     private unowned let worker: EchoLoadWorker
     private var socket: Socket?
+    /// Closed for good (a failed open never had a socket).
+    private var closed = false
     private var connecting = true
     private var draining = false
     /// Bytes sent and received; the echo must equal the pattern from offset 0.
@@ -281,6 +295,10 @@ private final class EchoStream: SocketHandler {
     private func close(in reactor: Reactor) {
         if let timer { reactor.cancel(timer) }
         timer = nil
+        if !closed {
+            closed = true
+            worker.streamClosed(in: reactor)
+        }
         guard let socket else { return }
         reactor.deregister(socket)
         socket.close()
