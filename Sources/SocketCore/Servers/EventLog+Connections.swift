@@ -11,6 +11,7 @@ extension EventLog {
             fields: [("address", .string(address.description)), ("port", .int(address.port))]
         )
         if address.isWildcard {
+            flush()  // the notice (stderr) after the line it is about, whichever server buffers how
             notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
         }
     }
