@@ -74,6 +74,11 @@ struct ResilienceShutdownTests {
         #expect(status == 0, "\(server.process.transcript)")
         #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(2), "exited \(elapsed) after SIGTERM")
         #expect(client.readToEnd(timeout: .seconds(2)).end != .timeout, "the client was left open")
+        let lines = server.process.stdoutLines + (try server.process.remainingLines())
+        #expect(
+            lines.contains("Grace period of 0.5 s over: closing 1 unfinished connection"),
+            "\(server.process.transcript)"
+        )
     }
 
     @Test("a second SIGTERM during the grace period exits at once with 143", arguments: ReactorKind.allCases)

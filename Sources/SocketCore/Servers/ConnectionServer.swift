@@ -177,7 +177,17 @@ public final class ConnectionServer {
             return
         }
         reactor.schedule(after: options.grace) { [unowned self] reactor in
-            for connection in self.connections.compactMap({ $0 }) { connection.closeNow(in: reactor) }
+            let unfinished = self.connections.compactMap { $0 }
+            let seconds = NumberFormat.fixed(Double(self.options.grace.nanoseconds) / 1e9, decimals: 1)
+            // Say why these clients lose their exchange; each "Closing connection" line follows.
+            self.log.event(
+                "grace_over",
+                level: .quiet,
+                text: "Grace period of \(seconds) s over: closing \(unfinished.count) unfinished connection"
+                    + (unfinished.count == 1 ? "" : "s"),
+                fields: [("connections", .int(unfinished.count))]
+            )
+            for connection in unfinished { connection.closeNow(in: reactor) }
             reactor.stop()
         }
     }
