@@ -8,6 +8,7 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -71,10 +72,20 @@ int st_epoll_wait(int epfd, struct st_epoll_event *events, int max, int timeout_
 }
 
 static volatile sig_atomic_t signal_pipe_fd[65];
+// Signals written to the pipe, and signals the program has read back from it (lock-free atomics are
+// async-signal-safe).
+static _Atomic unsigned signals_delivered;
+static _Atomic unsigned signals_consumed;
 
 static void st_signal_handler(int signo) {
     // Only async-signal-safe calls here: write(2) one byte, keep errno for the interrupted code.
     int saved = errno;
+    unsigned delivered = atomic_fetch_add(&signals_delivered, 1) + 1;
+    if (delivered - atomic_load(&signals_consumed) >= 2) {
+        // The previous signal is still unread: the program is stuck (say, in a write to a stdout nobody
+        // reads), so its loop will never act on this one either. "A second signal exits at once."
+        _exit(128 + signo);
+    }
     unsigned char byte = (unsigned char)signo;
     if (signo > 0 && signo < 65 && signal_pipe_fd[signo] > 0) {
         ssize_t ignored = write(signal_pipe_fd[signo], &byte, 1);
@@ -82,6 +93,8 @@ static void st_signal_handler(int signo) {
     }
     errno = saved;
 }
+
+void st_signals_consumed(unsigned count) { atomic_fetch_add(&signals_consumed, count); }
 
 int st_install_signal_pipe(int signo, int write_fd) {
     if (signo <= 0 || signo >= 65) {

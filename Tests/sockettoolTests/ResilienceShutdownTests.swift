@@ -81,6 +81,48 @@ struct ResilienceShutdownTests {
         )
     }
 
+    /// A server blocked writing to a stdout nobody reads never gets back to its loop, so it cannot read the
+    /// first signal from the pipe; the second must still end it (a helper's review found it needed SIGKILL).
+    @Test("a server stuck writing to an unread stdout: the second SIGTERM ends it with 143")
+    func secondSignalEndsAServerStuckOnStdout() throws {
+        let server = try ResilientServer(.multi)
+        // Never read from here on: each echo prints a line, and the pipe to this test fills.
+        let client = try LoopbackClient.connect(port: server.port)
+        defer { client.close() }
+        let chunk = Array(repeating: UInt8(ascii: "x"), count: 200)
+        var stuck = false
+        for _ in 0..<10_000 {
+            try client.send(chunk)
+            if (try? client.readExactly(chunk.count, timeout: .milliseconds(500))) == nil {
+                stuck = true
+                break
+            }
+        }
+        try #require(stuck, "the server never blocked on its stdout: \(server.diagnostics)")
+        // The first signal waits in the pipe, unread. Watch /proc rather than waitForExit, which reads the
+        // child's stdout while it waits and so would unblock it.
+        server.process.send(SIGTERM)
+        // Two signals of one kind merge while pending: send the second once the first was delivered.
+        let delivered = pollUntil(timeout: .seconds(5)) { !Self.hasPendingSignal(SIGTERM, pid: server.pid) }
+        try #require(delivered, "the first SIGTERM stayed pending: \(server.diagnostics)")
+        server.process.send(SIGTERM)
+        let ended = pollUntil(timeout: .seconds(5)) { !server.isRunning }
+        #expect(ended, "still running after two SIGTERMs: \(server.diagnostics)")
+        #expect(try server.process.waitForExit(timeout: .seconds(5)) == 143)
+    }
+
+    /// True while `signal` is pending for the process (the SigPnd and ShdPnd masks of /proc/PID/status).
+    private static func hasPendingSignal(_ signal: CInt, pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        let bit = UInt64(1) << UInt64(signal - 1)
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:"),
+                let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16)
+            else { return false }
+            return mask & bit != 0
+        }
+    }
+
     @Test("a second SIGTERM during the grace period exits at once with 143", arguments: ReactorKind.allCases)
     func secondSignalExitsAtOnce(kind: ReactorKind) throws {
         let server = try ResilientServer(kind, ["--grace", "10"] + Self.holdBackEcho(kind))

@@ -61,6 +61,10 @@ int st_epoll_wait(int epfd, struct st_epoll_event *events, int max, int timeout_
 int st_install_signal_pipe(int signo, int write_fd);
 /// Restores the default disposition of signo.
 int st_reset_signal(int signo);
+
+/// Tells the signal handler that `count` signals were read from the pipe. While one is unread, another
+/// signal ends the process at once with 128 + its number (the loop that would read it is stuck).
+void st_signals_consumed(unsigned count);
 /// Ignores SIGPIPE for the whole process, so a write to a reset peer fails with EPIPE instead.
 void st_ignore_sigpipe(void);
 

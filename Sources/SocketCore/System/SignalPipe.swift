@@ -30,7 +30,9 @@ public final class SignalPipe: Sendable {
 
     /// The signal numbers that arrived since the last call (non-blocking; empty if none).
     public func drain() -> [CInt] {
-        pipe.drain().map { CInt($0) }
+        let signals = pipe.drain().map { CInt($0) }
+        if !signals.isEmpty { st_signals_consumed(UInt32(signals.count)) }
+        return signals
     }
 }
 
