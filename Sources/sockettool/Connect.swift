@@ -152,7 +152,9 @@ struct Connect: ParsableCommand {
         let connections = conns ?? 1
         let threads = load.threads
         let deadline = MonotonicClock.now() &+ seconds.asDuration.nanoseconds
-        let (size, window, timeout) = (size, window ?? 4 * size, client.options.timeout)
+        let (size, window, connectTimeout, timeout) = (
+            size, window ?? 4 * size, client.options.connectTimeout, client.options.timeout
+        )
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")
         let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
@@ -164,6 +166,7 @@ struct Connect: ParsableCommand {
                 chunkSize: size,
                 window: window,
                 deadline: deadline,
+                connectTimeout: connectTimeout,
                 timeout: timeout
             )
             return EchoLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)

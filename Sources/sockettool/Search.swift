@@ -100,9 +100,8 @@ struct Search: ParsableCommand {
         DescriptorLimit.raiseToHardLimit()
         let threads = load.threads
         let deadline = duration.map { MonotonicClock.now() &+ $0.asDuration.nanoseconds } ?? .max
-        let (request, count, concurrency, timeout, maxContent) = (
-            request, count, concurrency, client.options.timeout, maxContent
-        )
+        let (request, count, concurrency, maxContent) = (request, count, concurrency, maxContent)
+        let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")
         let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
@@ -113,6 +112,7 @@ struct Search: ParsableCommand {
                 concurrency: slots,
                 count: count,
                 deadline: deadline,
+                connectTimeout: connectTimeout,
                 timeout: timeout,
                 maximumContentLength: maxContent
             )

@@ -12,6 +12,8 @@ public struct EchoLoadOptions: Sendable {
     public var window: Int
     /// When to stop sending (MonotonicClock ns); connections then drain and close.
     public var deadline: UInt64
+    /// A handshake that takes longer fails.
+    public var connectTimeout: Duration
     /// A connection without progress for this long fails.
     public var timeout: Duration
 
@@ -21,6 +23,7 @@ public struct EchoLoadOptions: Sendable {
         chunkSize: Int,
         window: Int,
         deadline: UInt64,
+        connectTimeout: Duration,
         timeout: Duration
     ) {
         self.address = address
@@ -28,6 +31,7 @@ public struct EchoLoadOptions: Sendable {
         self.chunkSize = chunkSize
         self.window = window
         self.deadline = deadline
+        self.connectTimeout = connectTimeout
         self.timeout = timeout
     }
 }
@@ -195,6 +199,9 @@ private final class EchoStream: SocketHandler {
             }
             connecting = false
             lastProgress = reactor.now
+            // From here on the progress timeout applies, not the handshake's.
+            if let timer { reactor.cancel(timer) }
+            armTimer(in: reactor)
         }
         if closeIfDrained(in: reactor) { return }
         send(in: reactor)
@@ -261,6 +268,11 @@ private final class EchoStream: SocketHandler {
     /// The deadline passed: send nothing new, close once everything came back.
     func drain(in reactor: Reactor) {
         draining = true
+        if connecting && socket != nil {
+            // Otherwise the run would outlast --duration by up to the connect timeout.
+            fail("timeout", "stream \(id): connect not finished when the run ended", in: reactor)
+            return
+        }
         _ = closeIfDrained(in: reactor)
     }
 
@@ -273,13 +285,14 @@ private final class EchoStream: SocketHandler {
     }
 
     private func armTimer(in reactor: Reactor) {
-        let timeout = worker.options.timeout.nanoseconds
+        let timeout = (connecting ? worker.options.connectTimeout : worker.options.timeout).nanoseconds
         timer = reactor.schedule(atNanoseconds: lastProgress &+ timeout) { [unowned self] reactor in
             self.timer = nil
             guard self.socket != nil else { return }
             if reactor.now &- self.lastProgress >= timeout {
                 let what = self.connecting ? "connect" : "echo stalled at \(self.received) of \(self.sent) bytes"
-                self.fail("timeout", "stream \(self.id): \(what)", in: reactor)
+                let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
+                self.fail("timeout", "stream \(self.id): \(what): timed out after \(seconds) s", in: reactor)
             } else {
                 self.armTimer(in: reactor)
             }

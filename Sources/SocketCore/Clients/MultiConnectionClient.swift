@@ -129,6 +129,10 @@ private final class EchoClientConnection: SocketHandler {
                 return
             }
             connecting = false
+            // From here on --timeout applies, which may be shorter than the handshake's deadline.
+            lastProgress = reactor.now
+            if let timer { reactor.cancel(timer) }
+            armTimer(in: reactor, from: lastProgress)
         }
         do {
             while true {
@@ -207,18 +211,28 @@ private final class EchoClientConnection: SocketHandler {
         if bytesReceived == expected.count { finish(failure: nil, in: reactor) }
     }
 
-    /// No progress for the client's timeout ends the connection; progress only moves `lastProgress`.
+    /// The handshake has --connect-timeout, then no progress for --timeout ends the connection.
+    private var currentTimeout: UInt64 {
+        (connecting ? client.clientOptions.connectTimeout : client.clientOptions.timeout).nanoseconds
+    }
+
+    /// Arms the deadline; progress only moves `lastProgress`, and the timer, when it fires, either ends the
+    /// connection or sleeps until the new deadline.
     private func armTimer(in reactor: Reactor, from progress: UInt64) {
-        let timeout = client.clientOptions.timeout.nanoseconds
-        timer = reactor.schedule(atNanoseconds: progress &+ timeout) { [unowned self] reactor in
+        timer = reactor.schedule(atNanoseconds: progress &+ currentTimeout) { [unowned self] reactor in
             self.timer = nil
             guard self.socket != nil else { return }
+            let timeout = self.currentTimeout
             if reactor.now &- self.lastProgress >= timeout {
                 let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
                 let what =
                     self.connecting
                     ? "connect" : "no progress (\(self.bytesReceived) of \(self.expected.count) bytes back)"
-                self.finish(failure: "\(what): timed out after \(seconds) s", in: reactor)
+                // A handshake timeout is the system's ETIMEDOUT, so if every connection fails this way the run
+                // exits 75 with its hint, as a single `connect` does.
+                let error =
+                    self.connecting ? SystemError(errno: .timedOut, call: "connect", detail: self.peer) : nil
+                self.finish(failure: "\(what): timed out after \(seconds) s", error: error, in: reactor)
             } else {
                 self.armTimer(in: reactor, from: self.lastProgress)
             }

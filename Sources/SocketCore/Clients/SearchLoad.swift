@@ -12,7 +12,9 @@ public struct SearchLoadOptions: Sendable {
     public var count: Int?
     /// When to stop starting requests (MonotonicClock ns).
     public var deadline: UInt64
-    /// A request that takes longer fails.
+    /// A handshake that takes longer fails.
+    public var connectTimeout: Duration
+    /// A request that takes longer than this after the handshake fails.
     public var timeout: Duration
     public var maximumContentLength: Int
 
@@ -22,6 +24,7 @@ public struct SearchLoadOptions: Sendable {
         concurrency: Int,
         count: Int?,
         deadline: UInt64,
+        connectTimeout: Duration,
         timeout: Duration,
         maximumContentLength: Int
     ) {
@@ -30,6 +33,7 @@ public struct SearchLoadOptions: Sendable {
         self.concurrency = concurrency
         self.count = count
         self.deadline = deadline
+        self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maximumContentLength = maximumContentLength
     }
@@ -111,9 +115,16 @@ private final class RequestSlot: SocketHandler {
             finish(failure: (LoadReport.kind(of: error), "\(error)"), in: reactor)
             return
         }
-        timer = reactor.schedule(after: worker.options.timeout) { [unowned self] reactor in
+        armTimer(in: reactor)
+    }
+
+    /// The handshake has --connect-timeout; the request, once connected, --timeout.
+    private func armTimer(in reactor: Reactor) {
+        let limit = connecting ? worker.options.connectTimeout : worker.options.timeout
+        let what = connecting ? "connect did not finish in time" : "no whole response within the timeout"
+        timer = reactor.schedule(after: limit) { [unowned self] reactor in
             self.timer = nil
-            self.finish(failure: ("timeout", "no whole response within the timeout"), in: reactor)
+            self.finish(failure: ("timeout", what), in: reactor)
         }
     }
 
@@ -123,6 +134,8 @@ private final class RequestSlot: SocketHandler {
             if connecting {
                 try socket.finishConnect(to: worker.options.address)
                 connecting = false
+                if let timer { reactor.cancel(timer) }
+                armTimer(in: reactor)
             }
             let bytes = worker.requestBytes
             while sent < bytes.count {
