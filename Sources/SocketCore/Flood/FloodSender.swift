@@ -132,7 +132,8 @@ final class FloodDrain {
     /// - Throws: `SystemError` from read(), e.g. ECONNRESET.
     func drain(now: UInt64) throws(SystemError) {
         guard !reachedEnd else { return }
-        let allowed = Int(Double(rate) * Double(now &- started) / 1e9) - drainedBytes
+        // Clamped below Int.max: a fast rate over a very long run must not trap in the conversion.
+        let allowed = Int(min(Double(rate) * Double(now &- started) / 1e9, 9e18)) - drainedBytes
         var left = allowed
         while left > 0 {
             let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(left, buffer.count)])
