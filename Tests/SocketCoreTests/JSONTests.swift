@@ -51,6 +51,18 @@ import Testing
                 == "{\"a\": [1, 2.50, {\"b\": null}], \"c\": \"é\\u0001\"}"
         )
     }
+
+    /// Python writes DEL and C1 controls raw, and the wire keeps that; a log line escapes them, since a
+    /// terminal may act on U+009B (CSI) as on ESC [.
+    @Test func terminalSafeEscapesDELAndC1ButNotOtherText() {
+        let value = JSONValue.string("a\u{9B}31m\u{7F}\u{80}\u{9F}\u{A0}é🐶")
+        #expect(PythonJSON.encode(value) == Array("\"a\u{9B}31m\u{7F}\u{80}\u{9F}\u{A0}é🐶\"".utf8))
+        #expect(
+            String(decoding: PythonJSON.encode(value, terminalSafe: true), as: UTF8.self)
+                == #""a\u009b31m\u007f\u0080\u009f\#u{A0}é🐶""#
+        )
+        #expect(EventLog.jsonLine("x", [("v", value)]).utf8.allSatisfy { $0 != 0x7F && $0 != 0x9B })
+    }
 }
 
 @Suite struct JSONLimitsTests {

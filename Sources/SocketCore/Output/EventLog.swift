@@ -124,7 +124,8 @@ public final class EventLog {
         var members = fields.map { JSONMember($0.0, $0.1) }
         members.append(JSONMember("event", .string(kind)))
         members.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return String(decoding: PythonJSON.encode(.object(members)), as: UTF8.self)
+        // Fields may carry a peer's text: nothing in it may drive the terminal that shows the line.
+        return String(decoding: PythonJSON.encode(.object(members), terminalSafe: true), as: UTF8.self)
     }
 }
 
