@@ -45,10 +45,17 @@ struct FloodServe: ParsableCommand {
     )
     var duration: Seconds?
 
+    @Option(
+        name: .customLong("max-conns"),
+        help: ArgumentHelp("Connections held at once; more wait in the listen queue.", valueName: "n")
+    )
+    var maxConnections: Int = 64
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         _ = try endpoint.resolved()
+        if maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
         try validateByteCount(rcvbuf, "--rcvbuf")
         try validateByteCount(drain, "--drain", maximum: 1 << 40)
         try validateSeconds(duration, "--duration")
@@ -66,7 +73,8 @@ struct FloodServe: ParsableCommand {
                 options: FloodServeOptions(
                     receiveBufferSize: rcvbuf?.bytes,
                     drainRate: drain?.bytes,
-                    duration: duration?.asDuration
+                    duration: duration?.asDuration,
+                    maxConnections: maxConnections
                 ),
                 display: display
             )

@@ -173,6 +173,28 @@ struct FloodCLITests {
         }
     }
 
+    /// flood serve may listen on every interface; without a cap, any peer could make it hold (and, with
+    /// --drain, buffer for) as many connections as it has descriptors.
+    @Test("flood serve --max-conns 1: a second client waits in the listen queue until the first leaves")
+    func serveHoldsAtMostMaxConnections() throws {
+        try withServer(["flood", "serve", "127.0.0.1", "0", "--max-conns", "1"]) { server, port in
+            let first = try LoopbackClient.connect(port: port)
+            let firstPort = first.boundPort
+            _ = try server.waitForLine { $0 == "Accepted connection from 127.0.0.1:\(firstPort)" }
+            let second = try LoopbackClient.connect(port: port)
+            defer { second.close() }
+            // The kernel completed the second handshake; the connection waits, not accepted, in the queue.
+            let waiting = try pollUntil { try ResilienceSockets.acceptQueue(port: port) == 1 }
+            #expect(waiting, "\(server.transcript)")
+            #expect(server.stderrText.contains("connection limit reached (--max-conns 1)"), "\(server.transcript)")
+            #expect(!server.stdoutLines.contains("Accepted connection from 127.0.0.1:\(second.boundPort)"))
+            first.close()
+            _ = try server.waitForLine { $0 == "Accepted connection from 127.0.0.1:\(second.boundPort)" }
+            server.send(SIGINT)
+            #expect(try server.waitForExit() == 0)
+        }
+    }
+
     @Test("the server resets mid-run: the summary still comes, then the reset as an error, exit status 1")
     func serverResetsMidRun() throws {
         // The server gives up after a second and closes with unread data, which sends a reset.

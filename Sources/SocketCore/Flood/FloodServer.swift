@@ -16,19 +16,24 @@ public struct FloodServeOptions: Sendable {
     public var tickInterval: Duration
     /// Listen backlog.
     public var backlog: CInt
+    /// Connections held at once; more wait in the listen queue. The experiment needs one or a few, and each
+    /// costs a descriptor, a queue read per tick and, with a drain rate, a 256 KiB read buffer.
+    public var maxConnections: Int
 
     public init(
         receiveBufferSize: Int? = nil,
         drainRate: Int? = nil,
         duration: Duration? = nil,
         tickInterval: Duration = .milliseconds(50),
-        backlog: CInt = Socket.defaultBacklog
+        backlog: CInt = Socket.defaultBacklog,
+        maxConnections: Int = 64
     ) {
         self.receiveBufferSize = receiveBufferSize
         self.drainRate = drainRate
         self.duration = duration
         self.tickInterval = tickInterval
         self.backlog = backlog
+        self.maxConnections = maxConnections
     }
 }
 
@@ -108,6 +113,8 @@ public final class FloodServer {
     /// Prints the listening line and starts accepting (and the time limit, if any).
     public func start() throws(SystemError) {
         listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
+        listener.hasRoom = { [unowned self] in self.connections.count < self.options.maxConnections }
+        listener.maxConnections = { [unowned self] in self.options.maxConnections }
         do {
             try reactor.register(listener.socket, interest: .readable, handler: listener)
         } catch {
@@ -275,6 +282,7 @@ public final class FloodServer {
 
     private func close(_ connection: FloodConnection, why: String) {
         connections.removeAll { $0 === connection }
+        listener.connectionClosed(in: reactor)
         unreadOfClosed += connection.receiveQueue
         display.event(
             "closed",
