@@ -68,6 +68,20 @@ struct ConnectTests {
         #expect(child.stdoutLines + (try child.remainingLines()) == ["from the server", "last words"])
     }
 
+    /// stdin pauses while its bytes wait for the socket, so before this deadline nothing ever woke the
+    /// session again when the server stopped reading (a helper's review).
+    @Test("netcat mode: a server that reads nothing while stdin has more ends the session after --timeout")
+    func netcatServerNotReading() throws {
+        let listener = try LoopbackListener()
+        // stdin that never ends: /dev/zero, through a shell that execs sockettool.
+        let command = "exec \"$0\" connect 127.0.0.1 \(listener.port) -m - --timeout 1 < /dev/zero"
+        let child = try ChildProcess("/bin/sh", ["-c", command, ChildProcess.sockettool])
+        let connection = try listener.accept()
+        defer { connection.close() }
+        #expect(try child.waitForExit(timeout: .seconds(15)) == 75, "\(child.transcript)")
+        #expect(child.stderrText.contains("room to send (the server is not reading)"), "\(child.transcript)")
+    }
+
     @Test("an echo that differs fails with exit 1 and says where")
     func wrongEchoFails() throws {
         let listener = try LoopbackListener()

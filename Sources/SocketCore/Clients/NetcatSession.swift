@@ -18,6 +18,10 @@ public final class NetcatSession {
     /// After stdin ends, the server must send something (or close) within this.
     private let timeout: Duration
     private var lastFromServer: UInt64 = 0
+    /// When the socket last took bytes from `toSocket`; with bytes waiting and none taken for the timeout, the
+    /// server is not reading and the session ends (stdin stays paused meanwhile, so nothing else would).
+    private var lastToServer: UInt64 = 0
+    private var sendWatch: ReactorTimer?
 
     /// Takes over a connected socket.
     public init(reactor: Reactor, socket: Socket, log: EventLog, timeout: Duration) {
@@ -71,6 +75,7 @@ public final class NetcatSession {
                 guard case .processed(let written) = try socket.write(toSocket.readableBytes) else { return }
                 toSocket.consume(written)
                 summary.bytesSent += written
+                lastToServer = reactor.now
             }
             reactor.setInterest(.readable, for: socket)
             if inputEnded {
@@ -99,6 +104,10 @@ public final class NetcatSession {
             // Pause stdin until the socket took this chunk: memory stays bounded by one read.
             reactor.setInterest(.none, for: StandardStreams.input)
             reactor.setInterest([.readable, .writable], for: socket)
+            if sendWatch == nil {
+                lastToServer = reactor.now
+                watchSending(since: lastToServer)
+            }
         } catch {
             fail(error)
         }
@@ -115,6 +124,27 @@ public final class NetcatSession {
                 self.fail(ToolError.timedOut(what: "data or end of stream", peer: peer, seconds: Double(timeout) / 1e9))
             } else {
                 self.watchForSilence(since: self.lastFromServer)
+            }
+        }
+    }
+
+    /// While stdin bytes wait for the socket: a server that takes none for the timeout ends the session.
+    private func watchSending(since moment: UInt64) {
+        let timeout = self.timeout.nanoseconds
+        sendWatch = reactor.schedule(atNanoseconds: moment &+ timeout) { [unowned self] reactor in
+            self.sendWatch = nil
+            guard self.socket.isOpen, self.failure == nil, !self.toSocket.isEmpty else { return }
+            if reactor.now &- self.lastToServer >= timeout {
+                let peer = self.socket.remoteAddress?.description ?? "the server"
+                self.fail(
+                    ToolError.timedOut(
+                        what: "room to send (the server is not reading)",
+                        peer: peer,
+                        seconds: Double(timeout) / 1e9
+                    )
+                )
+            } else {
+                self.watchSending(since: self.lastToServer)
             }
         }
     }
