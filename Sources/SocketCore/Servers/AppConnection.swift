@@ -52,6 +52,9 @@ final class AppConnection: ServedConnection {
     private var requestBytes = 0
     /// Bytes discarded while lingering; past a limit the connection is closed anyway.
     private var lingerDiscarded = 0
+    /// Set only while `readRequest` runs, after a read that left the kernel's receive queue empty (it took
+    /// less than the buffer): a response sent from there needs no second read to know nothing more came.
+    private var inputQueueJustDrained = false
     private static let lingerDiscardLimit = 1 << 20
 
     init(socket: Socket, peer: SocketAddress, server: ConnectionServer, readBuffer: ReadBuffer, options: AppOptions) {
@@ -102,6 +105,8 @@ final class AppConnection: ServedConnection {
             return
         }
         guard case .processed(let count) = result else { return }
+        inputQueueJustDrained = count < readBuffer.bytes.count
+        defer { inputQueueJustDrained = false }
         if count == 0 {
             endOfRequestStream(in: reactor)
             return
@@ -172,6 +177,7 @@ final class AppConnection: ServedConnection {
             return
         }
         bytes.withUnsafeBytes { response.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        inputQueueJustDrained = false  // the rest goes out in a later turn: check then
         reactor.setInterest(.writable, for: descriptor)
     }
 
@@ -196,6 +202,13 @@ final class AppConnection: ServedConnection {
     /// write side and drain its input until it closes, so the close cannot turn into a RST.
     private func responseSent(in reactor: Reactor) {
         if decoder.bufferedByteCount == 0 {
+            // The read that brought the request emptied the queue a moment ago (the usual case): close. This
+            // saves a system call per request; a byte sent in these microseconds would still turn the close
+            // into a RST, as it would a moment after any close.
+            if inputQueueJustDrained {
+                close(in: reactor)
+                return
+            }
             switch try? socket.read(into: readBuffer.bytes) {
             case .wouldBlock, .processed(0):
                 close(in: reactor)
