@@ -1,5 +1,5 @@
 // FrameEncoderTests.swift -- golden bytes: exactly what the guide's Python programs put on the wire.
-import SocketCore
+@testable import SocketCore
 import Testing
 
 @Suite struct FrameEncoderTests {
@@ -65,5 +65,34 @@ import Testing
         var decoder = FrameDecoder()
         decoder.feed(frame.encoded())
         #expect(try decoder.next() == frame)
+    }
+}
+
+/// The guide client's exact search request skips the JSON parser; the same request with one more space
+/// goes through it. Both must give the same request or the same error.
+@Suite struct AppRequestFastPathTests {
+    @Test(arguments: [
+        "morpheus", "ring", "\u{1F436}", "", "a b", "\u{7F}", "caf\u{E9}", #"a\"b"#, #"a\\b"#, #"\u0041"#, "\u{01}",
+        "\t",
+    ])
+    func agreesWithTheParser(value: String) {
+        func request(_ content: String) -> String {
+            let frame = Frame(contentType: "text/json", contentEncoding: "utf-8", content: Array(content.utf8))
+            do {
+                return "\(try AppProtocol.request(from: frame))"
+            } catch {
+                return "error: \(error)".replacing(#/\sat byte \d+/#, with: "")
+            }
+        }
+        let exact = #"{"action": "search", "value": ""# + value + #""}"#
+        let spaced = #"{"action": "search",  "value": ""# + value + #""}"#
+        #expect(request(exact) == request(spaced))
+    }
+
+    @Test func recognisesOnlyTheExactForm() {
+        #expect(AppProtocol.guideSearchValue(Array(#"{"action": "search", "value": "morpheus"}"#.utf8)) == "morpheus")
+        #expect(AppProtocol.guideSearchValue(Array(#"{"action": "search", "value": "morpheus"} "#.utf8)) == nil)
+        #expect(AppProtocol.guideSearchValue(Array(#"{"action": "find", "value": "morpheus"}"#.utf8)) == nil)
+        #expect(AppProtocol.guideSearchValue(Array(#"{"action": "search", "value": "a\"b"}"#.utf8)) == nil)
     }
 }

@@ -28,6 +28,30 @@ import Testing
         #expect(header.isJSON)
     }
 
+    /// The guide's exact header skips the scan; the same header with one more space takes the full scan.
+    /// Whatever the length token, both must give the same header or the same error.
+    @Test(arguments: [
+        "41", "0", "7", "00", "007", "123456789012345678", "1234567890123456789", "1048576", "1048577", "-1", "1.5",
+        "1e3", "true", "\"41\"", "41 ", "4 1", "",
+    ])
+    func guideHeaderFastPathAgreesWithTheFullScan(length: String) {
+        let exact =
+            #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": "#
+            + length + "}"
+        let spaced =
+            #"{"byteorder":  "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": "#
+            + length + "}"
+        // Errors compared without their byte offsets, which the extra space moves by one.
+        func outcome(_ json: String) -> String {
+            do {
+                return "\(try validate(json))"
+            } catch {
+                return "error: \(error)".replacing(#/\sat byte \d+/#, with: "")
+            }
+        }
+        #expect(outcome(exact) == outcome(spaced))
+    }
+
     @Test func extraKeysAreIgnoredAndOrderDoesNotMatter() throws {
         let header = try validate(
             #"{"x-extra": [1, {"a": null}], "content-length": 3, "content-encoding": "binary", "content-type": "a/b", "byteorder": "big"}"#

@@ -1,4 +1,5 @@
 // FrameHeader.swift -- the JSON header of a message: the four required keys, validated strictly.
+import Glibc
 
 /// The byte order a header declares for its content (the 2-byte prefix is always big-endian).
 public enum ByteOrder: String, Sendable {
@@ -46,6 +47,13 @@ public struct FrameHeader: Sendable, Equatable {
     ///   - maximumContentLength: Larger declared lengths are refused before any content is read.
     /// - Throws: `FrameError` naming the first problem.
     public init(validating bytes: UnsafeRawBufferPointer, maximumContentLength: Int) throws(FrameError) {
+        if let length = Self.guideSearchHeaderLength(bytes), length <= maximumContentLength {
+            byteOrder = .little
+            contentType = Self.jsonContentType
+            contentEncoding = "utf-8"
+            contentLength = length
+            return
+        }
         guard !bytes.isEmpty else { throw .emptyHeader }
         var fields = ScannedFields()
         let outcome: JSONParser.ScanOutcome
@@ -79,6 +87,30 @@ public struct FrameHeader: Sendable, Equatable {
         }
         contentEncoding = encoding
         if type == Self.jsonContentType && TextEncoding(name: encoding) == nil { throw .unsupportedEncoding(encoding) }
+    }
+
+    /// The header the guide's client writes for every search on a little-endian machine, up to the length.
+    private static let guideSearchHeaderPrefix: StaticString =
+        #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": "#
+
+    /// The content length when `bytes` are exactly the guide's search header (the prefix, a plain integer of
+    /// at most 18 digits without leading zeros, "}"); nil for anything else, which the full scan then
+    /// judges. Most requests take this path: one comparison instead of a validating scan of ~100 bytes.
+    private static func guideSearchHeaderLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let prefix = guideSearchHeaderPrefix
+        let prefixCount = prefix.utf8CodeUnitCount
+        let digits = bytes.count - prefixCount - 1
+        guard digits >= 1, digits <= 18, bytes[bytes.count - 1] == UInt8(ascii: "}"),
+            memcmp(bytes.baseAddress!, prefix.utf8Start, prefixCount) == 0
+        else { return nil }
+        if digits > 1 && bytes[prefixCount] == UInt8(ascii: "0") { return nil }
+        var value = 0
+        for index in prefixCount..<(prefixCount + digits) {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value
     }
 
     /// content-length must be a plain non-negative integer token: not `true`, `1.5`, `"10"` or `1e400`.

@@ -1,4 +1,5 @@
 // AppProtocol.swift -- what the guide's app server answers, as pure functions of the request frame.
+import Glibc
 
 /// The guide's search service: requests in, responses out. No sockets here.
 public enum AppProtocol {
@@ -46,10 +47,33 @@ public enum AppProtocol {
         guard encoding.canDecode(frame.content) else {
             throw ContentError(reason: "content is not valid \(frame.header.contentEncoding)")
         }
+        if encoding == .utf8, let value = guideSearchValue(frame.content) {
+            return .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
+        }
         do {
             return .json(try JSONParser.parse(frame.content, knownValidUTF8: true))
         } catch {
             throw ContentError(reason: "invalid JSON content: \(error)")
+        }
+    }
+
+    /// The value of the guide client's search request when `content` is exactly its bytes,
+    /// `{"action": "search", "value": "..."}` with a value that needs no escapes; nil for anything else,
+    /// which the JSON parser then reads. `content` is valid UTF-8 already.
+    static func guideSearchValue(_ content: [UInt8]) -> String? {
+        let prefix: StaticString = #"{"action": "search", "value": ""#
+        let prefixCount = prefix.utf8CodeUnitCount
+        guard content.count >= prefixCount + 2, content[content.count - 1] == UInt8(ascii: "}"),
+            content[content.count - 2] == UInt8(ascii: "\"")
+        else { return nil }
+        return content.withUnsafeBufferPointer { bytes -> String? in
+            guard memcmp(bytes.baseAddress!, prefix.utf8Start, prefixCount) == 0 else { return nil }
+            let value = UnsafeBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
+            // Control characters are not allowed raw in a JSON string; quotes and backslashes need decoding.
+            guard value.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+                return nil
+            }
+            return String(decoding: value, as: UTF8.self)
         }
     }
 
