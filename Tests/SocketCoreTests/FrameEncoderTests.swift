@@ -1,6 +1,7 @@
 // FrameEncoderTests.swift -- golden bytes: exactly what the guide's Python programs put on the wire.
-@testable import SocketCore
 import Testing
+
+@testable import SocketCore
 
 @Suite struct FrameEncoderTests {
     @Test func theGuidesSearchRequest() {
