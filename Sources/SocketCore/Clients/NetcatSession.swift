@@ -100,14 +100,14 @@ public final class NetcatSession {
                 if toSocket.isEmpty { try socket.shutdown(.write) }
                 return
             }
+            // The wait for the server starts when bytes start waiting, not at the last write (which may be
+            // long ago if stdin was quiet).
+            if toSocket.isEmpty { lastToServer = reactor.now }
             toSocket.append(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]))
             // Pause stdin until the socket took this chunk: memory stays bounded by one read.
             reactor.setInterest(.none, for: StandardStreams.input)
             reactor.setInterest([.readable, .writable], for: socket)
-            if sendWatch == nil {
-                lastToServer = reactor.now
-                watchSending(since: lastToServer)
-            }
+            if sendWatch == nil { watchSending(since: lastToServer) }
         } catch {
             fail(error)
         }
