@@ -108,11 +108,12 @@ public enum SearchClient {
             text: "Received response \(PythonRepr.repr(document)) from \(peer)",
             fields: [("peer", .string(peer)), ("response", document)]
         )
-        let result = document["result"] ?? .null
+        let member = document["result"]
+        let result = member ?? .null
         log.event("result", level: .quiet, text: "Got result: \(PythonRepr.str(result))", fields: [("result", result)])
         // The guide's client prints "Got result: None" and carries on; a tool must not exit 0 on it. Every
         // answer of the guide's server, errors included, has a "result" (an echo server sends the request).
-        guard document["result"] != nil else {
+        guard member != nil else {
             throw ToolError.protocolViolation(peer: peer, reason: #"its JSON content has no "result" member"#)
         }
     }

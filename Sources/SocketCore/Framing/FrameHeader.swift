@@ -103,14 +103,26 @@ public struct FrameHeader: Sendable, Equatable {
         guard digits >= 1, digits <= 18, bytes[bytes.count - 1] == UInt8(ascii: "}"),
             memcmp(bytes.baseAddress!, prefix.utf8Start, prefixCount) == 0
         else { return nil }
-        if digits > 1 && bytes[prefixCount] == UInt8(ascii: "0") { return nil }
-        var value = 0
-        for index in prefixCount..<(prefixCount + digits) {
-            let digit = bytes[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            value = value * 10 + Int(digit)
-        }
+        guard let (value, end) = plainDigits(bytes, from: prefixCount), end == bytes.count - 1 else { return nil }
         return value
+    }
+
+    /// The integer written at `start` as 1 to 18 digits without a leading zero, and the index after it; nil
+    /// for anything else (no digit, a leading zero, a 19th digit). Used where JSON's plain integers are all
+    /// that a fast path accepts; 18 digits cannot overflow Int.
+    static func plainDigits(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (value: Int, end: Int)? {
+        var index = start
+        var value = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            guard index - start < 18 else { return nil }
+            value = value * 10 + Int(digit)
+            index += 1
+        }
+        let count = index - start
+        guard count > 0, count == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        return (value, index)
     }
 
     /// content-length must be a plain non-negative integer token: not `true`, `1.5`, `"10"` or `1e400`.
@@ -214,16 +226,7 @@ private struct ScannedFields {
     /// Anything else (signs, fractions, exponents, other types) returns nil and takes the full path.
     private static func plainInteger(_ parser: inout JSONParser) -> Int? {
         let bytes = parser.bytes
-        var index = parser.position
-        var result = 0
-        while index < bytes.count && index - parser.position < 18 {
-            let byte = bytes[index]
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { break }
-            result = result * 10 + Int(byte - UInt8(ascii: "0"))
-            index += 1
-        }
-        let count = index - parser.position
-        guard count > 0, count == 1 || bytes[parser.position] != UInt8(ascii: "0"), index < bytes.count else {
+        guard let (result, index) = FrameHeader.plainDigits(bytes, from: parser.position), index < bytes.count else {
             return nil
         }
         switch bytes[index] {
