@@ -19,7 +19,7 @@ FUZZER := .build-fuzz/release/FrameFuzzer
 all: build
 
 build:
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product sockettool
 
 run: build
 	$(BIN_DIR)/sockettool $(RUN_ARGS)
@@ -39,7 +39,7 @@ bench: build
 
 # One self-contained binary: the Swift runtime linked in, debug info stripped.
 release:
-	$(SWIFT) build $(RELEASE_FLAGS) --static-swift-stdlib
+	$(SWIFT) build $(RELEASE_FLAGS) --static-swift-stdlib --product sockettool
 	strip $(BIN_DIR)/sockettool
 	@ls -l $(BIN_DIR)/sockettool | awk '{ printf "release binary: %s (%.1f MiB)\n", $$NF, $$5 / 1048576 }'
 

@@ -20,10 +20,12 @@ var package = Package(
             name: "sockettool",
             dependencies: ["SocketCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "SocketCoreTests", dependencies: ["SocketCore", "CSocketShim"]),
+        // Readers both test targets share, independent of sockettool's code (the flood plot's SVG).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SocketCoreTests", dependencies: ["SocketCore", "CSocketShim", "TestSupport"]),
         .testTarget(
             name: "sockettoolTests",
-            dependencies: ["sockettool", "SocketCore"],
+            dependencies: ["sockettool", "SocketCore", "TestSupport"],
             exclude: ["Snapshots"]
         ),
     ],

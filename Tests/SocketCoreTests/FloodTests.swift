@@ -3,11 +3,8 @@
 // once, default ones hold megabytes, a drain paces the sender, and the plot is well-formed SVG.
 import Foundation
 import SocketCore
+import TestSupport
 import Testing
-
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 @Suite("flood: the Send-Q/Recv-Q experiment in one process")
 struct FloodTests {
@@ -135,7 +132,7 @@ struct FloodTests {
             display: FloodCapturedLog().makeDisplay()
         )
         let svg = FloodPlot.svg(report)
-        let document = try FloodSVGDocument(svg)
+        let document = try SVGDocument(svg)
         #expect(document.root == "svg")
         #expect(document.rootAttributes["data-samples"] == String(report.samples.count))
         let queued = try #require(document.points["queued"])
@@ -219,52 +216,5 @@ struct FloodTests {
         #expect(FloodPlot.byteLabel(1 << 19) == "512 KiB")
         #expect(FloodPlot.byteLabel(3 << 19) == "1.5 MiB")
         #expect(FloodPlot.escape("a<b & \"c\">") == "a&lt;b &amp; &quot;c&quot;&gt;")
-    }
-}
-
-/// An SVG parsed with Foundation's XMLParser: the root element and the points of each polyline by id.
-struct FloodSVGDocument {
-    var root = ""
-    var rootAttributes: [String: String] = [:]
-    var points: [String: [(x: Double, y: Double)]] = [:]
-
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    init(_ text: String) throws {
-        let parser = XMLParser(data: Data(text.utf8))
-        let delegate = Delegate()
-        parser.delegate = delegate
-        guard parser.parse() else {
-            throw Malformed(description: "not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")")
-        }
-        root = delegate.root
-        rootAttributes = delegate.rootAttributes
-        points = delegate.points
-    }
-
-    private final class Delegate: NSObject, XMLParserDelegate {
-        var root = ""
-        var rootAttributes: [String: String] = [:]
-        var points: [String: [(x: Double, y: Double)]] = [:]
-
-        func parser(
-            _ parser: XMLParser,
-            didStartElement elementName: String,
-            namespaceURI: String?,
-            qualifiedName: String?,
-            attributes: [String: String] = [:]
-        ) {
-            if root.isEmpty {
-                root = elementName
-                rootAttributes = attributes
-            }
-            guard elementName == "polyline", let id = attributes["id"], let list = attributes["points"] else { return }
-            points[id] = list.split(separator: " ").compactMap { pair in
-                let xy = pair.split(separator: ",").compactMap { Double($0) }
-                return xy.count == 2 ? (xy[0], xy[1]) : nil
-            }
-        }
     }
 }

@@ -1,12 +1,8 @@
 // FloodCLISupport.swift -- what the flood CLI tests read independently of sockettool: /proc/net/tcp parsed
-// with Foundation, the SVG through XMLParser, NDJSON lines, and a port that refuses connections.
+// with Foundation, NDJSON lines, and a port that refuses connections.
 import Foundation
 import Glibc
 import Testing
-
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// One IPv4 socket of /proc/net/tcp, addresses decoded to "a.b.c.d:port".
 struct FloodProcSocket: Equatable {
@@ -50,53 +46,6 @@ func floodEvents(_ stdout: String, sourceLocation: SourceLocation = #_sourceLoca
         let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         if object == nil { Issue.record("not a JSON object: \(line)", sourceLocation: sourceLocation) }
         return object
-    }
-}
-
-/// The SVG's root attributes and the points of each polyline, by id, parsed with XMLParser.
-struct FloodSVG {
-    var rootAttributes: [String: String] = [:]
-    var root = ""
-    var points: [String: [(x: Double, y: Double)]] = [:]
-
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    init(contentsOf path: String) throws {
-        let parser = try #require(XMLParser(contentsOf: URL(fileURLWithPath: path)))
-        let delegate = Delegate()
-        parser.delegate = delegate
-        guard parser.parse() else {
-            throw Malformed(description: "not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")")
-        }
-        root = delegate.root
-        rootAttributes = delegate.rootAttributes
-        points = delegate.points
-    }
-
-    private final class Delegate: NSObject, XMLParserDelegate {
-        var root = ""
-        var rootAttributes: [String: String] = [:]
-        var points: [String: [(x: Double, y: Double)]] = [:]
-
-        func parser(
-            _ parser: XMLParser,
-            didStartElement elementName: String,
-            namespaceURI: String?,
-            qualifiedName: String?,
-            attributes: [String: String] = [:]
-        ) {
-            if root.isEmpty {
-                root = elementName
-                rootAttributes = attributes
-            }
-            guard elementName == "polyline", let id = attributes["id"], let list = attributes["points"] else { return }
-            points[id] = list.split(separator: " ").compactMap { pair in
-                let xy = pair.split(separator: ",").compactMap { Double($0) }
-                return xy.count == 2 ? (xy[0], xy[1]) : nil
-            }
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import SocketCore
+import TestSupport
 import Testing
 
 @Suite("flood: the buffer-fill experiment on the command line")
@@ -121,7 +122,7 @@ struct FloodCLITests {
         let summary = try #require(floodEvents(result.stdout).last)
         #expect(summary["plot"] as? String == path)
         let samples = try #require(summary["samples"] as? Int)
-        let svg = try FloodSVG(contentsOf: path)
+        let svg = try SVGDocument(contentsOf: path)
         #expect(svg.root == "svg")
         #expect(svg.rootAttributes["data-samples"] == String(samples))
         #expect(svg.points["queued"]?.count == samples)
