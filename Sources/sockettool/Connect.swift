@@ -190,13 +190,9 @@ struct Connect: ParsableCommand {
     }
 
     private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {
+        let started = MonotonicClock.now()
         let (socket, address) = try Dialer.connect(to: addresses, timeout: client.options.connectTimeout)
-        log.event(
-            "connected",
-            level: .verbose,
-            text: "Connected to \(address)",
-            fields: [("peer", .string(address.description))]
-        )
+        log.connected(socket, to: address, startedAt: started)
         // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
         let session = NetcatSession(
             reactor: try Reactor(kind: .poll),

@@ -18,7 +18,7 @@ public enum EchoClient {
         let (socket, address) = try Dialer.connect(to: addresses, timeout: options.connectTimeout)
         defer { socket.close() }
         let peer = address.description
-        log.event("connected", level: .verbose, text: "Connected to \(peer)", fields: [("peer", .string(peer))])
+        log.connected(socket, to: address, startedAt: started)
         var summary = TransferSummary()
         summary.connections = 1
 

@@ -22,10 +22,12 @@ public enum SearchClient {
         log: EventLog,
         signals: SignalPipe? = nil
     ) throws -> AppResponse {
+        let started = MonotonicClock.now()
         let (socket, address) = try Dialer.connect(to: addresses, timeout: options.connectTimeout)
         defer { socket.close() }
         let peer = address.description
         log.event("starting", text: "Starting connection to \(peer)", fields: [("peer", .string(peer))])
+        log.connected(socket, to: address, startedAt: started)
         let deadline = MonotonicClock.now() &+ options.timeout.nanoseconds
         let requestBytes = request.encoded()
         log.event(
@@ -33,6 +35,13 @@ public enum SearchClient {
             text: "Sending \(ByteNotation.format(requestBytes, limit: 256)) to \(peer)",
             fields: [("peer", .string(peer)), ("bytes", .int(requestBytes.count))]
         )
+        log.frameLayout(
+            .requestOut,
+            peer: peer,
+            headerLength: Int(requestBytes[0]) << 8 | Int(requestBytes[1]),
+            contentLength: request.content.count
+        )
+        let sentAt = MonotonicClock.now()
         let sent = try requestBytes.withUnsafeBytes { bytes in
             try socket.writeAll(bytes, timeout: remaining(until: deadline), signals: signals)
         }
@@ -68,6 +77,13 @@ public enum SearchClient {
             }
             guard let frame else { continue }
             raw.removeLast(decoder.bufferedByteCount)
+            log.frameLayout(
+                .responseIn,
+                peer: peer,
+                headerLength: decoder.lastHeaderLength,
+                contentLength: frame.content.count,
+                roundTrip: MonotonicClock.now() &- sentAt
+            )
             let response = AppResponse(frame: frame, raw: raw)
             try report(response, peer: peer, log: log)
             log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])

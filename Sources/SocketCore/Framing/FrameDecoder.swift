@@ -23,6 +23,8 @@ public struct FrameDecoder: Sendable {
     /// Bytes received and not yet consumed start at `readIndex`. The buffer grows only as bytes arrive.
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    /// The JSON header length of the last frame `next()` returned, as its prefix gave it (for -v lines).
+    public private(set) var lastHeaderLength = 0
 
     public init(maximumContentLength: Int = defaultMaximumContentLength) {
         self.maximumContentLength = maximumContentLength
@@ -83,10 +85,11 @@ public struct FrameDecoder: Sendable {
                 case .failure(let error):
                     return try fail(error)
                 }
-            case .waitingForContent(let header, _):
+            case .waitingForContent(let header, let headerLength):
                 guard bufferedByteCount >= header.contentLength else { return nil }
                 let content = Array(buffer[readIndex..<readIndex + header.contentLength])
                 readIndex += header.contentLength
+                lastHeaderLength = headerLength
                 state = .waitingForHeaderLength
                 return Frame(header: header, content: content)
             }

@@ -136,6 +136,12 @@ final class AppConnection: ServedConnection {
     }
 
     private func answer(_ frame: Frame, in reactor: Reactor) {
+        server.log.frameLayout(
+            .requestIn,
+            peer: peer,
+            headerLength: decoder.lastHeaderLength,
+            contentLength: frame.content.count
+        )
         let request: AppProtocol.Request
         do {
             request = try AppProtocol.request(from: frame)
@@ -163,6 +169,12 @@ final class AppConnection: ServedConnection {
         phase = .writing
         let bytes = frame.encoded()
         server.log.sending(bytes, to: peer)
+        server.log.frameLayout(
+            .responseOut,
+            peer: peer,
+            headerLength: Int(bytes[0]) << 8 | Int(bytes[1]),
+            contentLength: frame.content.count
+        )
         // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.
         var written = 0
         do {

@@ -1,0 +1,73 @@
+// EventLog+Wire.swift -- the -v lines that show what went over the wire: which local port a connection
+// got (the number the server prints in "Accepted connection from ..."), and how a frame splits into its
+// three parts.
+
+extension EventLog {
+    /// "Connected to 127.0.0.1:65432 from 127.0.0.1:54490 in 85 µs" (verbose).
+    public func connected(_ socket: Socket, to peer: SocketAddress, startedAt start: UInt64) {
+        guard wants(.verbose) else { return }
+        let elapsed = MonotonicClock.now() &- start
+        let local = (try? socket.localAddress())?.description ?? "?"
+        event(
+            "connected",
+            level: .verbose,
+            text: "Connected to \(peer) from \(local) in \(NumberFormat.duration(nanoseconds: elapsed))",
+            fields: [
+                ("peer", .string(peer.description)), ("local", .string(local)),
+                ("connect_us", .double(Double(elapsed) / 1e3)),
+            ]
+        )
+    }
+
+    /// Which way a frame went, seen from this program.
+    public enum FrameDirection: String, Sendable {
+        case requestIn = "request_in"
+        case responseOut = "response_out"
+        case requestOut = "request_out"
+        case responseIn = "response_in"
+
+        /// "Request frame from", "Response frame to", ...
+        var words: String {
+            switch self {
+            case .requestIn: "Request frame from"
+            case .responseOut: "Response frame to"
+            case .requestOut: "Request frame to"
+            case .responseIn: "Response frame from"
+            }
+        }
+    }
+
+    /// "Request frame from 127.0.0.1:54490: length prefix 00 67 (103) + 103-byte JSON header + 37-byte
+    /// content = 142 bytes" (verbose). `headerLength` is the prefix's value as it was on the wire; `roundTrip`,
+    /// for a response, the nanoseconds since the request was sent.
+    public func frameLayout(
+        _ direction: FrameDirection,
+        peer: String,
+        headerLength: Int,
+        contentLength: Int,
+        roundTrip: UInt64? = nil
+    ) {
+        guard wants(.verbose) else { return }
+        let total = 2 + headerLength + contentLength
+        let after = roundTrip.map { ", \(NumberFormat.duration(nanoseconds: $0)) after the request" } ?? ""
+        let prefix = Self.hexByte(headerLength >> 8) + " " + Self.hexByte(headerLength & 0xFF)
+        var fields: [(String, JSONValue)] = [
+            ("direction", .string(direction.rawValue)), ("peer", .string(peer)),
+            ("header_length", .int(headerLength)), ("content_length", .int(contentLength)),
+            ("total_bytes", .int(total)),
+        ]
+        if let roundTrip { fields.append(("round_trip_us", .double(Double(roundTrip) / 1e3))) }
+        event(
+            "frame",
+            level: .verbose,
+            text: "\(direction.words) \(peer): length prefix \(prefix) (\(headerLength)) + \(headerLength)-byte "
+                + "JSON header + \(contentLength)-byte content = \(total) bytes\(after)",
+            fields: fields
+        )
+    }
+
+    private static func hexByte(_ value: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[(value >> 4) & 0xF], digits[value & 0xF]])
+    }
+}
