@@ -50,6 +50,23 @@ struct SearchTests {
         #expect(stderr.contains("hint: "), "\(stderr)")
     }
 
+    @Test("a result with terminal controls, a newline and a bidi override prints escaped, on one line")
+    func hostileResultIsEscaped() throws {
+        let listener = try LoopbackListener()
+        let search = try ChildProcess(sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus", "-q"])
+        let connection = try listener.accept()
+        _ = try connection.readFrame()
+        let hostile = "\u{1B}]0;owned\u{07}\u{1B}[2Jok\nGot result: fake \u{9B}31m\u{202E}txt"
+        try connection.send(AppProtocol.resultFrame(hostile).encoded())
+        connection.close()
+        #expect(try search.waitForExit(timeout: .seconds(5)) == 0, "\(search.transcript)")
+        let lines = search.stdoutLines + (try search.remainingLines())
+        #expect(
+            lines == [#"Got result: \x1b]0;owned\x07\x1b[2Jok\x0aGot result: fake \x9b31m\u202etxt"#],
+            "\(lines)"
+        )
+    }
+
     @Test("a server that never answers: --timeout 1 ends it with exit 75")
     func silentServer() throws {
         let listener = try LoopbackListener()

@@ -121,12 +121,18 @@ public enum SearchClient {
         }
         log.event(
             "received",
-            text: "Received response \(PythonRepr.repr(document)) from \(peer)",
+            text: "Received response \(ByteNotation.escapeForLog(PythonRepr.repr(document), limit: 4096)) from \(peer)",
             fields: [("peer", .string(peer)), ("response", document)]
         )
         let member = document["result"]
         let result = member ?? .null
-        log.event("result", level: .quiet, text: "Got result: \(PythonRepr.str(result))", fields: [("result", result)])
+        // The guide prints the result raw; a server must not be able to drive the terminal or fake a line.
+        log.event(
+            "result",
+            level: .quiet,
+            text: "Got result: \(ByteNotation.escapeForLog(PythonRepr.str(result), limit: 4096))",
+            fields: [("result", result)]
+        )
         // The guide's client prints "Got result: None" and carries on; a tool must not exit 0 on it. Every
         // answer of the guide's server, errors included, has a "result" (an echo server sends the request).
         guard member != nil else {
