@@ -174,6 +174,21 @@ struct FloodCLITests {
         }
     }
 
+    @Test("flood serve: data that arrives with the FIN, before any tick saw it, still counts as never read")
+    func dataWithTheFinIsCounted() throws {
+        try withServer(["flood", "serve", "127.0.0.1", "0"]) { server, port in
+            let client = try LoopbackClient.connect(port: port)
+            try client.send(Array(repeating: UInt8(ascii: "x"), count: 1000))
+            client.close()
+            let closed = try server.waitForLine { $0.hasPrefix("Closing connection to") }
+            #expect(closed.hasSuffix("the peer closed it, 1,000 bytes never read"), "\(closed)")
+            server.send(SIGINT)
+            #expect(try server.waitForExit() == 0)
+            let rest = try server.remainingLines()
+            #expect(rest.contains { $0.hasSuffix("1,000 bytes arrived that were never read.") }, "\(rest)")
+        }
+    }
+
     /// flood serve may listen on every interface; without a cap, any peer could make it hold (and, with
     /// --drain, buffer for) as many connections as it has descriptors.
     @Test("flood serve --max-conns 1: a second client waits in the listen queue until the first leaves")

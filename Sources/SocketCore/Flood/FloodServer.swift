@@ -229,6 +229,9 @@ public final class FloodServer {
                 try connection.drain?.drain(now: now)
                 let queue = try connection.socket.inputQueueBytes()
                 let state = try connection.socket.tcpInfo().state
+                // Recorded first: data and FIN can arrive in one tick, and that data was still never read.
+                connection.receiveQueue = queue
+                connection.peakReceiveQueue = max(connection.peakReceiveQueue, queue)
                 if state == KernelTCPTable.closed {
                     ended.append((connection, "reset by the peer"))
                     continue
@@ -238,8 +241,6 @@ public final class FloodServer {
                     ended.append((connection, "the peer closed it"))
                     continue
                 }
-                connection.receiveQueue = queue
-                connection.peakReceiveQueue = max(connection.peakReceiveQueue, queue)
             } catch {
                 ended.append((connection, "\(error)"))
                 continue
