@@ -74,6 +74,9 @@ struct Connect: ParsableCommand {
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
 
+    /// The most --bytes (times --conns) sent and checked: twice this in memory.
+    static let maximumCheckedBytes = 256 << 20
+
     /// The guide's multiconn-client messages.
     static let guideMessages = ["Message 1 from client.", "Message 2 from client."]
 
@@ -86,6 +89,13 @@ struct Connect: ParsableCommand {
         if let bytes, bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
+        if let bytes, bytes > Self.maximumCheckedBytes / max(conns ?? 1, 1) {
+            // Each payload and its echo are held in memory to be checked byte for byte.
+            throw ValidationError(
+                "--bytes is at most 256 MiB (268435456) in all connections together: the payload and its echo "
+                    + "are kept in memory to be checked. For a longer stream use --duration."
+            )
+        }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
         if isNetcat && output.json {
             throw ValidationError("Netcat mode ('-m -') writes the peer's bytes to standard output; drop --json.")

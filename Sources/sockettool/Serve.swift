@@ -1,5 +1,7 @@
 // Serve.swift -- `serve`: the three servers of the guide.
 import ArgumentParser
+import Glibc
+import SocketCore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,4 +20,17 @@ struct Serve: ParsableCommand {
             """,
         subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self]
     )
+
+    /// `sockettool serve` alone names no server: a usage error (exit 64), not a silent success.
+    /// Printed here because an error thrown from run() would show the root command's usage.
+    func run() throws {
+        OutputBuffer(descriptor: STDERR_FILENO, policy: .eachLine).writeLine(
+            """
+            Error: Name the server to run: echo, multi or app.
+            Usage: sockettool serve <subcommand>
+              See 'sockettool serve --help' for more information.
+            """
+        )
+        throw ExitCode(ExitStatus.usage)
+    }
 }

@@ -74,10 +74,24 @@ struct CLIContractExitStatusTests {
             ["connect", "127.0.0.1", "1", "-q", "-v"],
             // stdout carries the peer's bytes in netcat mode: JSON lines would be mixed into them.
             ["connect", "127.0.0.1", "1", "-m", "-", "--json"],
+            // The payload and its echo are held to be checked: past 256 MiB in all, a usage error, not a crash.
+            ["connect", "127.0.0.1", "1", "--bytes", "100000000000"],
+            ["connect", "127.0.0.1", "1", "--bytes", "100000000", "--conns", "3"],
+            // serve needs a server named: exiting 0 there would let a script believe one ran.
+            ["serve"],
         ]
     )
     func usageError(arguments: [String]) throws {
         try expectFailure(arguments, Self.usage)
+    }
+
+    @Test("serve with no server named: its own usage line on stderr, nothing on stdout")
+    func serveAlone() throws {
+        let result = try runSockettool(["serve"])
+        #expect(result.status == Self.usage.status)
+        #expect(result.stdoutLines.isEmpty, "\(result.stdoutLines)")
+        #expect(result.stderr.contains("Error: Name the server to run: echo, multi or app."), "\(result.stderr)")
+        #expect(result.stderr.contains("Usage: sockettool serve <subcommand>"), "\(result.stderr)")
     }
 
     /// Every seconds flag shares one parser; before it, `nan` trapped in the conversion to nanoseconds
@@ -151,13 +165,16 @@ struct CLIContractExitStatusTests {
         )
     }
 
-    @Test("a response that never comes times out: exit 75")
-    func timeout() throws {
+    @Test(
+        "a response that never comes times out: exit 75, for one connection or for all of --conns",
+        arguments: [["search", "morpheus"], ["connect"], ["connect", "--conns", "2"]]
+    )
+    func timeout(command: [String]) throws {
         // The kernel completes the handshake from the listen queue; nobody ever reads or answers.
         let listener = try LoopbackListener()
         try withExtendedLifetime(listener) {
             try expectFailure(
-                ["search", "127.0.0.1", String(listener.port), "morpheus", "--timeout", "0.3"],
+                [command[0], "127.0.0.1", String(listener.port)] + command.dropFirst() + ["--timeout", "0.3"],
                 ExpectedFailure(status: 75, kind: "timed_out", hint: true)
             )
         }

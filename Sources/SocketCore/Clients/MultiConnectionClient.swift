@@ -10,9 +10,10 @@ public final class MultiConnectionClient {
     public private(set) var summary = TransferSummary()
     /// The first failure, for the error message.
     public private(set) var firstFailure: String?
-    /// The first failure's error, when a system call failed: if every connection failed, it is reported
-    /// as itself (a refused connection is exit 69 with its hint, not "3 of 3 connections failed").
-    private var firstError: SystemError?
+    /// The first failure's error (a failed system call or a timeout): if every connection failed, it is
+    /// reported as itself (a refused connection is exit 69 with its hint, a timeout 75, as for a single
+    /// connection; not "3 of 3 connections failed", exit 1).
+    private var firstError: (any Error)?
     private let readBuffer = ReadBuffer(size: 64 * 1024)
     private var started: UInt64 = 0
 
@@ -58,7 +59,7 @@ public final class MultiConnectionClient {
     fileprivate var eventLog: EventLog { log }
     fileprivate var clientOptions: ClientOptions { options }
 
-    fileprivate func finished(_ connection: EchoClientConnection, failure: String?, error: SystemError? = nil) {
+    fileprivate func finished(_ connection: EchoClientConnection, failure: String?, error: (any Error)? = nil) {
         if firstError == nil, let error { firstError = error }
         summary.connections += 1
         summary.bytesSent += connection.bytesSent
@@ -228,10 +229,16 @@ private final class EchoClientConnection: SocketHandler {
                 let what =
                     self.connecting
                     ? "connect" : "no progress (\(self.bytesReceived) of \(self.expected.count) bytes back)"
-                // A handshake timeout is the system's ETIMEDOUT, so if every connection fails this way the run
-                // exits 75 with its hint, as a single `connect` does.
-                let error =
-                    self.connecting ? SystemError(errno: .timedOut, call: "connect", detail: self.peer) : nil
+                // A handshake timeout is the system's ETIMEDOUT, a silent server the tool's own timeout: if every
+                // connection fails this way the run exits 75 with its hint, as a single `connect` does.
+                let error: any Error =
+                    self.connecting
+                    ? SystemError(errno: .timedOut, call: "connect", detail: self.peer)
+                    : ToolError.timedOut(
+                        what: "echo (\(self.bytesReceived) of \(self.expected.count) bytes back)",
+                        peer: self.peer,
+                        seconds: Double(timeout) / 1e9
+                    )
                 self.finish(failure: "\(what): timed out after \(seconds) s", error: error, in: reactor)
             } else {
                 self.armTimer(in: reactor, from: self.lastProgress)
@@ -239,7 +246,7 @@ private final class EchoClientConnection: SocketHandler {
         }
     }
 
-    private func finish(failure: String?, error: SystemError? = nil, in reactor: Reactor) {
+    private func finish(failure: String?, error: (any Error)? = nil, in reactor: Reactor) {
         if let timer { reactor.cancel(timer) }
         timer = nil
         if let socket {
