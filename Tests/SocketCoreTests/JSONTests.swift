@@ -32,6 +32,23 @@ import Testing
         #expect(error?.offset == 5)
     }
 
+    @Test(
+        "floats print as Python's repr prints them, positional up to 16 digits before the point",
+        arguments: [
+            ("9.5e15", "9500000000000000.0"), ("9007199254740992", "9007199254740992.0"), ("1e16", "1e+16"),
+            ("1e15", "1000000000000000.0"), ("123456789012345678.0", "1.2345678901234568e+17"),
+            ("1e-4", "0.0001"), ("1e-5", "1e-05"), ("0.1", "0.1"), ("-0.0", "-0.0"), ("0e0", "0.0"),
+            ("1.5e300", "1.5e+300"), ("5e-324", "5e-324"), ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("-9.999999999999999e15", "-1e+16"), ("-9.999999999999998e15", "-9999999999999998.0"),
+            ("12345.678", "12345.678"), ("1e22", "1e+22"),
+            ("0.00012345", "0.00012345"), ("100.0", "100.0"), ("-1.0", "-1.0"), ("1e400", "inf"),
+            ("-1e400", "-inf"), ("1e-400", "0.0"),
+        ]
+    )
+    func floatRepr(json: String, python: String) {
+        #expect(PythonRepr.str(.number(text: json, isInteger: false)) == python)
+    }
+
     @Test func pythonReprMatchesPython() throws {
         let value = try parse(
             #"{"action": "search", "value": ["it's", 1, 2.5, null, true, {"k": "a\nb"}], "e": 1e16, "f": 1E-5, "z": -0}"#
