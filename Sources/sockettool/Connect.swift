@@ -59,8 +59,11 @@ struct Connect: ParsableCommand {
     )
     var duration: Seconds?
 
-    @Option(help: ArgumentHelp("Load mode: bytes per chunk.", valueName: "bytes"))
-    var size: Int = 16384
+    @Option(help: ArgumentHelp("Load mode: bytes per chunk. Default: 16384.", valueName: "bytes"))
+    var size: Int?
+
+    /// Bytes per chunk in load mode.
+    var chunkSize: Int { size ?? 16384 }
 
     @Option(
         help: ArgumentHelp(
@@ -106,16 +109,23 @@ struct Connect: ParsableCommand {
                 throw ValidationError("Load mode (--duration) sends its own pattern; drop --message and --bytes.")
             }
         }
-        if size < 1 || size > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
-        if let window, window < size { throw ValidationError("--window must be at least --size.") }
-        if let conns, load.threads > conns { throw ValidationError("--threads cannot exceed --conns.") }
+        if chunkSize < 1 || chunkSize > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
+        if let window, window < chunkSize { throw ValidationError("--window must be at least --size.") }
+        if let conns, load.threadCount > conns { throw ValidationError("--threads cannot exceed --conns.") }
+        if duration == nil {
+            try LoadFlags.refuseOutsideLoadMode(
+                [("--size", size != nil), ("--window", window != nil), ("--threads", load.threads != nil)],
+                loadFlags: "--duration"
+            )
+        }
     }
 
     func run() throws {
         let log = output.makeLog()
         // An app server would read "He" of "Hello, world" as a header length and wait: point to an echo server.
         let target = try? endpoint.resolved()
-        let server = "sockettool serve multi \(target?.host ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
+        let server =
+            "sockettool serve multi \(target.map { shellWord($0.host) } ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
         try reportingFailures(log, server: server) {
             ignoreBrokenPipeSignal()
             let addresses = try endpoint.addresses()
@@ -160,10 +170,10 @@ struct Connect: ParsableCommand {
     private func runLoad(_ address: SocketAddress, seconds: Seconds, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
         let connections = conns ?? 1
-        let threads = load.threads
+        let threads = load.threadCount
         let deadline = MonotonicClock.now() &+ seconds.asDuration.nanoseconds
         let (size, window, connectTimeout, timeout) = (
-            size, window ?? 4 * size, client.options.connectTimeout, client.options.timeout
+            chunkSize, window ?? 4 * chunkSize, client.options.connectTimeout, client.options.timeout
         )
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")

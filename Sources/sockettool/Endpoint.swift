@@ -15,6 +15,24 @@ func parsePort(_ text: String) throws -> UInt16 {
     return port
 }
 
+/// Parses a client's port: 1-65535 (port 0 means "any free port" only when listening).
+func parseServerPort(_ text: String) throws -> UInt16 {
+    let port = try parsePort(text)
+    guard port != 0 else {
+        throw ValidationError("Port 0 lets a server pick a free port; a client needs the server's port (1 to 65535).")
+    }
+    return port
+}
+
+/// "127.0.0.1:65432" or "[::1]:65432" given as the host: a usage error naming the two arguments.
+func refuseHostWithPort(_ host: String?) throws {
+    guard let host, let (name, port) = Diagnosis.hostWithPort(host) else { return }
+    throw ValidationError("Host and port are separate arguments: '\(name) \(port)', not '\(host)'.")
+}
+
+/// The host as a shell argument in a hint: '' stays visible.
+func shellWord(_ host: String) -> String { host.isEmpty ? "''" : host }
+
 /// True for text that can only be a port.
 func looksLikePort(_ text: String) -> Bool {
     !text.isEmpty && text.allSatisfy(\.isNumber) && text.count <= 5
@@ -34,7 +52,10 @@ struct ServerEndpoint: ParsableArguments {
     var port: String?
 
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
-    func validate() throws { _ = try resolved() }
+    func validate() throws {
+        try refuseHostWithPort(host)
+        _ = try resolved()
+    }
 
     /// The host and port after applying the defaults and the one-number rule.
     func resolved() throws -> (host: String?, port: UInt16) {
@@ -58,12 +79,15 @@ struct ClientEndpoint: ParsableArguments {
     var port: String?
 
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
-    func validate() throws { _ = try resolved() }
+    func validate() throws {
+        try refuseHostWithPort(host)
+        _ = try resolved()
+    }
 
     /// Host and port, after the defaults and the one-number rule.
     func resolved() throws -> (host: String, port: UInt16) {
-        if port == nil, let host, looksLikePort(host) { return ("127.0.0.1", try parsePort(host)) }
-        return (host ?? "127.0.0.1", try port.map(parsePort) ?? guidePort)
+        if port == nil, let host, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
+        return (host ?? "127.0.0.1", try port.map(parseServerPort) ?? guidePort)
     }
 
     /// Every address the host resolves to.

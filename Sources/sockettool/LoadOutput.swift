@@ -4,11 +4,20 @@ import SocketCore
 
 /// --threads, shared by the load modes.
 struct LoadFlags: ParsableArguments {
-    @Option(help: ArgumentHelp("Load mode: threads generating load, one event loop each.", valueName: "n"))
-    var threads: Int = 1
+    @Option(help: ArgumentHelp("Load mode: threads generating load, one event loop each. Default: 1.", valueName: "n"))
+    var threads: Int?
+
+    /// The threads to run: 1 unless given.
+    var threadCount: Int { threads ?? 1 }
 
     func validate() throws {
-        if threads < 1 || threads > 64 { throw ValidationError("--threads must be from 1 to 64.") }
+        if threadCount < 1 || threadCount > 64 { throw ValidationError("--threads must be from 1 to 64.") }
+    }
+
+    /// A load-mode option given outside load mode would be silently ignored: refuse it instead.
+    static func refuseOutsideLoadMode(_ given: [(flag: String, isSet: Bool)], loadFlags: String) throws {
+        guard let flag = given.first(where: \.isSet)?.flag else { return }
+        throw ValidationError("\(flag) applies to load mode only; add \(loadFlags).")
     }
 }
 

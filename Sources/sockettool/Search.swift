@@ -53,22 +53,34 @@ struct Search: ParsableCommand {
     )
     var duration: Seconds?
 
-    @Option(help: ArgumentHelp("Load mode: requests in flight at once (one connection each).", valueName: "n"))
-    var concurrency: Int = 1
+    @Option(
+        help: ArgumentHelp("Load mode: requests in flight at once (one connection each). Default: 1.", valueName: "n")
+    )
+    var concurrency: Int?
+
+    /// Requests in flight in load mode.
+    var inFlight: Int { concurrency ?? 1 }
 
     @OptionGroup var load: LoadFlags
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        _ = try parsePort(port)
+        try refuseHostWithPort(host)
+        _ = try parseServerPort(port)
         if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
         if binary && action != "search" { throw ValidationError("--binary sends the action 'binary'; drop --action.") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
         if count != nil && duration != nil { throw ValidationError("Choose one of --count and --duration.") }
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
-        if load.threads > concurrency { throw ValidationError("--threads cannot exceed --concurrency.") }
+        if inFlight < 1 { throw ValidationError("--concurrency must be at least 1.") }
+        if load.threadCount > inFlight { throw ValidationError("--threads cannot exceed --concurrency.") }
+        if !isLoad {
+            try LoadFlags.refuseOutsideLoadMode(
+                [("--concurrency", concurrency != nil), ("--threads", load.threads != nil)],
+                loadFlags: "--count or --duration"
+            )
+        }
     }
 
     var isLoad: Bool { count != nil || duration != nil }
@@ -79,9 +91,9 @@ struct Search: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log, server: "sockettool serve app \(host) \(port)") {
+        try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)") {
             ignoreBrokenPipeSignal()
-            let addresses = try AddressResolver.clientAddresses(host: host, port: try parsePort(port))
+            let addresses = try AddressResolver.clientAddresses(host: host, port: try parseServerPort(port))
             if isLoad {
                 try runLoad(addresses[0], log: log)
                 return
@@ -98,9 +110,9 @@ struct Search: ParsableCommand {
 
     private func runLoad(_ address: SocketAddress, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
-        let threads = load.threads
+        let threads = load.threadCount
         let deadline = duration.map { MonotonicClock.now() &+ $0.asDuration.nanoseconds } ?? .max
-        let (request, count, concurrency, maxContent) = (request, count, concurrency, maxContent)
+        let (request, count, concurrency, maxContent) = (request, count, inFlight, maxContent)
         let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")

@@ -9,8 +9,9 @@ struct Serve: ParsableCommand {
         discussion: """
             A server listens on 127.0.0.1 (this machine only) unless given a host;
             '', 0.0.0.0 or :: listen on every interface. Port 0 picks a free port
-            and prints it. SIGINT or SIGTERM stops accepting, lets work in flight
-            finish (--grace), then exits 0; a second signal exits at once.
+            and prints it. SIGINT or SIGTERM stops accepting; multi and app let work
+            in flight finish (--grace) and echo closes its one client at once; then
+            the server exits 0. A second signal exits at once.
 
             Examples:
               sockettool serve echo 127.0.0.1 65432

@@ -77,6 +77,13 @@ struct CLIContractExitStatusTests {
             // The payload and its echo are held to be checked: past 256 MiB in all, a usage error, not a crash.
             ["connect", "127.0.0.1", "1", "--bytes", "100000000000"],
             ["connect", "127.0.0.1", "1", "--bytes", "100000000", "--conns", "3"],
+            // Port 0 means "any free port" only to a server.
+            ["connect", "127.0.0.1", "0"],
+            ["search", "127.0.0.1", "0", "x"],
+            // Load-mode options outside load mode would be ignored without a word.
+            ["connect", "127.0.0.1", "1", "--size", "100"],
+            ["connect", "127.0.0.1", "1", "--threads", "2", "--conns", "2"],
+            ["search", "127.0.0.1", "1", "x", "--concurrency", "4"],
             // serve needs a server named: exiting 0 there would let a script believe one ran.
             ["serve"],
         ]
@@ -154,15 +161,29 @@ struct CLIContractExitStatusTests {
         )
     }
 
-    @Test("HOST:PORT in one argument: unknown host, with a hint to split them")
-    func hostAndPortTogether() throws {
-        // getaddrinfo() sees "127.0.0.1:1" as a name, which does not resolve: nothing is bound.
-        let result = try runSockettool(["serve", "app", "127.0.0.1:1"])
-        #expect(result.status == 68, "\(result.transcript)")
+    @Test(
+        "HOST:PORT in one argument: a usage error that says how to split them",
+        arguments: [
+            (["serve", "app", "127.0.0.1:1"], "'127.0.0.1 1', not '127.0.0.1:1'"),
+            (["connect", "[::1]:65432"], "'::1 65432', not '[::1]:65432'"),
+            (["search", "localhost:65432", "65432", "x"], "'localhost 65432', not 'localhost:65432'"),
+        ]
+    )
+    func hostAndPortTogether(arguments: [String], split: String) throws {
+        let result = try runSockettool(arguments)
+        #expect(result.status == Self.usage.status, "\(result.transcript)")
         #expect(
-            result.stderrLines.contains("hint: host and port are separate arguments: '127.0.0.1 1', not '127.0.0.1:1'"),
+            result.stderrLines.contains("Error: Host and port are separate arguments: \(split)."),
             "\(result.transcript)"
         )
+    }
+
+    @Test("an IPv6 address is not mistaken for HOST:PORT")
+    func ipv6AddressIsAHost() throws {
+        let closed = try ClosedPort()
+        let result = try runSockettool(["connect", "::ffff:127.0.0.1", String(closed.port), "--timeout", "1"])
+        #expect(result.status != Self.usage.status, "\(result.transcript)")
+        #expect(!result.stderr.contains("separate arguments"), "\(result.transcript)")
     }
 
     @Test(

@@ -14,6 +14,8 @@ struct InteropCase: Sendable, CustomTestStringConvertible {
     let searchArguments: [String]
     /// The line both clients must print.
     let expected: String
+    /// The line `search` prints where it differs: it escapes control characters the guide prints raw.
+    var searchExpected: String? = nil
 
     var testDescription: String { name }
 
@@ -58,7 +60,8 @@ struct InteropCase: Sendable, CustomTestStringConvertible {
             name: "a value that needs JSON escapes",
             peerArguments: ["search", "Zo\u{EB} \"q\" \\ \t\u{1}"],
             searchArguments: ["Zo\u{EB} \"q\" \\ \t\u{1}"],
-            expected: "Got result: No match for 'Zo\u{EB} \"q\" \\ \t\u{1}'."
+            expected: "Got result: No match for 'Zo\u{EB} \"q\" \\ \t\u{1}'.",
+            searchExpected: #"Got result: No match for 'Zo\#u{EB} "q" \ \x09\x01'."#
         ),
     ]
 }
@@ -145,8 +148,8 @@ struct InteropTests {
         #expect(viaGuide.status == 0, "\(viaGuide.stderr)")
         let oursLines = viaOurs.stdout.split(separator: "\n").map(String.init)
         let guideLines = viaGuide.stdout.split(separator: "\n").map(String.init)
-        #expect(resultLines(oursLines) == [exchange.expected])
-        #expect(resultLines(guideLines) == [exchange.expected])
+        #expect(resultLines(oursLines) == [exchange.searchExpected ?? exchange.expected])
+        #expect(resultLines(guideLines) == [exchange.searchExpected ?? exchange.expected])
         #expect(oursLines.map(maskingAddresses) == guideLines.map(maskingAddresses))
 
         // Both servers are still up, and stop as the guide's does on a signal.

@@ -63,14 +63,18 @@ public struct Diagnosis: Sendable, Equatable {
 
     /// "127.0.0.1:65432" given as the host: the guide writes (HOST, PORT), and so does sockettool.
     private static func hostPortHint(_ host: String) -> String? {
-        guard let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") else { return nil }
-        let name = host[..<colon]
-        let port = host[host.index(after: colon)...]
+        hostWithPort(host).map { "host and port are separate arguments: '\($0.host) \($0.port)', not '\(host)'" }
+    }
+
+    /// "name:port" or "[v6]:port" split in two; nil for anything else, an IPv6 address included.
+    public static func hostWithPort(_ text: String) -> (host: Substring, port: Substring)? {
+        guard let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") else { return nil }
+        let name = text[..<colon]
+        let port = text[text.index(after: colon)...]
         guard !name.isEmpty, !name.contains(":") || name.hasPrefix("["), !port.isEmpty,
             port.allSatisfy({ $0.isASCII && $0.isNumber })
         else { return nil }
-        let bare = name.hasPrefix("[") && name.hasSuffix("]") ? name.dropFirst().dropLast() : name
-        return "host and port are separate arguments: '\(bare) \(port)', not '\(host)'"
+        return (name.hasPrefix("[") && name.hasSuffix("]") ? name.dropFirst().dropLast() : name, port)
     }
 
     public init(message: String, hint: String?, exitStatus: Int32, kind: String) {
