@@ -36,6 +36,15 @@ struct ServeApp: ParsableCommand {
     var maxContent: Int = FrameDecoder.defaultMaximumContentLength
 
     @Option(
+        help: ArgumentHelp(
+            "Most request bytes held across all connections at once; a client that would pass it gets an "
+                + "error. Default: 256 MiB, or 16 requests of --max-content if more.",
+            valueName: "bytes"
+        )
+    )
+    var maxBuffered: Int?
+
+    @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds a client has for its whole request (and to read the response).",
@@ -48,6 +57,7 @@ struct ServeApp: ParsableCommand {
 
     func validate() throws {
         if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
+        if let maxBuffered, maxBuffered < 1 { throw ValidationError("--max-buffered must be at least 1.") }
         if requestTimeout <= 0 { throw ValidationError("--request-timeout must be more than 0 seconds.") }
     }
 
@@ -55,7 +65,11 @@ struct ServeApp: ParsableCommand {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
-            let app = AppOptions(maxContentLength: maxContent, requestTimeout: requestTimeout.asDuration)
+            let app = AppOptions(
+                maxContentLength: maxContent,
+                requestTimeout: requestTimeout.asDuration,
+                maxBufferedBytes: maxBuffered
+            )
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
                 options: server.options(address: try endpoint.address()),

@@ -335,6 +335,45 @@ struct HostileInputTests {
         try server.expectHealthy()
     }
 
+    @Test("--max-buffered: the client whose bytes pass the shared budget is refused; the others are served")
+    func sharedRequestBudget() throws {
+        let server = try AppServerUnderTest(extra: ["--max-buffered", "4096"])
+        let content = Array(repeating: UInt8(ascii: "x"), count: 3000)
+        let request = AppWire.message(
+            header: AppWire.header(
+                contentType: #""binary/x""#,
+                contentEncoding: #""binary""#,
+                contentLength: String(content.count)
+            ),
+            content: content
+        )
+        // The first client holds 3000 bytes of its request (read by the server: its Recv-Q is empty).
+        let holder = try LoopbackClient.connect(port: server.port)
+        try holder.send(Array(request.prefix(3000)))
+        let read = try pollUntil {
+            try ResilienceSockets.serverSide(port: server.port, client: holder.boundPort)?.receiveQueue == 0
+        }
+        #expect(read)
+        // A second one would bring the total past 4096: refused with a framed error.
+        let second = try LoopbackClient.connect(port: server.port)
+        try second.send(Array(request.prefix(3000)))
+        let refusal = try #require(AppWire.result(of: try second.readFrame()))
+        #expect(
+            refusal == "Error: the server holds as many request bytes as it may (--max-buffered 4.00 KiB); try again"
+        )
+        second.close()
+        // The first finishes and is answered; afterwards the budget is free again.
+        try holder.send(Array(request.dropFirst(3000)))
+        let answer = try holder.readFrame()
+        #expect(answer.content == Array("First 10 bytes of request: xxxxxxxxxx".utf8))
+        holder.close()
+        try server.expectHealthy()
+        let third = try LoopbackClient.connect(port: server.port)
+        try third.send(request)
+        #expect(try third.readFrame().header.contentType == "binary/custom-server-binary-type")
+        third.close()
+    }
+
     @Test("content-length 10^12: an immediate framed error, the connection closed, no memory growth")
     func hugeContentLength() throws {
         let server = try AppServerUnderTest()

@@ -12,15 +12,19 @@ public struct AppOptions: Sendable {
     /// After the response, how long unread input is drained before closing (so the close is a FIN, not a
     /// RST that could destroy the response in the client's receive queue).
     public var lingerTimeout: Duration
+    /// Most request bytes held across all connections at once (see RequestBudget).
+    public var maxBufferedBytes: Int
 
     public init(
         maxContentLength: Int = FrameDecoder.defaultMaximumContentLength,
         requestTimeout: Duration = .seconds(10),
-        lingerTimeout: Duration = .seconds(2)
+        lingerTimeout: Duration = .seconds(2),
+        maxBufferedBytes: Int? = nil
     ) {
         self.maxContentLength = maxContentLength
         self.requestTimeout = requestTimeout
         self.lingerTimeout = lingerTimeout
+        self.maxBufferedBytes = maxBufferedBytes ?? RequestBudget.defaultLimit(maxContentLength: maxContentLength)
     }
 }
 
@@ -41,6 +45,8 @@ final class AppConnection: ServedConnection {
     private let peer: String
     private unowned let server: ConnectionServer
     private let readBuffer: ReadBuffer
+    /// The request bytes all connections may hold together; this one holds `requestBytes` of them.
+    private let budget: RequestBudget
     private let options: AppOptions
     private var phase = Phase.reading
     private var decoder: FrameDecoder
@@ -57,12 +63,20 @@ final class AppConnection: ServedConnection {
     private var inputQueueJustDrained = false
     private static let lingerDiscardLimit = 1 << 20
 
-    init(socket: Socket, peer: SocketAddress, server: ConnectionServer, readBuffer: ReadBuffer, options: AppOptions) {
+    init(
+        socket: Socket,
+        peer: SocketAddress,
+        server: ConnectionServer,
+        readBuffer: ReadBuffer,
+        budget: RequestBudget,
+        options: AppOptions
+    ) {
         self.socket = socket
         self.descriptor = socket.descriptor
         self.peer = peer.description
         self.server = server
         self.readBuffer = readBuffer
+        self.budget = budget
         self.options = options
         self.decoder = FrameDecoder(maximumContentLength: options.maxContentLength)
     }
@@ -109,6 +123,11 @@ final class AppConnection: ServedConnection {
         defer { inputQueueJustDrained = false }
         if count == 0 {
             endOfRequestStream(in: reactor)
+            return
+        }
+        guard budget.take(count) else {
+            let limit = NumberFormat.bytes(budget.limit)
+            refuse("the server holds as many request bytes as it may (--max-buffered \(limit)); try again", in: reactor)
             return
         }
         requestBytes += count
@@ -284,6 +303,8 @@ final class AppConnection: ServedConnection {
     private func close(in reactor: Reactor) {
         guard phase != .closed else { return }
         phase = .closed
+        budget.release(requestBytes)
+        requestBytes = 0
         if let lingerTimer { reactor.cancel(lingerTimer) }
         lingerTimer = nil
         server.log.closing(peer)

@@ -30,8 +30,16 @@ extension ConnectionServer {
         throws(SystemError) -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
+        let budget = RequestBudget(limit: app.maxBufferedBytes)
         return try ConnectionServer(reactor: reactor, options: options, log: log) { socket, peer, server in
-            AppConnection(socket: socket, peer: peer, server: server, readBuffer: readBuffer, options: app)
+            AppConnection(
+                socket: socket,
+                peer: peer,
+                server: server,
+                readBuffer: readBuffer,
+                budget: budget,
+                options: app
+            )
         }
     }
 }
