@@ -58,48 +58,21 @@ public enum PythonRepr {
         text == "-0" ? "0" : text
     }
 
-    /// Python's float repr: the shortest digits that round-trip (Swift finds the same ones), laid out by
-    /// Python's rule, which differs from Swift's: positional while the decimal point is at most 16 digits
-    /// right of the first digit and the value is at least 1e-4 ('9500000000000000.0', where Swift writes
-    /// '9.5e+15'), otherwise 'd.ddde+XX' with at least two exponent digits.
+    /// Python's float repr: the shortest digits that round-trip (Swift finds the same ones, and lays them
+    /// out as Python does: positional, or 'd.ddde+XX' below 1e-4 and from 1e16) with Python's spellings. One
+    /// range differs: from 2^53 up to 1e16 Swift writes '9.5e+15', Python '9500000000000000.0'.
     static func float(_ text: String) -> String {
         guard let value = Double(text) else { return text }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-        if value.isNaN { return "nan" }
-        let sign = value.sign == .minus ? "-" : ""
-        if value == 0 { return sign + "0.0" }
-        let (digits, point) = shortestDigits(of: value.magnitude)
-        if point > -4 && point <= 16 {
-            if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
-            if point >= digits.count {
-                return sign + digits + String(repeating: "0", count: point - digits.count) + ".0"
-            }
-            return sign + String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+        let printed = value.description
+        if printed.hasSuffix("e+15") {
+            // Doubles this large are integers: the digits, then zeros up to 16 of them.
+            let digits = printed.dropLast(4).filter { $0 != "." }
+            let sign = digits.hasPrefix("-") ? 1 : 0
+            return digits + String(repeating: "0", count: 16 + sign - digits.count) + ".0"
         }
-        let exponent = point - 1
-        let mantissa = digits.count == 1 ? digits : String(digits.prefix(1)) + "." + String(digits.dropFirst())
-        let magnitude = String(abs(exponent))
-        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
-    }
-
-    /// The shortest round-trip digits of a positive finite `value`, without leading or trailing zeros, and
-    /// where the decimal point goes: value = 0.digits × 10^point.
-    private static func shortestDigits(of value: Double) -> (digits: String, point: Int) {
-        let printed = "\(value)"  // "123.45", "0.000123" or "1.2345e+17": Swift's shortest digits
-        let parts = printed.split(separator: "e")
-        let exponent = parts.count == 2 ? Int(parts[1]) ?? 0 : 0
-        let mantissa = parts[0]
-        let whole = mantissa.split(separator: ".", omittingEmptySubsequences: false)
-        let integerPart = whole[0]
-        let fraction = whole.count > 1 ? whole[1] : ""
-        var digits = Array(integerPart + fraction)
-        var point = integerPart.count + exponent
-        while digits.first == "0" {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.last == "0" { digits.removeLast() }
-        return (String(digits), point)
+        if !printed.contains(".") && !printed.contains("e") && !printed.contains("n") { return printed + ".0" }
+        return printed
     }
 
     /// Appends `repr(text)`.
