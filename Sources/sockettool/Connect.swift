@@ -194,7 +194,7 @@ struct Connect: ParsableCommand {
         printer.finish()
         let header =
             "Echo load against \(address): \(connections) connection\(connections == 1 ? "" : "s"), "
-            + "\(NumberFormat.bytes(size)) chunks, \(NumberFormat.fixed(Double(report.nanoseconds) / 1e9, decimals: 1)) s"
+            + "\(NumberFormat.bytes(size)) chunks, \(NumberFormat.duration(nanoseconds: report.nanoseconds))"
         let gigabits = NumberFormat.fixed(report.megabytesPerSecond * 8 / 1000, decimals: 2)
         let lines = [
             header,

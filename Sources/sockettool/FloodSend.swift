@@ -107,7 +107,9 @@ struct FloodSend: ParsableCommand {
         try validateSeconds(quietPeriod, "--quiet-period")
         try validateSeconds(duration, "--duration")
         try validateSeconds(connectTimeout, "--connect-timeout")
+        if let plot, plot.isEmpty { throw ValidationError("--plot needs a file name, such as queues.svg.") }
         if host != nil {
+            try refuseHostWithPort(host)
             _ = try target()
             if rcvbuf != nil || drain != nil {
                 throw ValidationError(
@@ -121,8 +123,8 @@ struct FloodSend: ParsableCommand {
     /// HOST and PORT after the defaults (a lone number is the port on 127.0.0.1); nil for the demo.
     func target() throws -> (host: String, port: UInt16)? {
         guard let host else { return nil }
-        if port == nil, looksLikePort(host) { return ("127.0.0.1", try parsePort(host)) }
-        return (host, try port.map(parsePort) ?? guidePort)
+        if port == nil, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
+        return (host, try port.map(parseServerPort) ?? guidePort)
     }
 
     var options: FloodOptions {

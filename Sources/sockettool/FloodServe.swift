@@ -79,14 +79,9 @@ struct FloodServe: ParsableCommand {
                 display: display
             )
             try reactor.handleSignals([SIGINT, SIGTERM]) { signal in
-                let interrupt = signal == SIGINT
-                display.event(
-                    "shutdown",
-                    level: .quiet,
-                    text: interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
-                    fields: [("signal", .string(interrupt ? "SIGINT" : "SIGTERM"))]
-                )
-                server.stop(reason: interrupt ? "SIGINT" : "SIGTERM")
+                let (text, fields) = EventLog.shutdownEvent(for: signal)
+                display.event("shutdown", level: .quiet, text: text, fields: fields)
+                server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM")
             }
             try server.start()
             try reactor.run()

@@ -132,8 +132,8 @@ struct Search: ParsableCommand {
         }
         printer.finish()
         let lines = [
-            "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.fixed(Double(report.nanoseconds) / 1e9, decimals: 1)) s",
-            "  requests    \(NumberFormat.grouped(report.completed)) ok (\(NumberFormat.fixed(report.rate, decimals: 1)) req/s), every response checked",
+            "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.duration(nanoseconds: report.nanoseconds))",
+            "  requests    \(NumberFormat.grouped(report.completed)) ok (\(NumberFormat.grouped(Int(report.rate.rounded()))) req/s), every response checked",
             "  latency     \(report.latencyText)",
             "  failures    \(report.failureText)",
         ]

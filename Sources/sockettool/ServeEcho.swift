@@ -51,10 +51,7 @@ struct ServeEcho: ParsableCommand {
                 log: log,
                 signals: SignalPipe.shared
             )
-            if let signal = try server.run() {
-                let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
-                log.event("shutdown", level: .quiet, text: text)
-            }
+            if let signal = try server.run() { log.shutdown(signal) }
         }
     }
 }

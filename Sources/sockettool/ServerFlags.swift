@@ -58,13 +58,7 @@ func runUntilSignalled(_ server: ConnectionServer, log: EventLog) throws {
             log.flush()
             exit(128 + signal)
         }
-        let text = signal == SIGINT ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting"
-        log.event(
-            "shutdown",
-            level: .quiet,
-            text: text,
-            fields: [("signal", .string(signal == SIGINT ? "SIGINT" : "SIGTERM"))]
-        )
+        log.shutdown(signal)
         server.beginShutdown()
     }
     try server.start()

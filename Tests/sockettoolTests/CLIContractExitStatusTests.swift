@@ -84,6 +84,8 @@ struct CLIContractExitStatusTests {
             ["connect", "127.0.0.1", "1", "--size", "100"],
             ["connect", "127.0.0.1", "1", "--threads", "2", "--conns", "2"],
             ["search", "127.0.0.1", "1", "x", "--concurrency", "4"],
+            ["flood", "127.0.0.1:65432"],
+            ["flood", "--plot", ""],
             // serve needs a server named: exiting 0 there would let a script believe one ran.
             ["serve"],
         ]

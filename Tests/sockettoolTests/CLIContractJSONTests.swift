@@ -34,6 +34,23 @@ struct CLIContractJSONTests {
         #expect(received.reduce(0, +) == (verbosity.isEmpty ? 0 : 12), "\(names)")
     }
 
+    @Test(
+        "every server's shutdown event names the signal",
+        arguments: [["serve", "echo"], ["serve", "multi"], ["serve", "app"], ["flood", "serve"]]
+    )
+    func shutdownNamesTheSignal(server command: [String]) throws {
+        let server = try ChildProcess(
+            sockettool: command + ["127.0.0.1", "0", "--json"],
+            environment: contractEnvironment
+        )
+        _ = try server.listeningPort()
+        server.send(SIGINT)
+        #expect(try server.waitForExit(timeout: .seconds(10)) == 0, "\(server.transcript)")
+        let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), command.joined(separator: " "))
+        let shutdown = try #require(events.first { $0["event"] as? String == "shutdown" }, "\(events)")
+        #expect(shutdown["signal"] as? String == "SIGINT", "\(shutdown)")
+    }
+
     @Test("serve multi --json")
     func serveMulti() throws {
         let server = try ChildProcess(

@@ -127,6 +127,10 @@ struct SearchTests {
         #expect(ContinuousClock.now - started < .seconds(3))
         #expect(search.stderrText.contains("invalid response from 127.0.0.1:\(listener.port)"), "\(search.stderrText)")
         #expect(search.stderrText.contains(message), "\(search.stderrText)")
+        // Over our own --max-content, the hint is about that limit, not about the server's protocol.
+        let aboutLimit = message.contains("exceeds the limit")
+        #expect(search.stderrText.contains("raise --max-content") == aboutLimit, "\(search.stderrText)")
+        #expect(search.stderrText.contains("'serve app'") == !aboutLimit, "\(search.stderrText)")
         connection.close()
     }
 

@@ -160,19 +160,19 @@ private final class EchoStream: SocketHandler {
                 guard case .processed(let read) = try socket.read(into: buffer) else { break }
                 count = read
             } catch {
-                fail(LoadReport.kind(of: error), "stream \(id): \(error)", in: reactor)
+                fail(LoadReport.kind(of: error), "stream \(id + 1): \(error)", in: reactor)
                 return
             }
             if count == 0 {
                 fail(
                     "closed_early",
-                    "stream \(id): server closed the connection after echoing \(received) bytes",
+                    "stream \(id + 1): server closed the connection after echoing \(received) bytes",
                     in: reactor
                 )
                 return
             }
             guard verify(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else {
-                fail("mismatch", "stream \(id): echo differs from what was sent near byte \(received)", in: reactor)
+                fail("mismatch", "stream \(id + 1): echo differs from what was sent near byte \(received)", in: reactor)
                 return
             }
             received += count
@@ -224,7 +224,7 @@ private final class EchoStream: SocketHandler {
                     UnsafeRawBufferPointer(start: worker.pattern.pointer(stream: id, offset: sent), count: length)
                 )
             } catch {
-                fail(LoadReport.kind(of: error), "stream \(id): \(error)", in: reactor)
+                fail(LoadReport.kind(of: error), "stream \(id + 1): \(error)", in: reactor)
                 return
             }
             guard case .processed(let written) = result else {
@@ -270,7 +270,7 @@ private final class EchoStream: SocketHandler {
         draining = true
         if connecting && socket != nil {
             // Otherwise the run would outlast --duration by up to the connect timeout.
-            fail("timeout", "stream \(id): connect not finished when the run ended", in: reactor)
+            fail("timeout", "stream \(id + 1): connect not finished when the run ended", in: reactor)
             return
         }
         _ = closeIfDrained(in: reactor)
@@ -292,7 +292,7 @@ private final class EchoStream: SocketHandler {
             if reactor.now &- self.lastProgress >= timeout {
                 let what = self.connecting ? "connect" : "echo stalled at \(self.received) of \(self.sent) bytes"
                 let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
-                self.fail("timeout", "stream \(self.id): \(what): timed out after \(seconds) s", in: reactor)
+                self.fail("timeout", "stream \(self.id + 1): \(what): timed out after \(seconds) s", in: reactor)
             } else {
                 self.armTimer(in: reactor)
             }

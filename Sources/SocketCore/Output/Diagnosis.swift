@@ -192,10 +192,15 @@ public struct Diagnosis: Sendable, Equatable {
             )
         case .mismatch:
             return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "mismatch")
-        case .protocolViolation:
+        case .protocolViolation(_, let reason):
+            // A response over our own --max-content is our limit, not the server's fault.
+            let hint =
+                reason.contains("exceeds the limit")
+                ? "the response is larger than this client accepts; raise --max-content if it is expected."
+                : "is the server speaking the guide's app protocol ('serve app')?"
             return Diagnosis(
                 message: error.description,
-                hint: "is the server speaking the guide's app protocol ('serve app')?",
+                hint: hint,
                 exitStatus: ExitStatus.failure,
                 kind: "protocol_error"
             )

@@ -1,6 +1,8 @@
 // EventLog+Connections.swift -- the guide's per-connection lines, built straight into the output buffer
 // (a server prints several per request, so no String is made for them in text mode).
 
+import Glibc
+
 extension EventLog {
     /// "Listening on 127.0.0.1:65432", and a plain notice when that is every interface.
     func listening(on address: SocketAddress) {
@@ -14,6 +16,22 @@ extension EventLog {
             flush()  // the notice (stderr) after the line it is about, whichever server buffers how
             notice("listening on every interface (\(address.host)): other machines can connect to port \(address.port)")
         }
+    }
+
+    /// "Caught keyboard interrupt, exiting" (the guide's words for Ctrl-C) or "Caught SIGTERM, exiting", and
+    /// the JSON fields naming the signal.
+    public static func shutdownEvent(for signal: CInt) -> (text: String, fields: [(String, JSONValue)]) {
+        let interrupt = signal == SIGINT
+        return (
+            interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
+            [("signal", .string(interrupt ? "SIGINT" : "SIGTERM"))]
+        )
+    }
+
+    /// The shutdown line of a server.
+    public func shutdown(_ signal: CInt) {
+        let (text, fields) = Self.shutdownEvent(for: signal)
+        event("shutdown", level: .quiet, text: text, fields: fields)
     }
 
     /// "Accepted connection from 127.0.0.1:54490"
