@@ -174,6 +174,19 @@ struct FloodCLITests {
         }
     }
 
+    @Test("flood against an echo server: the explanation names the echoes it never read, not a slow reader")
+    func floodAgainstAnEchoServer() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { server, port in
+            let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(port), "--sndbuf", "64k"])
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("The server sends data back ("), "\(result.stdout)")
+            #expect(result.stdout.contains("bytes wait unread in our Recv-Q): an echo server."), "\(result.stdout)")
+            #expect(!result.stdout.contains("slower than we send"), "\(result.stdout)")
+            server.send(SIGINT)
+            #expect(try server.waitForExit() == 0)
+        }
+    }
+
     @Test("flood serve: data that arrives with the FIN, before any tick saw it, still counts as never read")
     func dataWithTheFinIsCounted() throws {
         try withServer(["flood", "serve", "127.0.0.1", "0"]) { server, port in

@@ -92,6 +92,14 @@ extension FloodReport {
                 + "everything as fast as it came (\(rate(overall))). Flood 'sockettool flood serve', which never "
                 + "reads, to see the buffers fill."
         }
+        if senderReceiveQueue > 0 {
+            // An echo server: what it sent back waits in our Recv-Q, since flood never reads.
+            return "The server sends data back (\(NumberFormat.grouped(senderReceiveQueue)) bytes wait unread in "
+                + "our Recv-Q): an echo server. flood never reads, so the echoes filled our receive buffer, then the "
+                + "server's send buffer; a server that reads no more while its replies cannot go out (as 'serve "
+                + "multi' does) then stopped reading us, and our Send-Q filled until send() said EAGAIN. Flood "
+                + "'sockettool flood serve', which never reads, to see a receiver's Recv-Q fill."
+        }
         if drainRate == nil, let elsewhere = bytesElsewhere, elsewhere > 0 {
             let pace = sendRateAfterFull.map { " (once the buffers were full, send() took \(rate($0)))" } ?? ""
             return "The server reads, but slower than we send: its Recv-Q and our Send-Q filled, and send() can "
