@@ -40,7 +40,7 @@ struct Connect: ParsableCommand {
     @Option(
         help: ArgumentHelp("Send this many bytes of a reproducible random pattern instead of messages.", valueName: "n")
     )
-    var bytes: Int?
+    var bytes: ByteCount?
 
     @Option(
         help: ArgumentHelp(
@@ -60,10 +60,10 @@ struct Connect: ParsableCommand {
     var duration: Seconds?
 
     @Option(help: ArgumentHelp("Load mode: bytes per chunk. Default: 16384.", valueName: "bytes"))
-    var size: Int?
+    var size: ByteCount?
 
     /// Bytes per chunk in load mode.
-    var chunkSize: Int { size ?? 16384 }
+    var chunkSize: Int { size?.bytes ?? 16384 }
 
     @Option(
         help: ArgumentHelp(
@@ -71,7 +71,7 @@ struct Connect: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var window: Int?
+    var window: ByteCount?
 
     @OptionGroup var load: LoadFlags
     @OptionGroup var client: ClientFlags
@@ -89,10 +89,10 @@ struct Connect: ParsableCommand {
         if messages.contains("-") && messages.count > 1 {
             throw ValidationError("'-m -' (netcat mode) cannot be combined with other messages.")
         }
-        if let bytes, bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
+        if let bytes, bytes.bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
-        if let bytes, bytes > Self.maximumCheckedBytes / max(conns ?? 1, 1) {
+        if let bytes, bytes.bytes > Self.maximumCheckedBytes / max(conns ?? 1, 1) {
             // Each payload and its echo are held in memory to be checked byte for byte.
             throw ValidationError(
                 "--bytes is at most 256 MiB (268435456) in all connections together: the payload and its echo "
@@ -110,7 +110,7 @@ struct Connect: ParsableCommand {
             }
         }
         if chunkSize < 1 || chunkSize > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
-        if let window, window < chunkSize { throw ValidationError("--window must be at least --size.") }
+        if let window, window.bytes < chunkSize { throw ValidationError("--window must be at least --size.") }
         if let conns, load.threadCount > conns { throw ValidationError("--threads cannot exceed --conns.") }
         if duration == nil {
             try LoadFlags.refuseOutsideLoadMode(
@@ -152,7 +152,7 @@ struct Connect: ParsableCommand {
 
     /// What connection `index` sends, as the messages it sends one by one.
     private func messageList(for index: Int) -> [[UInt8]] {
-        if let bytes { return [PayloadPattern().stream(index, count: bytes)] }
+        if let bytes { return [PayloadPattern().stream(index, count: bytes.bytes)] }
         let texts = messages.isEmpty ? (conns == nil ? ["Hello, world"] : Self.guideMessages) : messages
         return texts.map { Array($0.utf8) }
     }
@@ -173,7 +173,7 @@ struct Connect: ParsableCommand {
         let threads = load.threadCount
         let deadline = MonotonicClock.now() &+ seconds.asDuration.nanoseconds
         let (size, window, connectTimeout, timeout) = (
-            chunkSize, window ?? 4 * chunkSize, client.options.connectTimeout, client.options.timeout
+            chunkSize, window?.bytes ?? 4 * chunkSize, client.options.connectTimeout, client.options.timeout
         )
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")

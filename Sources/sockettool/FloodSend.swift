@@ -39,7 +39,7 @@ struct FloodSend: ParsableCommand {
     var port: String?
 
     @Option(help: ArgumentHelp("Bytes per send() call, e.g. 1024 or 64k.", valueName: "bytes"))
-    var chunk = FloodByteCount(bytes: 64 * 1024)
+    var chunk = ByteCount(bytes: 64 * 1024)
 
     @Option(
         help: ArgumentHelp(
@@ -48,7 +48,7 @@ struct FloodSend: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var sndbuf: FloodByteCount?
+    var sndbuf: ByteCount?
 
     @Option(
         help: ArgumentHelp(
@@ -56,7 +56,7 @@ struct FloodSend: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var rcvbuf: FloodByteCount?
+    var rcvbuf: ByteCount?
 
     @Option(
         help: ArgumentHelp(
@@ -64,7 +64,7 @@ struct FloodSend: ParsableCommand {
             valueName: "rate"
         )
     )
-    var drain: FloodByteCount?
+    var drain: ByteCount?
 
     @Option(
         parsing: .unconditional,

@@ -29,7 +29,7 @@ struct FloodServe: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var rcvbuf: FloodByteCount?
+    var rcvbuf: ByteCount?
 
     @Option(
         help: ArgumentHelp(
@@ -37,7 +37,7 @@ struct FloodServe: ParsableCommand {
             valueName: "rate"
         )
     )
-    var drain: FloodByteCount?
+    var drain: ByteCount?
 
     @Option(
         parsing: .unconditional,

@@ -42,7 +42,7 @@ struct Search: ParsableCommand {
     var binary = false
 
     @Option(help: ArgumentHelp("Largest response content accepted, in bytes.", valueName: "bytes"))
-    var maxContent: Int = FrameDecoder.defaultMaximumContentLength
+    var maxContent = ByteCount(bytes: FrameDecoder.defaultMaximumContentLength)
 
     @Option(help: ArgumentHelp("Load mode: make this many requests, then report req/s and latency.", valueName: "n"))
     var count: Int?
@@ -68,7 +68,6 @@ struct Search: ParsableCommand {
     func validate() throws {
         try refuseHostWithPort(host)
         _ = try parseServerPort(port)
-        if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
         if binary && action != "search" { throw ValidationError("--binary sends the action 'binary'; drop --action.") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
@@ -102,7 +101,7 @@ struct Search: ParsableCommand {
                 addresses: addresses,
                 request: request,
                 options: client.options,
-                maximumContentLength: maxContent,
+                maximumContentLength: maxContent.bytes,
                 log: log
             )
         }
@@ -112,7 +111,7 @@ struct Search: ParsableCommand {
         DescriptorLimit.raiseToHardLimit()
         let threads = load.threadCount
         let deadline = duration.map { MonotonicClock.now() &+ $0.asDuration.nanoseconds } ?? .max
-        let (request, count, concurrency, maxContent) = (request, count, inFlight, maxContent)
+        let (request, count, concurrency, maxContent) = (request, count, inFlight, maxContent.bytes)
         let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")

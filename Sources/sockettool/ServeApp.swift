@@ -33,7 +33,7 @@ struct ServeApp: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var maxContent: Int = FrameDecoder.defaultMaximumContentLength
+    var maxContent = ByteCount(bytes: FrameDecoder.defaultMaximumContentLength)
 
     @Option(
         help: ArgumentHelp(
@@ -42,7 +42,7 @@ struct ServeApp: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var maxBuffered: Int?
+    var maxBuffered: ByteCount?
 
     @Option(
         parsing: .unconditional,
@@ -56,8 +56,7 @@ struct ServeApp: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if maxContent < 0 { throw ValidationError("--max-content must not be negative.") }
-        if let maxBuffered, maxBuffered < 1 { throw ValidationError("--max-buffered must be at least 1.") }
+        if let maxBuffered, maxBuffered.bytes < 1 { throw ValidationError("--max-buffered must be at least 1.") }
         if requestTimeout <= 0 { throw ValidationError("--request-timeout must be more than 0 seconds.") }
     }
 
@@ -66,9 +65,9 @@ struct ServeApp: ParsableCommand {
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
             let app = AppOptions(
-                maxContentLength: maxContent,
+                maxContentLength: maxContent.bytes,
                 requestTimeout: requestTimeout.asDuration,
-                maxBufferedBytes: maxBuffered
+                maxBufferedBytes: maxBuffered?.bytes
             )
             let appServer = try ConnectionServer.app(
                 reactor: reactor,

@@ -29,7 +29,7 @@ struct ServeMulti: ParsableCommand {
             valueName: "bytes"
         )
     )
-    var maxPending: Int = 1 << 20
+    var maxPending = ByteCount(bytes: 1 << 20)
 
     @Option(
         parsing: .unconditional,
@@ -43,7 +43,7 @@ struct ServeMulti: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if maxPending < 1 { throw ValidationError("--max-pending must be at least 1 byte.") }
+        if maxPending.bytes < 1 { throw ValidationError("--max-pending must be at least 1 byte.") }
         if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
     }
 
@@ -52,7 +52,7 @@ struct ServeMulti: ParsableCommand {
         try reportingFailures(log) {
             let reactor = try Reactor(kind: server.backend)
             let echo = EchoOptions(
-                maxPendingBytes: maxPending,
+                maxPendingBytes: maxPending.bytes,
                 idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
             )
             let multi = try ConnectionServer.multi(

@@ -12,7 +12,8 @@ struct SocketTool: ParsableCommand {
         discussion: """
             Each command is a program of "Socket Programming in Python", on one poll()
             event loop and one framing module, printing the guide's event lines
-            (or one JSON object per event with --json).
+            (or one JSON object per event with --json). Sizes take 4096, 64k, 1.5M
+            or 2MiB (k = 1024); seconds take 0.5 or 10.
 
             Examples, by the guide's sections:
               Echo Client and Server

@@ -35,6 +35,26 @@ struct ConnectTests {
         )
     }
 
+    @Test(
+        "sizes take suffixes on every size option, as flood's do",
+        arguments: [
+            (["connect", "--bytes", "1.5k"], 1536),
+            (["connect", "--bytes", "2KiB", "--conns", "2"], 4096),
+            (["connect", "--bytes", "64k", "--timeout", "5"], 65536),
+        ]
+    )
+    func sizeSuffixes(arguments: [String], expectedBytes: Int) throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q", "--max-pending", "4k"]) { _, port in
+            let run = try ChildProcess.sockettool(
+                [arguments[0], "127.0.0.1", String(port)] + arguments.dropFirst() + ["--json"]
+            )
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(run.stdout.split(separator: "\n").last.map(String.init))
+            #expect(summary.contains(#""bytes_sent": \#(expectedBytes),"#), "\(summary)")
+            #expect(summary.contains(#""bytes_received": \#(expectedBytes),"#), "\(summary)")
+        }
+    }
+
     @Test("netcat mode (-m -): stdin goes to the server, the server's bytes to stdout")
     func netcatRelaysStdinAndStdout() throws {
         try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in

@@ -1,9 +1,10 @@
-// FloodFlags.swift -- byte counts as people type them for flood's options: 4096, 64k, 1.5M, 2MiB.
+// ByteCountArgument.swift -- byte counts as people type them, for every size option: 4096, 64k, 1.5M, 2MiB;
+// and the checks the size and seconds options share.
 import ArgumentParser
 import SocketCore
 
 /// A byte count; k, m and g are powers of 1024, as the kernel's buffer sizes are.
-struct FloodByteCount: ExpressibleByArgument, Sendable {
+struct ByteCount: ExpressibleByArgument, Sendable {
     /// The count in bytes.
     let bytes: Int
 
@@ -23,7 +24,7 @@ struct FloodByteCount: ExpressibleByArgument, Sendable {
 }
 
 /// Checks a byte count option: at least 1 and at most `maximum`.
-func validateByteCount(_ value: FloodByteCount?, _ name: String, maximum: Int = Int(Int32.max)) throws {
+func validateByteCount(_ value: ByteCount?, _ name: String, maximum: Int = Int(Int32.max)) throws {
     guard let value else { return }
     if value.bytes < 1 { throw ValidationError("\(name) must be at least 1 byte.") }
     if value.bytes > maximum {
