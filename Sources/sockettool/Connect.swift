@@ -177,7 +177,14 @@ struct Connect: ParsableCommand {
         )
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")
-        let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
+        // Ctrl-C ends the run early with its summary (a second one ends the process at once).
+        SignalPipe.shared.install([SIGINT, SIGTERM])
+        let report = try LoadRunner.run(
+            threads: threads,
+            progress: progress,
+            interval: printer.print,
+            signals: SignalPipe.shared
+        ) { index in
             // Streams are split evenly over the threads.
             let streams = (connections * index / threads)..<(connections * (index + 1) / threads)
             let options = EchoLoadOptions(

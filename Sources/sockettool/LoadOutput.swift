@@ -1,5 +1,6 @@
 // LoadOutput.swift -- progress and summaries of the load modes of `connect` and `search`.
 import ArgumentParser
+import Glibc
 import SocketCore
 
 /// --threads, shared by the load modes.
@@ -85,7 +86,16 @@ func reportLoad(
     unit: String,
     log: EventLog
 ) throws {
-    log.event("summary", level: .quiet, text: lines.joined(separator: "\n"), fields: report.commonFields + fields)
+    var lines = lines
+    var fields = report.commonFields + fields
+    if let signal = report.interruption {
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        lines.append("  stopped     early by \(name): the figures cover the run until then")
+        fields.append(("interrupted", .string(name)))
+    }
+    log.event("summary", level: .quiet, text: lines.joined(separator: "\n"), fields: fields)
+    // Interrupted, the run did not do what was asked, whatever else happened: 128 + signal, as a shell says.
+    if let signal = report.interruption { throw ExitCode(128 + signal) }
     if report.failureCount > 0 {
         throw ToolError.connectionsFailed(
             failed: report.failureCount,

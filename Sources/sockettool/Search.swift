@@ -1,5 +1,6 @@
 // Search.swift -- `search`: the guide's app-client.py.
 import ArgumentParser
+import Glibc
 import SocketCore
 
 struct Search: ParsableCommand {
@@ -115,7 +116,14 @@ struct Search: ParsableCommand {
         let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")
-        let report = try LoadRunner.run(threads: threads, progress: progress, interval: printer.print) { index in
+        // Ctrl-C ends the run early with its summary (a second one ends the process at once).
+        SignalPipe.shared.install([SIGINT, SIGTERM])
+        let report = try LoadRunner.run(
+            threads: threads,
+            progress: progress,
+            interval: printer.print,
+            signals: SignalPipe.shared
+        ) { index in
             let slots = concurrency * (index + 1) / threads - concurrency * index / threads
             let options = SearchLoadOptions(
                 address: address,

@@ -69,6 +69,11 @@ public final class EchoLoadWorker: LoadWorker {
     /// idling until the deadline and averaging over the dead time.
     private var openStreams = 0
     private var deadlineTimer: ReactorTimer?
+    /// Looks for an early stop (a signal, seen by the runner on another thread) a few times a second.
+    private var stopWatchTimer: ReactorTimer?
+    /// When the run ended, if before the deadline.
+    private var endedEarlyAt: UInt64?
+    private static let stopWatchInterval: Duration = .milliseconds(100)
 
     public init(reactor: Reactor, options: EchoLoadOptions, progress: LoadProgress) {
         self.reactor = reactor
@@ -81,26 +86,51 @@ public final class EchoLoadWorker: LoadWorker {
         started = MonotonicClock.now()
         deadlineTimer = reactor.schedule(atNanoseconds: options.deadline) { [unowned self] reactor in
             self.deadlineTimer = nil
-            for stream in self.streams { stream.drain(in: reactor) }
+            self.end(in: reactor)
         }
+        watchForStop()
         streams = options.streams.map { EchoStream(id: $0, worker: self) }
         openStreams = streams.count
         for stream in streams { stream.open(in: reactor) }
     }
 
+    /// The deadline, or an early stop: send nothing new, close each stream once its echo is back.
+    private func end(in reactor: Reactor) {
+        if let stopWatchTimer { reactor.cancel(stopWatchTimer) }
+        stopWatchTimer = nil
+        for stream in streams { stream.drain(in: reactor) }
+    }
+
+    private func watchForStop() {
+        stopWatchTimer = reactor.schedule(after: Self.stopWatchInterval) { [unowned self] reactor in
+            self.stopWatchTimer = nil
+            guard let deadlineTimer = self.deadlineTimer else { return }  // the run has ended already
+            guard self.progress.stopping.load(ordering: .relaxed) else {
+                self.watchForStop()
+                return
+            }
+            reactor.cancel(deadlineTimer)
+            self.deadlineTimer = nil
+            self.endedEarlyAt = MonotonicClock.now()
+            self.end(in: reactor)
+        }
+    }
+
     /// A stream closed, after draining or failing.
     fileprivate func streamClosed(in reactor: Reactor) {
         openStreams -= 1
-        if openStreams == 0, let deadlineTimer {
-            reactor.cancel(deadlineTimer)
-            self.deadlineTimer = nil
-        }
+        guard openStreams == 0 else { return }
+        if let deadlineTimer { reactor.cancel(deadlineTimer) }
+        if let stopWatchTimer { reactor.cancel(stopWatchTimer) }
+        deadlineTimer = nil
+        stopWatchTimer = nil
     }
 
     public func run() throws -> LoadReport {
         try reactor.run()
         // A run shorter than the set-up has nothing to measure, rather than a wrapped-around time.
-        report.nanoseconds = min(options.deadline, MonotonicClock.now()) - min(started, options.deadline)
+        let end = min(endedEarlyAt ?? options.deadline, options.deadline)
+        report.nanoseconds = min(end, MonotonicClock.now()) - min(started, end)
         return report
     }
 }

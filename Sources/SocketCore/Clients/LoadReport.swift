@@ -15,6 +15,8 @@ public struct LoadReport: Sendable {
     public var latency = LatencyHistogram()
     /// The first failure, in words.
     public var firstFailure: String?
+    /// The signal that ended the run early (SIGINT, SIGTERM), if one did.
+    public var interruption: CInt?
 
     public init() {}
 
@@ -28,6 +30,7 @@ public struct LoadReport: Sendable {
         nanoseconds = max(nanoseconds, other.nanoseconds)
         latency.merge(other.latency)
         if firstFailure == nil { firstFailure = other.firstFailure }
+        if interruption == nil { interruption = other.interruption }
     }
 
     /// Records a failure of `kind` described by `message`.

@@ -1,5 +1,6 @@
 // LoadRunner.swift -- runs a load generator on N threads (one reactor each), prints progress once a
 // second, and merges what the workers measured.
+import Glibc
 
 /// A load generator's work on one thread: built on that thread, run there, report handed back.
 public protocol LoadWorker: AnyObject {
@@ -15,11 +16,15 @@ public enum LoadRunner {
     ///
     /// - Parameters:
     ///   - interval: Called on the calling thread about once a second with the counters so far.
+    ///   - signals: The signal pipe (SIGINT, SIGTERM installed): a signal ends the run early, as iperf3's
+    ///     Ctrl-C does, with what was measured so far; the report names the signal. A second signal then
+    ///     has its default action (the handlers are removed).
     /// - Returns: The merged report.
     public static func run(
         threads: Int,
         progress: LoadProgress,
         interval: (LoadProgress, UInt64) -> Void,
+        signals: SignalPipe? = nil,
         makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
     ) throws -> LoadReport {
         let done = try WakePipe()
@@ -50,12 +55,21 @@ public enum LoadRunner {
         }
         let started = MonotonicClock.now()
         var finished = 0
+        var interruption: CInt?
+        let watched = [done] + (signals.map { [$0.pipe] } ?? [])
         while finished < threads {
-            let outcome = (try? done.waitReadable(timeoutMilliseconds: 1000)) ?? false
-            if outcome { finished += done.drain().count } else { interval(progress, MonotonicClock.now() - started) }
+            let ready = (try? WakePipe.waitReadable(watched, timeoutMilliseconds: 1000)) ?? []
+            if ready.first == true { finished += done.drain().count }
+            if ready.count > 1 && ready[1], let signals, let signal = signals.drain().first, interruption == nil {
+                interruption = signal
+                signals.uninstall([SIGINT, SIGTERM])
+                progress.stopping.store(true, ordering: .relaxed)
+            }
+            if !ready.contains(true) { interval(progress, MonotonicClock.now() - started) }
         }
         for worker in workers { worker.join() }
         var report = LoadReport()
+        report.interruption = interruption
         for box in results {
             switch box.result {
             case .success(let part): report.merge(part)

@@ -49,6 +49,15 @@ public final class WakePipe: @unchecked Sendable {
 }
 
 extension WakePipe {
+    /// Waits until one of `pipes` has something to read, at most `timeoutMilliseconds`.
+    /// - Returns: For each pipe, whether it is readable (all false on timeout or EINTR).
+    public static func waitReadable(_ pipes: [WakePipe], timeoutMilliseconds: CInt) throws(SystemError) -> [Bool] {
+        var entries = pipes.map { pollfd(fd: $0.readDescriptor, events: Int16(POLLIN), revents: 0) }
+        let ready = poll(&entries, nfds_t(entries.count), timeoutMilliseconds)
+        if ready < 0 && errno != EINTR { throw SystemError(errno: Errno(rawValue: errno), call: "poll") }
+        return entries.map { ready > 0 && $0.revents & Int16(POLLIN) != 0 }
+    }
+
     /// Waits until the pipe has something to read, at most `timeoutMilliseconds`.
     /// - Returns: true if readable, false on timeout. EINTR counts as a timeout (the caller loops).
     public func waitReadable(timeoutMilliseconds: CInt) throws(SystemError) -> Bool {
