@@ -89,6 +89,35 @@ struct VerboseWireTests {
         #expect(lines.contains("Got result: ok"), "\(lines)")
     }
 
+    @Test("serve multi -v: at close, how many bytes came back in how many reads")
+    func multiServerTotals() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-v"]) { server, port in
+            let client = try LoopbackClient.connect(port: port)
+            let local = try client.socket.localAddress()
+            try client.send(Array("hello".utf8))
+            #expect(try client.readExactly(5) == Array("hello".utf8))
+            try client.send(Array(" world!".utf8))
+            #expect(try client.readExactly(7) == Array(" world!".utf8))
+            client.close()
+            let totals = try server.waitForLine { $0.hasPrefix("Echoed ") }
+            #expect(totals.hasPrefix("Echoed 12 bytes to \(local) in 2 reads over "), "\(totals)")
+            #expect(try server.nextLine() == "Closing connection to \(local)")
+        }
+    }
+
+    @Test("connect --conns 2 -v: each connection names the local address it got")
+    func multiClientConnectedLines() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in
+            let run = try ChildProcess.sockettool(["connect", "127.0.0.1", String(port), "--conns", "2", "-v"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            for id in 1...2 {
+                let prefix = "Connection \(id) connected to 127.0.0.1:\(port) from 127.0.0.1:"
+                #expect(lines.contains { $0.hasPrefix(prefix) }, "\(lines)")
+            }
+        }
+    }
+
     @Test("search -v --json: frame events carry the numbers as fields")
     func searchFrameEventsInJSON() throws {
         try withServer(["serve", "app", "127.0.0.1", "0"]) { _, port in

@@ -94,6 +94,8 @@ private final class EchoClientConnection: SocketHandler {
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
     private var connecting = true
+    /// When the handshake began, for the -v line.
+    private var openedAt: UInt64 = 0
     private var lastProgress: UInt64 = 0
     private var timer: ReactorTimer?
 
@@ -107,10 +109,12 @@ private final class EchoClientConnection: SocketHandler {
     func open(to address: SocketAddress, in reactor: Reactor) {
         self.address = address
         peer = address.description
+        openedAt = MonotonicClock.now()
         do {
             let (socket, result) = try Dialer.start(to: address)
             self.socket = socket
             connecting = result == .inProgress
+            if !connecting { client.eventLog.connected(socket, to: address, startedAt: openedAt, connection: id) }
             try reactor.register(socket, interest: [.readable, .writable], handler: self)
         } catch {
             finish(failure: "\(error)", error: error, in: reactor)
@@ -130,6 +134,7 @@ private final class EchoClientConnection: SocketHandler {
                 return
             }
             connecting = false
+            client.eventLog.connected(socket, to: address, startedAt: openedAt, connection: id)
             // From here on --timeout applies, which may be shorter than the handshake's deadline.
             lastProgress = reactor.now
             if let timer { reactor.cancel(timer) }

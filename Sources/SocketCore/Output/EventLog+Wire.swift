@@ -3,19 +3,23 @@
 // three parts.
 
 extension EventLog {
-    /// "Connected to 127.0.0.1:65432 from 127.0.0.1:54490 in 85 µs" (verbose).
-    public func connected(_ socket: Socket, to peer: SocketAddress, startedAt start: UInt64) {
+    /// "Connected to 127.0.0.1:65432 from 127.0.0.1:54490 in 85 µs" (verbose); with `connection`, the line
+    /// starts "Connection 2 connected to".
+    public func connected(_ socket: Socket, to peer: SocketAddress, startedAt start: UInt64, connection: Int? = nil) {
         guard wants(.verbose) else { return }
         let elapsed = MonotonicClock.now() &- start
         let local = (try? socket.localAddress())?.description ?? "?"
+        var fields: [(String, JSONValue)] = [
+            ("peer", .string(peer.description)), ("local", .string(local)),
+            ("connect_us", .double(Double(elapsed) / 1e3)),
+        ]
+        if let connection { fields.append(("connection", .int(connection))) }
+        let subject = connection.map { "Connection \($0) connected" } ?? "Connected"
         event(
             "connected",
             level: .verbose,
-            text: "Connected to \(peer) from \(local) in \(NumberFormat.duration(nanoseconds: elapsed))",
-            fields: [
-                ("peer", .string(peer.description)), ("local", .string(local)),
-                ("connect_us", .double(Double(elapsed) / 1e3)),
-            ]
+            text: "\(subject) to \(peer) from \(local) in \(NumberFormat.duration(nanoseconds: elapsed))",
+            fields: fields
         )
     }
 

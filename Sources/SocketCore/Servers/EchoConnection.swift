@@ -31,6 +31,10 @@ final class EchoConnection: ServedConnection {
     /// Shutdown began: read nothing more.
     private var finishing = false
     private var lastActivity: UInt64 = 0
+    /// For the -v line at close: when it was accepted, bytes echoed, reads that brought them.
+    private var acceptedAt: UInt64 = 0
+    private var bytesEchoed = 0
+    private var reads = 0
     private var idleTimer: ReactorTimer?
     /// Reads per readable event, so one fast client cannot starve the others.
     private static let readsPerTurn = 4
@@ -56,6 +60,7 @@ final class EchoConnection: ServedConnection {
             return
         }
         lastActivity = reactor.now
+        acceptedAt = lastActivity
         scheduleIdleCheck(in: reactor, at: lastActivity)
     }
 
@@ -79,6 +84,8 @@ final class EchoConnection: ServedConnection {
                 return
             }
             lastActivity = reactor.now
+            bytesEchoed += count
+            reads += 1
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
             server.log.echoing(chunk, to: peer)
             guard echo(chunk, in: reactor) else { return }
@@ -149,6 +156,7 @@ final class EchoConnection: ServedConnection {
     func closeNow(in reactor: Reactor) {
         guard socket.isOpen else { return }
         if let idleTimer { reactor.cancel(idleTimer) }
+        server.log.echoTotals(bytes: bytesEchoed, reads: reads, nanoseconds: reactor.now &- acceptedAt, peer: peer)
         server.log.closing(peer)
         reactor.deregister(socket)
         socket.close()

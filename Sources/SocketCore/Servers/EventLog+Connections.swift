@@ -70,6 +70,22 @@ extension EventLog {
         }
     }
 
+    /// "Echoed 44 bytes to 127.0.0.1:54490 in 3 reads over 1.20 ms" (verbose, at close): how the stream
+    /// arrived in pieces, whatever sizes the client sent.
+    func echoTotals(bytes: Int, reads: Int, nanoseconds: UInt64, peer: String) {
+        guard wants(.verbose) else { return }
+        event(
+            "totals",
+            level: .verbose,
+            text: "Echoed \(NumberFormat.grouped(bytes)) bytes to \(peer) in \(NumberFormat.grouped(reads)) "
+                + "read\(reads == 1 ? "" : "s") over \(NumberFormat.duration(nanoseconds: nanoseconds))",
+            fields: [
+                ("peer", .string(peer)), ("bytes", .int(bytes)), ("reads", .int(reads)),
+                ("seconds", .double(Double(nanoseconds) / 1e9)),
+            ]
+        )
+    }
+
     /// "Sending b'...' to 127.0.0.1:54490" (libserver.py's _write)
     func sending(_ bytes: [UInt8], to peer: String) {
         event("sent", fields: [("bytes", .int(bytes.count)), ("peer", .string(peer))]) { line in
