@@ -3,15 +3,21 @@
 import ArgumentParser
 import SocketCore
 
+/// A number of bytes typed with an optional unit.
+protocol ByteAmount {
+    var bytes: Int { get }
+}
+
 /// A byte count; k, m and g are powers of 1024, as the kernel's buffer sizes are.
-struct ByteCount: ExpressibleByArgument, Sendable {
+struct ByteCount: ByteAmount, ExpressibleByArgument, Sendable {
     /// The count in bytes.
     let bytes: Int
 
     init(bytes: Int) { self.bytes = bytes }
 
     init?(argument: String) {
-        guard let bytes = FloodOptions.parseByteCount(argument) else { return nil }
+        // "64k/s" is a rate: only --drain takes one.
+        guard !argument.contains("/"), let bytes = FloodOptions.parseByteCount(argument) else { return nil }
         self.bytes = bytes
     }
 
@@ -23,8 +29,19 @@ struct ByteCount: ExpressibleByArgument, Sendable {
     }
 }
 
+/// Bytes per second: "64k" or "64k/s".
+struct ByteRate: ByteAmount, ExpressibleByArgument, Sendable {
+    /// Bytes per second.
+    let bytes: Int
+
+    init?(argument: String) {
+        guard let bytes = FloodOptions.parseByteCount(argument) else { return nil }
+        self.bytes = bytes
+    }
+}
+
 /// Checks a byte count option: at least 1 and at most `maximum`.
-func validateByteCount(_ value: ByteCount?, _ name: String, maximum: Int = Int(Int32.max)) throws {
+func validateByteCount(_ value: (some ByteAmount)?, _ name: String, maximum: Int = Int(Int32.max)) throws {
     guard let value else { return }
     if value.bytes < 1 { throw ValidationError("\(name) must be at least 1 byte.") }
     if value.bytes > maximum {

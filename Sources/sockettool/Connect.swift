@@ -38,7 +38,10 @@ struct Connect: ParsableCommand {
     var messages: [String] = []
 
     @Option(
-        help: ArgumentHelp("Send this many bytes of a reproducible random pattern instead of messages.", valueName: "n")
+        help: ArgumentHelp(
+            "Send this many bytes of a reproducible random pattern instead of messages (256 MiB at most).",
+            valueName: "n"
+        )
     )
     var bytes: ByteCount?
 
@@ -92,13 +95,6 @@ struct Connect: ParsableCommand {
         if let bytes, bytes.bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
-        if let bytes, bytes.bytes > Self.maximumCheckedBytes / max(conns ?? 1, 1) {
-            // Each payload and its echo are held in memory to be checked byte for byte.
-            throw ValidationError(
-                "--bytes is at most 256 MiB (268435456) in all connections together: the payload and its echo "
-                    + "are kept in memory to be checked. For a longer stream use --duration."
-            )
-        }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
         if isNetcat && output.json {
             throw ValidationError("Netcat mode ('-m -') writes the peer's bytes to standard output; drop --json.")
@@ -108,16 +104,23 @@ struct Connect: ParsableCommand {
             if !messages.isEmpty || bytes != nil {
                 throw ValidationError("Load mode (--duration) sends its own pattern; drop --message and --bytes.")
             }
-        }
-        if chunkSize < 1 || chunkSize > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
-        if let window, window.bytes < chunkSize { throw ValidationError("--window must be at least --size.") }
-        if let conns, load.threadCount > conns { throw ValidationError("--threads cannot exceed --conns.") }
-        if duration == nil {
+        } else {
+            // Asked first: a range check on an option that does not apply would send the user the wrong way.
             try LoadFlags.refuseOutsideLoadMode(
                 [("--size", size != nil), ("--window", window != nil), ("--threads", load.threads != nil)],
                 loadFlags: "--duration"
             )
         }
+        if let bytes, bytes.bytes > Self.maximumCheckedBytes / max(conns ?? 1, 1) {
+            // Each payload and its echo are held in memory to be checked byte for byte.
+            throw ValidationError(
+                "--bytes is at most 256 MiB (268435456) in all connections together: the payload and its echo "
+                    + "are kept in memory to be checked. For a longer stream use --duration."
+            )
+        }
+        if chunkSize < 1 || chunkSize > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
+        if let window, window.bytes < chunkSize { throw ValidationError("--window must be at least --size.") }
+        if let conns, load.threadCount > conns { throw ValidationError("--threads cannot exceed --conns.") }
     }
 
     func run() throws {

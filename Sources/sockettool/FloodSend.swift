@@ -64,7 +64,7 @@ struct FloodSend: ParsableCommand {
             valueName: "rate"
         )
     )
-    var drain: ByteCount?
+    var drain: ByteRate?
 
     @Option(
         parsing: .unconditional,

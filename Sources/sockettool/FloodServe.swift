@@ -37,7 +37,7 @@ struct FloodServe: ParsableCommand {
             valueName: "rate"
         )
     )
-    var drain: ByteCount?
+    var drain: ByteRate?
 
     @Option(
         parsing: .unconditional,
@@ -81,7 +81,7 @@ struct FloodServe: ParsableCommand {
             try reactor.handleSignals([SIGINT, SIGTERM]) { signal in
                 let (text, fields) = EventLog.shutdownEvent(for: signal)
                 display.event("shutdown", level: .quiet, text: text, fields: fields)
-                server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM")
+                server.stop(reason: signalName(signal))
             }
             try server.start()
             try reactor.run()

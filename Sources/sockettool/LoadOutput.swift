@@ -89,7 +89,7 @@ func reportLoad(
     var lines = lines
     var fields = report.commonFields + fields
     if let signal = report.interruption {
-        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        let name = signalName(signal)
         lines.append("  stopped     early by \(name): the figures cover the run until then")
         fields.append(("interrupted", .string(name)))
     }

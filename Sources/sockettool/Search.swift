@@ -73,14 +73,15 @@ struct Search: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
         if count != nil && duration != nil { throw ValidationError("Choose one of --count and --duration.") }
-        if inFlight < 1 { throw ValidationError("--concurrency must be at least 1.") }
-        if load.threadCount > inFlight { throw ValidationError("--threads cannot exceed --concurrency.") }
+        // Asked first: a range check on an option that does not apply would send the user the wrong way.
         if !isLoad {
             try LoadFlags.refuseOutsideLoadMode(
                 [("--concurrency", concurrency != nil), ("--threads", load.threads != nil)],
                 loadFlags: "--count or --duration"
             )
         }
+        if inFlight < 1 { throw ValidationError("--concurrency must be at least 1.") }
+        if load.threadCount > inFlight { throw ValidationError("--threads cannot exceed --concurrency.") }
     }
 
     var isLoad: Bool { count != nil || duration != nil }

@@ -56,7 +56,14 @@ struct ServeApp: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let maxBuffered, maxBuffered.bytes < 1 { throw ValidationError("--max-buffered must be at least 1.") }
+        // Smaller, the largest request allowed could never be served, and "try again" would be a lie.
+        let oneRequest = maxContent.bytes + FrameEncoder.maximumHeaderLength + 2
+        if let maxBuffered, maxBuffered.bytes < oneRequest {
+            throw ValidationError(
+                "--max-buffered must hold one whole request: at least --max-content + 65,537 bytes "
+                    + "(\(NumberFormat.grouped(oneRequest)) here)."
+            )
+        }
         if requestTimeout <= 0 { throw ValidationError("--request-timeout must be more than 0 seconds.") }
     }
 

@@ -85,6 +85,10 @@ struct CLIContractExitStatusTests {
             ["connect", "127.0.0.1", "1", "--threads", "2", "--conns", "2"],
             ["search", "127.0.0.1", "1", "x", "--concurrency", "4"],
             ["flood", "127.0.0.1:65432"],
+            // A budget smaller than one largest request could never serve it.
+            ["serve", "app", "127.0.0.1", "0", "--max-buffered", "1000"],
+            // A rate is not a size.
+            ["connect", "127.0.0.1", "1", "--bytes", "1m/s"],
             ["flood", "--plot", ""],
             // serve needs a server named: exiting 0 there would let a script believe one ran.
             ["serve"],
@@ -92,6 +96,20 @@ struct CLIContractExitStatusTests {
     )
     func usageError(arguments: [String]) throws {
         try expectFailure(arguments, Self.usage)
+    }
+
+    @Test(
+        "a load-mode flag outside load mode is named as such, before any range check on it",
+        arguments: [
+            (["search", "127.0.0.1", "1", "x", "--threads", "2"], "--threads applies to load mode only"),
+            (["connect", "127.0.0.1", "1", "--conns", "1", "--threads", "2"], "--threads applies to load mode only"),
+            (["connect", "127.0.0.1", "1", "--size", "0"], "--size applies to load mode only"),
+        ]
+    )
+    func loadFlagOutsideLoadMode(arguments: [String], message: String) throws {
+        let result = try runSockettool(arguments)
+        #expect(result.status == Self.usage.status, "\(result.transcript)")
+        #expect(result.stderr.contains(message), "\(result.transcript)")
     }
 
     @Test("serve with no server named: its own usage line on stderr, nothing on stdout")

@@ -114,6 +114,24 @@ struct ConnectTests {
         connection.close()
     }
 
+    @Test("--conns 2, one wrong echo and one timeout: exit 1 for the run, not 75 for the first error kind")
+    func mixedFailuresExitOne() throws {
+        let listener = try LoopbackListener()
+        let child = try ChildProcess(
+            sockettool: ["connect", "127.0.0.1", String(listener.port), "--conns", "2", "--timeout", "1"]
+        )
+        let first = try listener.accept()
+        let second = try listener.accept()
+        // The guide's messages are 22 bytes each; one connection gets different bytes back, the other none.
+        let message = try first.readExactly(22)
+        try first.send(message.map { $0 ^ 0x20 })
+        _ = try second.readExactly(22)
+        #expect(try child.waitForExit(timeout: .seconds(10)) == 1, "\(child.transcript)")
+        #expect(child.stderrText.contains("2 of 2 connections failed"), "\(child.stderrText)")
+        first.close()
+        second.close()
+    }
+
     @Test("an echo cut short fails with exit 1 and counts the bytes")
     func shortEchoFails() throws {
         let listener = try LoopbackListener()

@@ -337,8 +337,10 @@ struct HostileInputTests {
 
     @Test("--max-buffered: the client whose bytes pass the shared budget is refused; the others are served")
     func sharedRequestBudget() throws {
-        let server = try AppServerUnderTest(extra: ["--max-buffered", "4096"])
-        let content = Array(repeating: UInt8(ascii: "x"), count: 3000)
+        // Room for one largest request (40,000 + 65,537 bytes) and a little: two 40,000-byte partial
+        // requests fit, a third does not.
+        let server = try AppServerUnderTest(extra: ["--max-content", "40000", "--max-buffered", "110000"])
+        let content = Array(repeating: UInt8(ascii: "x"), count: 40000)
         let request = AppWire.message(
             header: AppWire.header(
                 contentType: #""binary/x""#,
@@ -347,31 +349,37 @@ struct HostileInputTests {
             ),
             content: content
         )
-        // The first client holds 3000 bytes of its request (read by the server: its Recv-Q is empty).
-        let holder = try LoopbackClient.connect(port: server.port)
-        try holder.send(Array(request.prefix(3000)))
-        let read = try pollUntil {
-            try ResilienceSockets.serverSide(port: server.port, client: holder.boundPort)?.receiveQueue == 0
+        // Two clients hold 40,000 bytes of their requests each (read by the server: their Recv-Q is empty).
+        var holders: [LoopbackClient] = []
+        for _ in 0..<2 {
+            let holder = try LoopbackClient.connect(port: server.port)
+            try holder.send(Array(request.prefix(40000)))
+            let read = try pollUntil {
+                try ResilienceSockets.serverSide(port: server.port, client: holder.boundPort)?.receiveQueue == 0
+            }
+            #expect(read)
+            holders.append(holder)
         }
-        #expect(read)
-        // A second one would bring the total past 4096: refused with a framed error.
-        let second = try LoopbackClient.connect(port: server.port)
-        try second.send(Array(request.prefix(3000)))
-        let refusal = try #require(AppWire.result(of: try second.readFrame()))
-        #expect(
-            refusal == "Error: the server holds as many request bytes as it may (--max-buffered 4.00 KiB); try again"
-        )
-        second.close()
-        // The first finishes and is answered; afterwards the budget is free again.
-        try holder.send(Array(request.dropFirst(3000)))
-        let answer = try holder.readFrame()
-        #expect(answer.content == Array("First 10 bytes of request: xxxxxxxxxx".utf8))
-        holder.close()
-        try server.expectHealthy()
+        // A third would bring the total past 110,000: refused with a framed error.
         let third = try LoopbackClient.connect(port: server.port)
-        try third.send(request)
-        #expect(try third.readFrame().header.contentType == "binary/custom-server-binary-type")
+        try third.send(Array(request.prefix(40000)))
+        let refusal = try #require(AppWire.result(of: try third.readFrame()))
+        #expect(
+            refusal == "Error: the server holds as many request bytes as it may (--max-buffered 107.4 KiB); try again"
+        )
         third.close()
+        // The holders finish and are answered; afterwards the budget is free again.
+        for holder in holders {
+            try holder.send(Array(request.dropFirst(40000)))
+            let answer = try holder.readFrame()
+            #expect(answer.content == Array("First 10 bytes of request: xxxxxxxxxx".utf8))
+            holder.close()
+        }
+        try server.expectHealthy()
+        let later = try LoopbackClient.connect(port: server.port)
+        try later.send(request)
+        #expect(try later.readFrame().header.contentType == "binary/custom-server-binary-type")
+        later.close()
     }
 
     @Test("content-length 10^12: an immediate framed error, the connection closed, no memory growth")

@@ -74,6 +74,9 @@ public final class EchoLoadWorker: LoadWorker {
     /// When the run ended, if before the deadline.
     private var endedEarlyAt: UInt64?
     private static let stopWatchInterval: Duration = .milliseconds(100)
+    /// The end of the measured window: the deadline, or the early stop. Echoes that come back later
+    /// (while the streams drain) are checked but not counted.
+    var measuredUntil: UInt64 { endedEarlyAt ?? options.deadline }
 
     public init(reactor: Reactor, options: EchoLoadOptions, progress: LoadProgress) {
         self.reactor = reactor
@@ -129,7 +132,7 @@ public final class EchoLoadWorker: LoadWorker {
     public func run() throws -> LoadReport {
         try reactor.run()
         // A run shorter than the set-up has nothing to measure, rather than a wrapped-around time.
-        let end = min(endedEarlyAt ?? options.deadline, options.deadline)
+        let end = min(measuredUntil, options.deadline)
         report.nanoseconds = min(end, MonotonicClock.now()) - min(started, end)
         return report
     }
@@ -207,7 +210,7 @@ private final class EchoStream: SocketHandler {
             }
             received += count
             lastProgress = reactor.now
-            if lastProgress < worker.options.deadline {
+            if lastProgress < worker.measuredUntil {
                 worker.report.bytesReceived += count
                 worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
             }
@@ -283,10 +286,13 @@ private final class EchoStream: SocketHandler {
 
     /// Records the round trip of every chunk whose last byte has come back.
     private func completeChunks(at now: UInt64) {
+        let counted = now < worker.measuredUntil
         while inFlightHead < inFlight.count && inFlight[inFlightHead].end <= received {
-            worker.report.latency.record(now &- inFlight[inFlightHead].sentAt)
-            worker.report.completed += 1
-            worker.progress.completed.wrappingAdd(1, ordering: .relaxed)
+            if counted {
+                worker.report.latency.record(now &- inFlight[inFlightHead].sentAt)
+                worker.report.completed += 1
+                worker.progress.completed.wrappingAdd(1, ordering: .relaxed)
+            }
             inFlightHead += 1
         }
         if inFlightHead > 64 {

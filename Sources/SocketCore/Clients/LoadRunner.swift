@@ -27,6 +27,8 @@ public enum LoadRunner {
         signals: SignalPipe? = nil,
         makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
     ) throws -> LoadReport {
+        // Whatever happens, a signal after the run has its default action again: none is left unread.
+        defer { signals?.uninstall([SIGINT, SIGTERM]) }
         let done = try WakePipe()
         let results = (0..<threads).map { _ in ResultBox() }
         var workers: [WorkerThread] = []
@@ -54,6 +56,7 @@ public enum LoadRunner {
             }
         }
         let started = MonotonicClock.now()
+        var lastInterval = started
         var finished = 0
         var interruption: CInt?
         let watched = [done] + (signals.map { [$0.pipe] } ?? [])
@@ -65,7 +68,12 @@ public enum LoadRunner {
                 signals.uninstall([SIGINT, SIGTERM])
                 progress.stopping.store(true, ordering: .relaxed)
             }
-            if !ready.contains(true) { interval(progress, MonotonicClock.now() - started) }
+            // A poll cut short by a signal (EINTR) is not the second's end: print only once a second.
+            let now = MonotonicClock.now()
+            if !ready.contains(true) && now &- lastInterval >= 900_000_000 {
+                lastInterval = now
+                interval(progress, now - started)
+            }
         }
         for worker in workers { worker.join() }
         var report = LoadReport()

@@ -14,6 +14,8 @@ public final class MultiConnectionClient {
     /// reported as itself (a refused connection is exit 69 with its hint, a timeout 75, as for a single
     /// connection; not "3 of 3 connections failed", exit 1).
     private var firstError: (any Error)?
+    /// Failures that came with such an error (the others: wrong bytes, an early close).
+    private var failuresWithError = 0
     private let readBuffer = ReadBuffer(size: 64 * 1024)
     private var started: UInt64 = 0
 
@@ -44,7 +46,12 @@ public final class MultiConnectionClient {
     public func run() throws -> TransferSummary {
         try reactor.run()
         summary.nanoseconds = MonotonicClock.now() - started
-        if summary.failedConnections == summary.connections, let firstError { throw firstError }
+        // Reported as itself only if it is what every connection died of (one error kind for the status).
+        if summary.failedConnections == summary.connections, failuresWithError == summary.failedConnections,
+            let firstError
+        {
+            throw firstError
+        }
         if summary.failedConnections > 0 {
             throw ToolError.connectionsFailed(
                 failed: summary.failedConnections,
@@ -60,7 +67,10 @@ public final class MultiConnectionClient {
     fileprivate var clientOptions: ClientOptions { options }
 
     fileprivate func finished(_ connection: EchoClientConnection, failure: String?, error: (any Error)? = nil) {
-        if firstError == nil, let error { firstError = error }
+        if let error {
+            if firstError == nil { firstError = error }
+            failuresWithError += 1
+        }
         summary.connections += 1
         summary.bytesSent += connection.bytesSent
         summary.bytesReceived += connection.bytesReceived

@@ -38,7 +38,7 @@ public enum SearchClient {
         log.frameLayout(
             .requestOut,
             peer: peer,
-            headerLength: Int(requestBytes[0]) << 8 | Int(requestBytes[1]),
+            headerLength: FrameEncoder.announcedHeaderLength(requestBytes),
             contentLength: request.content.count
         )
         let sentAt = MonotonicClock.now()

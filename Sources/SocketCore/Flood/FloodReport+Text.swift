@@ -92,8 +92,8 @@ extension FloodReport {
                 + "everything as fast as it came (\(rate(overall))). Flood 'sockettool flood serve', which never "
                 + "reads, to see the buffers fill."
         }
-        if senderReceiveQueue > 0 {
-            // An echo server: what it sent back waits in our Recv-Q, since flood never reads.
+        if senderReceiveQueue >= 16 * 1024 {
+            // An echo server: what it sent back waits in our Recv-Q, since flood never reads (a banner is less).
             return "The server sends data back (\(NumberFormat.grouped(senderReceiveQueue)) bytes wait unread in "
                 + "our Recv-Q): an echo server. flood never reads, so the echoes filled our receive buffer, then the "
                 + "server's send buffer; a server that reads no more while its replies cannot go out (as 'serve "

@@ -52,6 +52,12 @@ public enum FrameEncoder {
     /// The largest JSON header the 2-byte prefix can announce.
     public static let maximumHeaderLength = 0xFFFF
 
+    /// The header length a message's 2-byte big-endian prefix announces (`bytes` starts with it).
+    public static func announcedHeaderLength(_ bytes: some Collection<UInt8>) -> Int {
+        var prefix = bytes.makeIterator()
+        return Int(prefix.next() ?? 0) << 8 | Int(prefix.next() ?? 0)
+    }
+
     /// Appends the prefix and JSON header for `header` (whose contentLength must be the content's size).
     public static func append(header: FrameHeader, to output: inout [UInt8]) {
         let prefixIndex = output.count

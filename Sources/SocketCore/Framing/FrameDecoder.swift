@@ -62,7 +62,7 @@ public struct FrameDecoder: Sendable {
                 throw error
             case .waitingForHeaderLength:
                 guard bufferedByteCount >= 2 else { return nil }
-                let length = Int(buffer[readIndex]) << 8 | Int(buffer[readIndex + 1])
+                let length = FrameEncoder.announcedHeaderLength(buffer[readIndex...])
                 readIndex += 2
                 if length == 0 { return try fail(.emptyHeader) }
                 state = .waitingForHeader(length: length)
@@ -106,7 +106,7 @@ public struct FrameDecoder: Sendable {
             if bufferedByteCount == 1 { throw .truncated(received: 1, expected: 2, stage: .lengthPrefix) }
             if bufferedByteCount >= 2 {
                 // next() was not called since the last frame; the prefix is all there.
-                let length = Int(buffer[readIndex]) << 8 | Int(buffer[readIndex + 1])
+                let length = FrameEncoder.announcedHeaderLength(buffer[readIndex...])
                 throw .truncated(received: bufferedByteCount, expected: nil, stage: .header(length: length))
             }
         case .waitingForHeader(let length):

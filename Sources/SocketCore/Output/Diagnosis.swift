@@ -254,5 +254,6 @@ public enum ExitStatus {
         (cannotListen, "cannot listen: address in use, or not on this machine"),
         (timedOut, "timed out: a connect or response deadline passed"),
         (permissionDenied, "permission denied: e.g. a port below 1024"),
+        (130, "interrupted by SIGINT (143: SIGTERM); a load run prints its summary first"),
     ]
 }

@@ -54,7 +54,9 @@ extension EventLog {
         guard wants(.verbose) else { return }
         let total = 2 + headerLength + contentLength
         let after = roundTrip.map { ", \(NumberFormat.duration(nanoseconds: $0)) after the request" } ?? ""
-        let prefix = Self.hexByte(headerLength >> 8) + " " + Self.hexByte(headerLength & 0xFF)
+        let prefix =
+            hexByte(UInt8(truncatingIfNeeded: headerLength >> 8)) + " "
+            + hexByte(UInt8(truncatingIfNeeded: headerLength))
         var fields: [(String, JSONValue)] = [
             ("direction", .string(direction.rawValue)), ("peer", .string(peer)),
             ("header_length", .int(headerLength)), ("content_length", .int(contentLength)),
@@ -68,10 +70,5 @@ extension EventLog {
                 + "JSON header + \(contentLength)-byte content = \(total) bytes\(after)",
             fields: fields
         )
-    }
-
-    private static func hexByte(_ value: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[(value >> 4) & 0xF], digits[value & 0xF]])
     }
 }

@@ -191,7 +191,7 @@ final class AppConnection: ServedConnection {
         server.log.frameLayout(
             .responseOut,
             peer: peer,
-            headerLength: Int(bytes[0]) << 8 | Int(bytes[1]),
+            headerLength: FrameEncoder.announcedHeaderLength(bytes),
             contentLength: frame.content.count
         )
         // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.

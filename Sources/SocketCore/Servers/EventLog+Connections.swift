@@ -24,7 +24,7 @@ extension EventLog {
         let interrupt = signal == SIGINT
         return (
             interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
-            [("signal", .string(interrupt ? "SIGINT" : "SIGTERM"))]
+            [("signal", .string(signalName(signal)))]
         )
     }
 

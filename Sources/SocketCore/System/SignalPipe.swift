@@ -1,6 +1,7 @@
 // SignalPipe.swift -- signals turned into bytes on a pipe (the self-pipe trick), so an event loop can
 // wait for them with poll() like for any socket, and nothing but write(2) runs in the signal handler.
 import CSocketShim
+import Glibc
 
 /// The process's signal pipe. The handler (in C) writes the signal number; the loop reads it.
 public final class SignalPipe: Sendable {
@@ -33,6 +34,17 @@ public final class SignalPipe: Sendable {
         let signals = pipe.drain().map { CInt($0) }
         if !signals.isEmpty { st_signals_consumed(UInt32(signals.count)) }
         return signals
+    }
+}
+
+/// "SIGINT", "SIGTERM", ...: the names the event lines and JSON use.
+public func signalName(_ signal: CInt) -> String {
+    switch signal {
+    case SIGINT: "SIGINT"
+    case SIGTERM: "SIGTERM"
+    case SIGHUP: "SIGHUP"
+    case SIGQUIT: "SIGQUIT"
+    default: "signal \(signal)"
     }
 }
 
