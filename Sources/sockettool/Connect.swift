@@ -180,14 +180,7 @@ struct Connect: ParsableCommand {
         )
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")
-        // Ctrl-C ends the run early with its summary (a second one ends the process at once).
-        SignalPipe.shared.install([SIGINT, SIGTERM])
-        let report = try LoadRunner.run(
-            threads: threads,
-            progress: progress,
-            interval: printer.print,
-            signals: SignalPipe.shared
-        ) { index in
+        let report = try runInterruptibleLoad(threads: threads, progress: progress, printer: printer) { index in
             // Streams are split evenly over the threads.
             let streams = (connections * index / threads)..<(connections * (index + 1) / threads)
             let options = EchoLoadOptions(
@@ -201,7 +194,6 @@ struct Connect: ParsableCommand {
             )
             return EchoLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
         }
-        printer.finish()
         let header =
             "Echo load against \(address): \(connections) connection\(connections == 1 ? "" : "s"), "
             + "\(NumberFormat.bytes(size)) chunks, \(NumberFormat.duration(nanoseconds: report.nanoseconds))"

@@ -76,8 +76,29 @@ final class LoadProgressPrinter {
     }
 }
 
+/// Runs the load workers, printing progress once a second. Ctrl-C or SIGTERM ends the run early with its
+/// summary (a second signal ends the process at once).
+func runInterruptibleLoad(
+    threads: Int,
+    progress: LoadProgress,
+    printer: LoadProgressPrinter,
+    makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
+) throws -> LoadReport {
+    SignalPipe.shared.install([SIGINT, SIGTERM])
+    let report = try LoadRunner.run(
+        threads: threads,
+        progress: progress,
+        interval: printer.print,
+        signals: SignalPipe.shared,
+        makeWorker: makeWorker
+    )
+    printer.finish()
+    return report
+}
+
 /// Prints a load run's summary (the text lines, or one "summary" event with `fields` and the report's
-/// latency and failure members) and fails the command if anything failed.
+/// latency and failure members); then exits 128 + signal if a signal ended the run, or fails the command if
+/// anything failed.
 func reportLoad(
     _ report: LoadReport,
     lines: [String],

@@ -117,14 +117,7 @@ struct Search: ParsableCommand {
         let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")
-        // Ctrl-C ends the run early with its summary (a second one ends the process at once).
-        SignalPipe.shared.install([SIGINT, SIGTERM])
-        let report = try LoadRunner.run(
-            threads: threads,
-            progress: progress,
-            interval: printer.print,
-            signals: SignalPipe.shared
-        ) { index in
+        let report = try runInterruptibleLoad(threads: threads, progress: progress, printer: printer) { index in
             let slots = concurrency * (index + 1) / threads - concurrency * index / threads
             let options = SearchLoadOptions(
                 address: address,
@@ -138,7 +131,6 @@ struct Search: ParsableCommand {
             )
             return SearchLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
         }
-        printer.finish()
         let lines = [
             "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.duration(nanoseconds: report.nanoseconds))",
             "  requests    \(NumberFormat.grouped(report.completed)) ok (\(NumberFormat.grouped(Int(report.rate.rounded()))) req/s), every response checked",
