@@ -188,7 +188,7 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
             name: "content with invalid UTF-8",
             bytes: carrying(Array(#"{"action": "search", "value": ""#.utf8) + [0xC3] + Array(#""}"#.utf8)),
             halfClose: false,
-            reason: "content is not valid utf-8"
+            reason: "content is not valid utf-8."
         ),
         HostileCase(
             name: "content is not JSON",
@@ -365,7 +365,7 @@ struct HostileInputTests {
         try third.send(Array(request.prefix(40000)))
         let refusal = try #require(AppWire.result(of: try third.readFrame()))
         #expect(
-            refusal == "Error: the server holds as many request bytes as it may (--max-buffered 107.4 KiB); try again"
+            refusal == "Error: the server holds as many request bytes as it may (--max-buffered 107.4 KiB); try again."
         )
         third.close()
         // The holders finish and are answered; afterwards the budget is free again.

@@ -77,7 +77,7 @@ struct ResilienceDeadlineTests {
         try client.send(Array(AppWire.searchRequest("morpheus").prefix(sent)))
         let (bytes, _) = client.readToEnd(timeout: .seconds(5))
         let result = try #require(AppWire.result(of: try AppWire.decodeOne(bytes).frame), "\(bytes.hex)")
-        #expect(result == "Error: request not complete after 0.5 s (\(sent) bytes received)")
+        #expect(result == "Error: request not complete after 0.5 s (\(sent) bytes received).")
     }
 
     @Test("serve multi --idle-timeout 0.5: traffic keeps a connection open; 0.5 s of silence closes it")

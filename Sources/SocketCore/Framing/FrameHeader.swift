@@ -129,7 +129,7 @@ public struct FrameHeader: Sendable, Equatable {
     private static func contentLength(_ value: ScannedFields.Length, limit: Int) throws(FrameError) -> Int {
         switch value {
         case .notANumber(let type):
-            throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got a \(type)")
+            throw .invalidHeaderValue(key: "content-length", reason: "must be a non-negative integer, got \(type)")
         case .notAnInteger:
             throw .invalidHeaderValue(
                 key: "content-length",

@@ -127,7 +127,10 @@ final class AppConnection: ServedConnection {
         }
         guard budget.take(count) else {
             let limit = NumberFormat.bytes(budget.limit)
-            refuse("the server holds as many request bytes as it may (--max-buffered \(limit)); try again", in: reactor)
+            refuse(
+                "the server holds as many request bytes as it may (--max-buffered \(limit)); try again.",
+                in: reactor
+            )
             return
         }
         requestBytes += count
@@ -281,7 +284,7 @@ final class AppConnection: ServedConnection {
         switch phase {
         case .reading:
             let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
-            refuse("request not complete after \(seconds) s (\(requestBytes) bytes received)", in: reactor)
+            refuse("request not complete after \(seconds) s (\(requestBytes) bytes received).", in: reactor)
         case .writing:
             reportError("client did not read the response within the request timeout", in: reactor)
             close(in: reactor)

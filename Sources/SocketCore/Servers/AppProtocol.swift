@@ -45,7 +45,7 @@ public enum AppProtocol {
         // FrameHeader validation already refused unknown encodings for text/json.
         let encoding = TextEncoding(name: frame.header.contentEncoding) ?? .utf8
         guard encoding.canDecode(frame.content) else {
-            throw ContentError(reason: "content is not valid \(frame.header.contentEncoding)")
+            throw ContentError(reason: "content is not valid \(frame.header.contentEncoding).")
         }
         if encoding == .utf8, let value = guideSearchValue(frame.content) {
             return .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
@@ -53,7 +53,7 @@ public enum AppProtocol {
         do {
             return .json(try JSONParser.parse(frame.content, knownValidUTF8: true))
         } catch {
-            throw ContentError(reason: "invalid JSON content: \(error)")
+            throw ContentError(reason: "invalid JSON content: \(error).")
         }
     }
 
