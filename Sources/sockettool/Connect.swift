@@ -90,7 +90,7 @@ struct Connect: ParsableCommand {
 
     func validate() throws {
         if messages.contains("-") && messages.count > 1 {
-            throw ValidationError("'-m -' (netcat mode) cannot be combined with other messages.")
+            throw ValidationError("Netcat mode ('-m -') sends standard input only; drop the other messages.")
         }
         if let bytes, bytes.bytes < 1 { throw ValidationError("--bytes must be at least 1.") }
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }

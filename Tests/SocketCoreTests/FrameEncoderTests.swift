@@ -97,3 +97,23 @@ import Testing
         #expect(AppProtocol.guideSearchValue(Array(#"{"action": "search", "value": "a\"b"}"#.utf8)) == nil)
     }
 }
+
+@Suite struct Base64Tests {
+    @Test(
+        "RFC 4648's test vectors",
+        arguments: [
+            ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ]
+    )
+    func vectors(plain: String, encoded: String) {
+        #expect(Base64.encode(Array(plain.utf8)) == encoded)
+    }
+
+    @Test func everyByteValue() {
+        // All 256 values, so every sextet of the alphabet is used, high bits included.
+        let bytes = (0...255).map { UInt8($0) }
+        #expect(Base64.encode(bytes).hasPrefix("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v"))
+        #expect(Base64.encode(bytes).hasSuffix("8PHy8/T19vf4+fr7/P3+/w=="))
+    }
+}

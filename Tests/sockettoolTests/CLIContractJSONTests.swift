@@ -175,6 +175,12 @@ struct CLIContractJSONTests {
                 let result = events.first { $0["event"] as? String == "result" }
                 #expect(result?["content_length"] as? Int == 37, "\(run.transcript)")
                 #expect(result?["content_type"] as? String == "binary/custom-server-binary-type")
+                // The bytes themselves, decoded by Foundation: what the guide's server answers.
+                let encoded = try #require(result?["content_base64"] as? String, "\(run.transcript)")
+                #expect(
+                    Data(base64Encoded: encoded) == Data("First 10 bytes of request: binary\u{1F603}".utf8),
+                    "\(encoded)"
+                )
             default:
                 let summary = try #require(events.last, "\(run.transcript)")
                 #expect(summary["event"] as? String == "summary", "\(run.transcript)")

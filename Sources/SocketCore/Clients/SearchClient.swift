@@ -108,6 +108,7 @@ public enum SearchClient {
                 fields: [
                     ("content_type", .string(header.contentType)),
                     ("content_length", .int(response.frame.content.count)),
+                    ("content_base64", .string(Base64.encode(response.frame.content))),
                 ]
             )
             return
