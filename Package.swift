@@ -11,7 +11,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
-        // The few Linux calls Swift cannot make directly: accept4, ioctl, epoll (packed struct), signal handler.
+        // The few Linux calls Swift cannot make directly: accept4, ioctl, epoll (packed struct), signal handler, malloc_trim.
         .target(name: "CSocketShim"),
         // Socket layer, reactor, framing, servers and clients. No ArgumentParser, no print().
         .target(name: "SocketCore", dependencies: ["CSocketShim"]),

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -120,3 +121,5 @@ int st_reset_signal(int signo) {
 }
 
 void st_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int st_malloc_trim(void) { return malloc_trim(0); }

@@ -39,6 +39,22 @@ read -r rps p50 p99 <<<"$(echo "$out" | field requests_per_s latency_p50_us late
 printf 'serve app      1 client      %10s req/s  latency    p50 %8s us  p99 %8s us\n' "$rps" "$p50" "$p99"
 printf 'serve app    memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S)" "$(hwm_kib $S)"
 kill $S; wait $S 2>/dev/null
+# --- serve app: memory given back after a burst of large requests whose answers nobody reads ------
+P=$(free_port); "$BIN" serve app 127.0.0.1 "$P" -q --request-timeout 2 >/dev/null 2>&1 & S=$!; wait_port "$P"
+python3 - "$P" <<'PY'
+import json, socket, sys, time
+port = int(sys.argv[1])
+content = b'{"action": ["' + b"\x7f" * 1000000 + b'"]}'  # answered with 5 MB of escapes
+header = json.dumps({"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8",
+                     "content-length": len(content)}).encode()
+clients = []
+for _ in range(40):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port)); s.sendall(len(header).to_bytes(2, "big") + header + content); clients.append(s)
+time.sleep(6)  # the server cuts them at --request-timeout 2, then gives memory back a second after idle
+PY
+printf 'serve app    40 unread 5 MB answers: peak RSS %s KiB, RSS once idle %s KiB\n' "$(hwm_kib $S)" "$(rss_kib $S)"
+kill $S; wait $S 2>/dev/null
 
 # --- 10,000 idle connections, then one fresh request ---------------------------------------------
 for server in multi app; do

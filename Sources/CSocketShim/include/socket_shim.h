@@ -68,4 +68,7 @@ void st_signals_consumed(unsigned count);
 /// Ignores SIGPIPE for the whole process, so a write to a reset peer fails with EPIPE instead.
 void st_ignore_sigpipe(void);
 
+/// malloc_trim(0): glibc's <malloc.h>, which Swift's Glibc module does not export.
+int st_malloc_trim(void);
+
 #endif

@@ -65,6 +65,7 @@ public final class ConnectionServer {
     private var serials: [UInt64] = []
     private var deadlines = DeadlineQueue()
     private var deadlineTimer: ReactorTimer?
+    private var memoryReturnTimer: ReactorTimer?
     /// Connections open now.
     public private(set) var openConnectionCount = 0
     /// Connections accepted since start.
@@ -162,6 +163,17 @@ public final class ConnectionServer {
             if openConnectionCount == 0 { reactor.stop() }
         } else {
             listener.connectionClosed(in: reactor)
+            if openConnectionCount == 0 { scheduleMemoryReturn() }
+        }
+    }
+
+    /// A second after the server last became idle (at most once a second, so a server answering one
+    /// client at a time does not pay for it per request), the free heap goes back to the system.
+    private func scheduleMemoryReturn() {
+        guard memoryReturnTimer == nil else { return }
+        memoryReturnTimer = reactor.schedule(after: .seconds(1)) { [unowned self] _ in
+            self.memoryReturnTimer = nil
+            if self.openConnectionCount == 0 { returnFreeMemory() }
         }
     }
 
