@@ -144,6 +144,8 @@ extension EchoLoadWorker: Sendable {}
 /// One echo stream: sends pattern chunks within the window, checks every byte that comes back.
 private final class EchoStream: SocketHandler {
     let id: Int
+    /// "stream 1" for id 0: streams are numbered from 1 in messages, as connections are.
+    private var label: String { "stream \(id + 1)" }
     private unowned let worker: EchoLoadWorker
     private var socket: Socket?
     /// Closed for good (a failed open never had a socket).
@@ -193,19 +195,19 @@ private final class EchoStream: SocketHandler {
                 guard case .processed(let read) = try socket.read(into: buffer) else { break }
                 count = read
             } catch {
-                fail(LoadReport.kind(of: error), "stream \(id + 1): \(error)", in: reactor)
+                fail(LoadReport.kind(of: error), "\(label): \(error)", in: reactor)
                 return
             }
             if count == 0 {
                 fail(
                     "closed_early",
-                    "stream \(id + 1): server closed the connection after echoing \(received) bytes",
+                    "\(label): server closed the connection after echoing \(received) bytes",
                     in: reactor
                 )
                 return
             }
             guard verify(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else {
-                fail("mismatch", "stream \(id + 1): echo differs from what was sent near byte \(received)", in: reactor)
+                fail("mismatch", "\(label): echo differs from what was sent near byte \(received)", in: reactor)
                 return
             }
             received += count
@@ -257,7 +259,7 @@ private final class EchoStream: SocketHandler {
                     UnsafeRawBufferPointer(start: worker.pattern.pointer(stream: id, offset: sent), count: length)
                 )
             } catch {
-                fail(LoadReport.kind(of: error), "stream \(id + 1): \(error)", in: reactor)
+                fail(LoadReport.kind(of: error), "\(label): \(error)", in: reactor)
                 return
             }
             guard case .processed(let written) = result else {
@@ -306,7 +308,7 @@ private final class EchoStream: SocketHandler {
         draining = true
         if connecting && socket != nil {
             // Otherwise the run would outlast --duration by up to the connect timeout.
-            fail("timeout", "stream \(id + 1): connect not finished when the run ended", in: reactor)
+            fail("timeout", "\(label): connect not finished when the run ended", in: reactor)
             return
         }
         _ = closeIfDrained(in: reactor)
@@ -328,7 +330,7 @@ private final class EchoStream: SocketHandler {
             if reactor.now &- self.lastProgress >= timeout {
                 let what = self.connecting ? "connect" : "echo stalled at \(self.received) of \(self.sent) bytes"
                 let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
-                self.fail("timeout", "stream \(self.id + 1): \(what): timed out after \(seconds) s", in: reactor)
+                self.fail("timeout", "\(self.label): \(what): timed out after \(seconds) s", in: reactor)
             } else {
                 self.armTimer(in: reactor)
             }

@@ -57,13 +57,4 @@ extension WakePipe {
         if ready < 0 && errno != EINTR { throw SystemError(errno: Errno(rawValue: errno), call: "poll") }
         return entries.map { ready > 0 && $0.revents & Int16(POLLIN) != 0 }
     }
-
-    /// Waits until the pipe has something to read, at most `timeoutMilliseconds`.
-    /// - Returns: true if readable, false on timeout. EINTR counts as a timeout (the caller loops).
-    public func waitReadable(timeoutMilliseconds: CInt) throws(SystemError) -> Bool {
-        var entry = pollfd(fd: readDescriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&entry, 1, timeoutMilliseconds)
-        if ready < 0 && errno != EINTR { throw SystemError(errno: Errno(rawValue: errno), call: "poll") }
-        return ready > 0
-    }
 }
