@@ -1,6 +1,5 @@
 // LoadRunner.swift -- runs a load generator on N threads (one reactor each), prints progress once a
 // second, and merges what the workers measured.
-import Glibc
 
 /// A load generator's work on one thread: built on that thread, run there, report handed back.
 public protocol LoadWorker: AnyObject {
@@ -28,7 +27,7 @@ public enum LoadRunner {
         makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
     ) throws -> LoadReport {
         // Whatever happens, a signal after the run has its default action again: none is left unread.
-        defer { signals?.uninstall([SIGINT, SIGTERM]) }
+        defer { signals?.uninstall(SignalNumber.stopping) }
         let done = try WakePipe()
         let results = (0..<threads).map { _ in ResultBox() }
         var workers: [WorkerThread] = []
@@ -59,18 +58,20 @@ public enum LoadRunner {
         var lastInterval = started
         var finished = 0
         var interruption: CInt?
-        let watched = [done] + (signals.map { [$0.pipe] } ?? [])
+        let watched = [
+            WaitTarget(done.readDescriptor, .readable), WaitTarget(signals?.pipe.readDescriptor ?? -1, .readable),
+        ]
         while finished < threads {
-            let ready = (try? WakePipe.waitReadable(watched, timeoutMilliseconds: 1000)) ?? []
-            if ready.first == true { finished += done.drain().count }
-            if ready.count > 1 && ready[1], let signals, let signal = signals.drain().first, interruption == nil {
+            // Wakes for a finished worker or a signal, and at the next second's progress line.
+            let ready = (try? Wait.until(lastInterval &+ 1_000_000_000, watched)) ?? nil
+            if let ready, !ready[0].isEmpty { finished += done.drain().count }
+            if let ready, !ready[1].isEmpty, let signals, let signal = signals.drain().first, interruption == nil {
                 interruption = signal
-                signals.uninstall([SIGINT, SIGTERM])
+                signals.uninstall(SignalNumber.stopping)
                 progress.stopping.store(true, ordering: .relaxed)
             }
-            // A poll cut short by a signal (EINTR) is not the second's end: print only once a second.
             let now = MonotonicClock.now()
-            if !ready.contains(true) && now &- lastInterval >= 900_000_000 {
+            if now &- lastInterval >= 1_000_000_000 {
                 lastInterval = now
                 interval(progress, now - started)
             }

@@ -1,6 +1,5 @@
 // FloodExperiment+Hold.swift -- `flood --hold`: keep the filled sockets open until Ctrl-C, so a learner can
 // look at them with ss or netstat in another terminal and see the same numbers.
-import Glibc
 
 extension FloodExperiment {
     /// The `ss` command that lists both ends of the experiment's connection.
@@ -9,13 +8,11 @@ extension FloodExperiment {
     }
 
     /// Blocks until SIGINT or SIGTERM arrives on `signals` (installed by the caller).
-    /// The corresponding C function is `poll(2)`; EINTR waits again.
     ///
     /// - Returns: The signal.
     public static func waitForSignal(_ signals: SignalPipe) throws(SystemError) -> CInt {
         while true {
-            var entry = pollfd(fd: signals.pipe.readDescriptor, events: Int16(POLLIN), revents: 0)
-            _ = try retryingInterrupts("poll") { poll(&entry, 1, -1) }
+            _ = try Wait.until(nil, signals.pipe.readDescriptor, .readable)
             if let signal = signals.drain().first { return signal }
         }
     }

@@ -1,5 +1,4 @@
 // OutputBuffer.swift -- buffered, blocking writes to stdout or stderr, flushed per line or per loop turn.
-import Glibc
 
 /// A byte buffer in front of a descriptor. A server flushes it once per reactor turn (one write(2) for
 /// everything a turn printed); interactive and JSON output flush after every line.
@@ -28,7 +27,7 @@ public final class OutputBuffer {
         self.descriptor = descriptor
         self.policy = policy
         self.capture = nil
-        self.isDiscarded = Self.isNullDevice(descriptor)
+        self.isDiscarded = StandardStreams.isNullDevice(descriptor)
     }
 
     /// Output handed to `capture`, line by line (tests).
@@ -39,21 +38,13 @@ public final class OutputBuffer {
         self.isDiscarded = false
     }
 
-    /// True when `descriptor` is the same character device as /dev/null. The corresponding C function is `fstat(2)`.
-    private static func isNullDevice(_ descriptor: CInt) -> Bool {
-        var target = stat()
-        var null = stat()
-        guard fstat(descriptor, &target) == 0, stat("/dev/null", &null) == 0 else { return false }
-        return target.st_mode & S_IFMT == S_IFCHR && target.st_rdev == null.st_rdev
-    }
-
-    /// True when the descriptor is a terminal. The corresponding C function is `isatty(3)`.
-    public var isTerminal: Bool { descriptor >= 0 && isatty(descriptor) == 1 }
+    /// True when the descriptor is a terminal.
+    public var isTerminal: Bool { StandardStreams.isTerminal(descriptor) }
 
     /// True when a progress line may be redrawn in place with "\r" and erase-line codes: a terminal that
     /// is not TERM=dumb.
     public var canRedraw: Bool {
-        isTerminal && (getenv("TERM").map { String(cString: $0) != "dumb" } ?? true)
+        isTerminal && Environment.value("TERM") != "dumb"
     }
 
     /// Appends `text` and a newline.
@@ -97,26 +88,11 @@ public final class OutputBuffer {
         guard !bytes.isEmpty, descriptor >= 0 else { return }
         defer { bytes.removeAll(keepingCapacity: true) }
         guard !isBroken else { return }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && errno == EAGAIN {
-                waitUntilWritable()
-            } else {
-                isBroken = true
-                return
-            }
+        let descriptor = descriptor
+        let written = bytes.withUnsafeBytes { raw in
+            (try? StandardStreams.writeAll(raw, to: descriptor, name: "descriptor \(descriptor)")) != nil
         }
-    }
-
-    /// stdout may be a non-blocking pipe shared with a parent; wait instead of spinning.
-    private func waitUntilWritable() {
-        var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-        _ = poll(&entry, 1, 1000)
+        if !written { isBroken = true }
     }
 }
 

@@ -210,30 +210,20 @@ public final class Reactor {
 
     /// Runs until `stop()` is called, or until nothing is registered and no timer is scheduled.
     ///
-    /// - Throws: `SystemError` if the backend fails (not EINTR, which only starts another turn).
+    /// - Throws: `SystemError` if the backend fails (not EINTR: the wait goes on for the time that is left).
     public func run() throws(SystemError) {
         stopRequested = false
         while !stopRequested {
             for hook in beforeSleepHooks { hook() }
             if stopRequested || (userRegistrationCount == 0 && timers.isEmpty) { break }
             fired.removeAll(keepingCapacity: true)
-            try backend.wait(timeoutMilliseconds: waitTimeout(), into: &fired)
+            try backend.wait(until: timers.nextDeadline, into: &fired)
             now = MonotonicClock.now()
             tagWithGenerations()
             dispatchFiredEvents()
             runExpiredTimers()
         }
         for hook in beforeSleepHooks { hook() }
-    }
-
-    /// Milliseconds until the next timer, rounded up (mio: truncating would turn a 0.3 ms wait into a
-    /// busy 0 ms one); -1 to wait forever.
-    private func waitTimeout() -> CInt {
-        guard let deadline = timers.nextDeadline else { return -1 }
-        let current = MonotonicClock.now()
-        guard deadline > current else { return 0 }
-        let milliseconds = (deadline - current + 999_999) / 1_000_000
-        return CInt(clamping: milliseconds)
     }
 
     /// Records which registration each event belongs to, before any handler can change the table.

@@ -2,7 +2,6 @@
 //
 // Redis's ae_select.c / ae_epoll.c split: the loop is one, the backend is small. poll() is the default, as
 // the design says; epoll is there for ten thousand connections, where poll() costs O(n) per turn.
-import Glibc
 
 /// Which readiness API a reactor uses.
 public enum SelectorKind: String, Sendable, CaseIterable {
@@ -13,7 +12,7 @@ public enum SelectorKind: String, Sendable, CaseIterable {
 
     /// The default: `SOCKETTOOL_BACKEND` from the environment if it names one, else poll.
     public static var `default`: SelectorKind {
-        if let name = getenv("SOCKETTOOL_BACKEND"), let kind = SelectorKind(rawValue: String(cString: name)) {
+        if let name = Environment.value("SOCKETTOOL_BACKEND"), let kind = SelectorKind(rawValue: name) {
             return kind
         }
         return .poll
@@ -37,11 +36,12 @@ protocol SelectorBackend: AnyObject {
     func modify(_ descriptor: CInt, interest: Interest) throws(SystemError)
     /// Stops watching a descriptor; safe between waits even while the reactor dispatches events.
     func remove(_ descriptor: CInt)
-    /// Waits up to `timeoutMilliseconds` (-1: forever) and appends what fired to `events`.
+    /// Waits until something is ready or the `MonotonicClock` time `deadline` (nil: forever), and appends
+    /// what fired to `events`. The wait goes through `waitingThroughInterrupts`: EINTR waits again for the
+    /// time that is left (a signal is a byte on the signal pipe, which the next wait reports).
     ///
-    /// - Throws: `SystemError` for anything but EINTR, which returns with no events so the loop can look
-    ///   at its signals and timers.
-    func wait(timeoutMilliseconds: CInt, into events: inout [FiredEvent]) throws(SystemError)
+    /// - Throws: `SystemError` for anything but EINTR.
+    func wait(until deadline: UInt64?, into events: inout [FiredEvent]) throws(SystemError)
     /// Releases the backend's own descriptors.
     func close()
 }

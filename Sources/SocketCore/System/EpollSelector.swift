@@ -38,14 +38,13 @@ final class EpollSelector: SelectorBackend {
         precondition(result == 0 || errno == ENOENT, "epoll_ctl(DEL, \(descriptor)): \(Errno(rawValue: errno))")
     }
 
-    func wait(timeoutMilliseconds: CInt, into events: inout [FiredEvent]) throws(SystemError) {
+    func wait(until deadline: UInt64?, into events: inout [FiredEvent]) throws(SystemError) {
         let epfd = epollDescriptor
-        let ready = buffer.withUnsafeMutableBufferPointer {
-            st_epoll_wait(epfd, $0.baseAddress, CInt($0.count), timeoutMilliseconds)
-        }
-        if ready < 0 {
-            if errno == EINTR { return }
-            throw SystemError(errno: Errno(rawValue: errno), call: "epoll_wait")
+        let ready = try buffer.withUnsafeMutableBufferPointer { slots throws(SystemError) -> CInt in
+            let (base, capacity) = (slots.baseAddress, CInt(slots.count))
+            return try waitingThroughInterrupts("epoll_wait", until: deadline) {
+                st_epoll_wait(epfd, base, capacity, $0)
+            }
         }
         for index in 0..<Int(ready) {
             let bits = buffer[index].events

@@ -1,6 +1,7 @@
 // Errno.swift -- errno values with Swift names (swift-system's words), and their text.
 //
-// The only file besides Syscall.swift that spells C errno constants.
+// Code outside System/ names errno values only through these; inside, only the funnels (Syscall.swift,
+// Wait.swift) and connect's EINPROGRESS spell the C constants.
 import Glibc
 
 /// An error number reported by a system call.

@@ -59,12 +59,9 @@ final class PollSelector: SelectorBackend {
         indexOf[fd] = -1
     }
 
-    func wait(timeoutMilliseconds: CInt, into events: inout [FiredEvent]) throws(SystemError) {
-        let ready = Glibc.poll(pollDescriptors, nfds_t(count), timeoutMilliseconds)
-        if ready < 0 {
-            if errno == EINTR { return }
-            throw SystemError(errno: Errno(rawValue: errno), call: "poll", detail: "\(count) descriptors")
-        }
+    func wait(until deadline: UInt64?, into events: inout [FiredEvent]) throws(SystemError) {
+        let (descriptors, watched) = (pollDescriptors, nfds_t(count))
+        let ready = try waitingThroughInterrupts("poll", until: deadline) { Glibc.poll(descriptors, watched, $0) }
         var remaining = Int(ready)
         var index = 0
         while remaining > 0 && index < count {

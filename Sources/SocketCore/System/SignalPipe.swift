@@ -37,6 +37,16 @@ public final class SignalPipe: Sendable {
     }
 }
 
+/// The signals sockettool handles, by number, for code outside System/.
+public enum SignalNumber {
+    /// SIGINT (Ctrl-C).
+    public static let interrupt: CInt = SIGINT
+    /// SIGTERM.
+    public static let terminate: CInt = SIGTERM
+    /// SIGINT and SIGTERM: what ends a run early.
+    public static let stopping: [CInt] = [SIGINT, SIGTERM]
+}
+
 /// "SIGINT", "SIGTERM", ...: the names the event lines and JSON use.
 public func signalName(_ signal: CInt) -> String {
     switch signal {

@@ -1,6 +1,5 @@
 // Socket+Wait.swift -- waiting on one socket in the blocking commands, bounded by a timeout and
 // interruptible by a signal (through the signal pipe), so Ctrl-C and deadlines always work.
-import Glibc
 
 /// What ended a wait.
 public enum WaitOutcome: Sendable, Equatable {
@@ -14,37 +13,29 @@ public enum WaitOutcome: Sendable, Equatable {
 
 extension Socket {
     /// Waits until the socket is ready for `interest`, `timeout` passes, or a signal arrives on `signals`.
-    /// The corresponding C function is `poll(2)`; EINTR restarts it with the time that is left.
+    /// The wait is `Wait.until`'s: EINTR waits again for the time that is left.
     public func wait(
         for interest: Interest,
         timeout: Duration?,
         signals: SignalPipe? = nil
     ) throws(SystemError) -> WaitOutcome {
-        var entries = [
-            pollfd(
-                fd: descriptor,
-                events: (interest.contains(.readable) ? Int16(POLLIN) : 0)
-                    | (interest.contains(.writable) ? Int16(POLLOUT) : 0),
-                revents: 0
-            ),
-            pollfd(fd: signals?.pipe.readDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
+        try wait(for: interest, until: Wait.deadline(after: timeout), signals: signals)
+    }
+
+    /// Waits until the socket is ready for `interest`, the `MonotonicClock` time `deadline` passes (nil:
+    /// never), or a signal arrives on `signals`.
+    public func wait(
+        for interest: Interest,
+        until deadline: UInt64?,
+        signals: SignalPipe? = nil
+    ) throws(SystemError) -> WaitOutcome {
+        let targets = [
+            WaitTarget(descriptor, interest), WaitTarget(signals?.pipe.readDescriptor ?? -1, .readable),
         ]
-        let deadline = timeout.map { MonotonicClock.now() &+ $0.nanoseconds }
         while true {
-            var milliseconds: CInt = -1
-            if let deadline {
-                let now = MonotonicClock.now()
-                if now >= deadline { return .timedOut }
-                milliseconds = CInt(clamping: (deadline - now + 999_999) / 1_000_000)
-            }
-            let ready = poll(&entries, nfds_t(entries.count), milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(errno: Errno(rawValue: errno), call: "poll")
-            }
-            if let signals, entries[1].revents != 0, let signal = signals.drain().first { return .signalled(signal) }
-            if entries[0].revents != 0 { return .ready }
-            if ready == 0 && deadline != nil { return .timedOut }
+            guard let ready = try Wait.until(deadline, targets) else { return .timedOut }
+            if let signals, !ready[1].isEmpty, let signal = signals.drain().first { return .signalled(signal) }
+            if !ready[0].isEmpty { return .ready }
         }
     }
 

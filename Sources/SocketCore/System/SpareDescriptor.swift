@@ -29,6 +29,7 @@ public final class SpareDescriptor {
     /// Opens the spare again (may fail quietly while descriptors are still exhausted; retried later).
     public func reacquire() {
         guard descriptor < 0 else { return }
-        descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        descriptor =
+            (try? retryingInterrupts("open", detail: "/dev/null") { open("/dev/null", O_RDONLY | O_CLOEXEC) }) ?? -1
     }
 }

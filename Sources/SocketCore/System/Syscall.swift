@@ -2,7 +2,13 @@
 //
 // The rule of this file: errno is read on the very next line after the call, before anything that could
 // allocate or log, which is why the funnels are @inline(never) and the call is a non-escaping closure.
-// EINTR is retried here and nowhere else; EAGAIN becomes `.wouldBlock`; EBADF and EFAULT are bugs and trap.
+// EAGAIN becomes `.wouldBlock`; EBADF and EFAULT are bugs and trap.
+//
+// EINTR has one rule per kind of call, and every one of them lives in System/:
+// - a call that does not wait (socket, bind, read, write, ...) is retried at once, here;
+// - a wait (poll, epoll_wait) waits again for the time that is left: `waitingThroughInterrupts` in Wait.swift;
+// - connect is not retried: the handshake goes on, so EINTR means "in progress" (Socket.swift);
+// - close is not retried: the descriptor is gone (below).
 import Glibc
 
 /// Runs a call that does not block here, retrying while it fails with EINTR.

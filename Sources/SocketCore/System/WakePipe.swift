@@ -28,33 +28,21 @@ public final class WakePipe: @unchecked Sendable {
     /// Writes one byte. If the pipe is full the loop is already awake, so EAGAIN is fine.
     public func wake(with byte: UInt8 = 1) {
         var byte = byte
-        _ = Glibc.write(writeDescriptor, &byte, 1)
+        let fd = writeDescriptor
+        _ = try? nonBlocking("write", detail: "wake-up pipe") { Glibc.write(fd, &byte, 1) }
     }
 
     /// Reads every byte written so far (non-blocking; empty if none).
     public func drain() -> [UInt8] {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64)
+        let fd = readDescriptor
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(readDescriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                received.append(contentsOf: chunk[0..<count])
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                return received
+            let result = chunk.withUnsafeMutableBytes { buffer in
+                try? nonBlocking("read", detail: "wake-up pipe") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
             }
+            guard case .processed(let count)? = result, count > 0 else { return received }
+            received.append(contentsOf: chunk[0..<count])
         }
-    }
-}
-
-extension WakePipe {
-    /// Waits until one of `pipes` has something to read, at most `timeoutMilliseconds`.
-    /// - Returns: For each pipe, whether it is readable (all false on timeout or EINTR).
-    public static func waitReadable(_ pipes: [WakePipe], timeoutMilliseconds: CInt) throws(SystemError) -> [Bool] {
-        var entries = pipes.map { pollfd(fd: $0.readDescriptor, events: Int16(POLLIN), revents: 0) }
-        let ready = poll(&entries, nfds_t(entries.count), timeoutMilliseconds)
-        if ready < 0 && errno != EINTR { throw SystemError(errno: Errno(rawValue: errno), call: "poll") }
-        return entries.map { ready > 0 && $0.revents & Int16(POLLIN) != 0 }
     }
 }
