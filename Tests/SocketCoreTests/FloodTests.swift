@@ -216,5 +216,9 @@ struct FloodTests {
         #expect(FloodPlot.byteLabel(1 << 19) == "512 KiB")
         #expect(FloodPlot.byteLabel(3 << 19) == "1.5 MiB")
         #expect(FloodPlot.escape("a<b & \"c\">") == "a&lt;b &amp; &quot;c&quot;&gt;")
+        // Tick labels: as many decimals as the step has, for every step timeTickStep gives.
+        let decimals = [0.05, 0.5, 2.0, 10.0, 0.0001, 0.0002, 0.2].map(FloodPlot.decimalsShown(by:))
+        #expect(decimals == [2, 1, 0, 0, 4, 4, 1])
+        #expect(FloodPlot.decimalsShown(by: FloodPlot.timeTickStep(for: 0.0009)) == 4)
     }
 }

@@ -7,6 +7,8 @@ import SocketCore
 import TestSupport
 import Testing
 
+@testable import sockettool
+
 @Suite("flood: the buffer-fill experiment on the command line")
 struct FloodCLITests {
     // MARK: - The demo

@@ -3,7 +3,6 @@
 //
 // The receiver's Recv-Q is the lower band, the sender's Send-Q sits on top of it, so the top edge is every
 // byte waiting in the kernel. The root element carries the scales (data-*) so a program can read it back.
-import Glibc
 
 /// Draws a report's samples.
 public enum FloodPlot {
@@ -59,7 +58,7 @@ public enum FloodPlot {
             bytes += byteStep
         }
         tick = 0.0
-        let decimals = max(0, Int((-log10(timeStep)).rounded(.up)))
+        let decimals = decimalsShown(by: timeStep)
         while tick <= timeMaximum * 1.000001 {
             svg += "  <text x=\"\(number(x(tick)))\" y=\"\(number(bottom + 18))\" text-anchor=\"middle\">"
             svg += NumberFormat.fixed(tick, decimals: decimals) + "</text>\n"
@@ -171,6 +170,18 @@ public enum FloodPlot {
             for factor in [1.0, 2.0, 5.0] where maximum / (factor * magnitude) <= 10 { return factor * magnitude }
             magnitude *= 10
         }
+    }
+
+    /// Digits after the point a tick step needs (0.5 and 0.2: one; 0.05: two; 1, 2, 5 and up: none): the
+    /// rounded-up -log10 of the step, without the C library.
+    public static func decimalsShown(by step: Double) -> Int {
+        var scaled = step
+        var decimals = 0
+        while scaled < 1 - 1e-9 && decimals < 12 {
+            scaled *= 10
+            decimals += 1
+        }
+        return decimals
     }
 
     /// "0", "512 KiB", "1.5 MiB", "64 B".

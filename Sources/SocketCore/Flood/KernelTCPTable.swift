@@ -1,7 +1,6 @@
 // KernelTCPTable.swift -- /proc/net/tcp and tcp6, the table netstat reads: any socket of this machine's
 // network namespace, with its queues, found by its two addresses. This is how the sender shows the Recv-Q
 // of a receiver in another process (`flood serve` on the same host) without asking it.
-import Glibc
 
 /// One row of /proc/net/tcp{,6}: a socket as the kernel reports it to netstat.
 public struct KernelSocketEntry: Sendable, Equatable {
@@ -105,26 +104,15 @@ public enum KernelTCPTable {
     /// "0100007F:FF98": the kernel prints the address as the 32-bit word it stores (network order, printed
     /// in host order) and the port in host order, both as upper-case hex.
     static func key(_ address: SocketAddress) -> String {
-        let word = withUnsafeBytes(of: address.storage) { raw in
-            raw.loadUnaligned(fromByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!, as: UInt32.self)
-        }
+        let word = address.addressBytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
         return hex(word, digits: 8) + ":" + hex(UInt32(address.port), digits: 4)
     }
 
     /// The tcp6 form: four such words, IPv4 written as ::ffff:a.b.c.d.
     static func key6(_ address: SocketAddress) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        withUnsafeBytes(of: address.storage) { raw in
-            if address.isIPv6 {
-                let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
-                for index in 0..<16 { bytes[index] = raw[offset + index] }
-            } else {
-                let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
-                bytes[10] = 0xFF
-                bytes[11] = 0xFF
-                for index in 0..<4 { bytes[12 + index] = raw[offset + index] }
-            }
-        }
+        let bytes =
+            address.isIPv6
+            ? address.addressBytes : [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + address.addressBytes
         var text = ""
         bytes.withUnsafeBytes { raw in
             for word in 0..<4 { text += hex(raw.loadUnaligned(fromByteOffset: word * 4, as: UInt32.self), digits: 8) }

@@ -1,6 +1,5 @@
 // QueueTable.swift -- the netstat-like table the experiment ends with (Proto Recv-Q Send-Q Local Address
 // Foreign Address State), read from the kernel: the same numbers `ss -tn` and `netstat -tn` show.
-import Glibc
 
 /// One socket's line.
 public struct QueueTableRow: Sendable, Equatable {
@@ -44,7 +43,7 @@ public struct QueueTableRow: Sendable, Equatable {
         let local = try socket.localAddress()
         let peer = try socket.peerAddress()
         return QueueTableRow(
-            proto: socket.family == AF_INET6 ? "tcp6" : "tcp",
+            proto: socket.isIPv6 ? "tcp6" : "tcp",
             receiveQueue: try socket.inputQueueBytes(),
             sendQueue: try socket.outputQueueBytes(),
             local: local.description,

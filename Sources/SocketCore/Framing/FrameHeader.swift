@@ -1,5 +1,4 @@
 // FrameHeader.swift -- the JSON header of a message: the four required keys, validated strictly.
-import Glibc
 
 /// The byte order a header declares for its content (the 2-byte prefix is always big-endian).
 public enum ByteOrder: String, Sendable {
@@ -101,7 +100,7 @@ public struct FrameHeader: Sendable, Equatable {
         let prefixCount = prefix.utf8CodeUnitCount
         let digits = bytes.count - prefixCount - 1
         guard digits >= 1, digits <= 18, bytes[bytes.count - 1] == UInt8(ascii: "}"),
-            memcmp(bytes.baseAddress!, prefix.utf8Start, prefixCount) == 0
+            bytesEqual(bytes.baseAddress!, prefix.utf8Start, count: prefixCount)
         else { return nil }
         guard let (value, end) = plainDigits(bytes, from: prefixCount), end == bytes.count - 1 else { return nil }
         return value

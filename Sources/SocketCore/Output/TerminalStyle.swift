@@ -1,5 +1,4 @@
 // TerminalStyle.swift -- ANSI colour for labels on a terminal, and never anywhere else.
-import Glibc
 
 /// Colours labels ("error:", "hint:") when stderr is a terminal and the user has not asked otherwise.
 public struct TerminalStyle: Sendable {
@@ -23,9 +22,9 @@ public struct TerminalStyle: Sendable {
         case .always: isEnabled = true
         case .never: isEnabled = false
         case .auto:
-            let noColor = getenv("NO_COLOR").map { String(cString: $0).isEmpty == false } ?? false
-            let dumb = getenv("TERM").map { String(cString: $0) == "dumb" } ?? false
-            isEnabled = !noColor && !dumb && isatty(descriptor) == 1
+            let noColor = Environment.value("NO_COLOR").map { !$0.isEmpty } ?? false
+            let dumb = Environment.value("TERM") == "dumb"
+            isEnabled = !noColor && !dumb && StandardStreams.isTerminal(descriptor)
         }
     }
 

@@ -1,8 +1,6 @@
 // EventLog+Connections.swift -- the guide's per-connection lines, built straight into the output buffer
 // (a server prints several per request, so no String is made for them in text mode).
 
-import Glibc
-
 extension EventLog {
     /// "Listening on 127.0.0.1:65432", and a plain notice when that is every interface.
     func listening(on address: SocketAddress) {
@@ -21,7 +19,7 @@ extension EventLog {
     /// "Caught keyboard interrupt, exiting" (the guide's words for Ctrl-C) or "Caught SIGTERM, exiting", and
     /// the JSON fields naming the signal.
     public static func shutdownEvent(for signal: CInt) -> (text: String, fields: [(String, JSONValue)]) {
-        let interrupt = signal == SIGINT
+        let interrupt = signal == SignalNumber.interrupt
         return (
             interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
             [("signal", .string(signalName(signal)))]

@@ -51,6 +51,9 @@ public final class Socket {
         assert(descriptor == -1, "leak of open Socket \(descriptor)")
     }
 
+    /// True for an AF_INET6 socket.
+    public var isIPv6: Bool { family == AF_INET6 }
+
     /// True until `close()`.
     public var isOpen: Bool { descriptor >= 0 }
 

@@ -62,6 +62,17 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The address in network order without the port: 4 bytes for IPv4, 16 for IPv6.
+    public var addressBytes: [UInt8] {
+        withUnsafeBytes(of: storage) { raw in
+            let offset =
+                isIPv6
+                ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+                : MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            return Array(raw[offset..<offset + (isIPv6 ? 16 : 4)])
+        }
+    }
+
     /// The address without the port, e.g. "127.0.0.1" or "::1". The corresponding C function is `inet_ntop(3)`.
     public var host: String {
         if !isIPv6 { return ipv4Text() }

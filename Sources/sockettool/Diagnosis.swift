@@ -1,48 +1,24 @@
 // Diagnosis.swift -- every failure turned into what a learner needs: one line saying what failed, a hint
 // they can act on (the guide's Troubleshooting and Errors sections, built in), and a documented exit code.
-
-/// Failures of sockettool's own making (not a system call's).
-public enum ToolError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A deadline passed: what was awaited, from whom, and for how long.
-    case timedOut(what: String, peer: String, seconds: Double)
-    /// The echo or response did not match what was sent or expected.
-    case mismatch(String)
-    /// The peer's bytes broke the protocol.
-    case protocolViolation(peer: String, reason: String)
-    /// The peer closed before the exchange was complete.
-    case closedEarly(peer: String, reason: String)
-    /// Several connections (or, in `search`'s load mode, requests: `unit`) failed; the first is described.
-    case connectionsFailed(failed: Int, total: Int, first: String, unit: String = "connections")
-
-    public var description: String {
-        switch self {
-        case .timedOut(let what, let peer, let seconds):
-            "\(what) from \(peer) timed out after \(NumberFormat.fixed(seconds, decimals: seconds < 1 ? 3 : 1)) s"
-        case .mismatch(let detail): detail
-        case .protocolViolation(let peer, let reason): "invalid response from \(peer): \(reason)"
-        case .closedEarly(let peer, let reason): "\(peer): \(reason)"
-        case .connectionsFailed(let failed, let total, let first, let unit):
-            "\(failed) of \(total) \(unit) failed; first: \(first)"
-        }
-    }
-}
+// The library throws typed failures; only the command line decides how they read and how the process exits.
+import SocketCore
 
 /// What to tell the user about a failure, and how the process exits.
-public struct Diagnosis: Sendable, Equatable {
+struct Diagnosis: Sendable, Equatable {
     /// One line: what failed, on what, why.
-    public var message: String
+    var message: String
     /// What the user can do about it.
-    public var hint: String?
+    var hint: String?
     /// The process's exit status (see `ExitStatus`).
-    public var exitStatus: Int32
+    var exitStatus: Int32
     /// A stable name for scripts (the JSON "error" event's "kind").
-    public var kind: String
+    var kind: String
 
     /// Diagnoses any error sockettool throws.
     ///
     /// - Parameter server: The command that starts the server this client talks to, for the hint of a
     ///   refused connection (a learner who follows it must get a server that speaks the client's protocol).
-    public init(_ error: any Error, server: String = "sockettool serve app HOST PORT") {
+    init(_ error: any Error, server: String = "sockettool serve app HOST PORT") {
         switch error {
         case let error as SystemError: self = Diagnosis.system(error, server: server)
         case let error as ResolutionError:
@@ -67,7 +43,7 @@ public struct Diagnosis: Sendable, Equatable {
     }
 
     /// "name:port" or "[v6]:port" split in two; nil for anything else, an IPv6 address included.
-    public static func hostWithPort(_ text: String) -> (host: Substring, port: Substring)? {
+    static func hostWithPort(_ text: String) -> (host: Substring, port: Substring)? {
         guard let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") else { return nil }
         let name = text[..<colon]
         let port = text[text.index(after: colon)...]
@@ -77,7 +53,7 @@ public struct Diagnosis: Sendable, Equatable {
         return (name.hasPrefix("[") && name.hasSuffix("]") ? name.dropFirst().dropLast() : name, port)
     }
 
-    public init(message: String, hint: String?, exitStatus: Int32, kind: String) {
+    init(message: String, hint: String?, exitStatus: Int32, kind: String) {
         self.message = message
         self.hint = hint
         self.exitStatus = exitStatus
@@ -223,28 +199,28 @@ public struct Diagnosis: Sendable, Equatable {
 }
 
 /// sockettool's exit statuses, after sysexits.h. Documented in `sockettool --help` and docs/.
-public enum ExitStatus {
+enum ExitStatus {
     /// Everything worked.
-    public static let success: Int32 = 0
+    static let success: Int32 = 0
     /// The exchange failed: bytes differ, a response is invalid or cut short, the peer reset or closed early.
-    public static let failure: Int32 = 1
+    static let failure: Int32 = 1
     /// Bad flags or arguments (EX_USAGE, argument-parser's convention).
-    public static let usage: Int32 = 64
+    static let usage: Int32 = 64
     /// A host name did not resolve (EX_NOHOST).
-    public static let unknownHost: Int32 = 68
+    static let unknownHost: Int32 = 68
     /// Connection refused, host or network unreachable (EX_UNAVAILABLE).
-    public static let unavailable: Int32 = 69
+    static let unavailable: Int32 = 69
     /// Out of descriptors, or another system failure (EX_OSERR).
-    public static let systemError: Int32 = 71
+    static let systemError: Int32 = 71
     /// Cannot listen: address in use or not on this machine (EX_CANTCREAT).
-    public static let cannotListen: Int32 = 73
+    static let cannotListen: Int32 = 73
     /// A connect or response deadline passed (EX_TEMPFAIL).
-    public static let timedOut: Int32 = 75
+    static let timedOut: Int32 = 75
     /// Permission denied, e.g. a port below 1024 (EX_NOPERM).
-    public static let permissionDenied: Int32 = 77
+    static let permissionDenied: Int32 = 77
 
     /// The table, for --help and docs.
-    public static let table: [(Int32, String)] = [
+    static let table: [(Int32, String)] = [
         (success, "success"),
         (failure, "the exchange failed: bytes differ, bad or cut response, reset"),
         (usage, "usage error: bad flags or arguments"),

@@ -1,5 +1,4 @@
 // AppProtocol.swift -- what the guide's app server answers, as pure functions of the request frame.
-import Glibc
 
 /// The guide's search service: requests in, responses out. No sockets here.
 public enum AppProtocol {
@@ -67,7 +66,7 @@ public enum AppProtocol {
             content[content.count - 2] == UInt8(ascii: "\"")
         else { return nil }
         return content.withUnsafeBufferPointer { bytes -> String? in
-            guard memcmp(bytes.baseAddress!, prefix.utf8Start, prefixCount) == 0 else { return nil }
+            guard bytesEqual(bytes.baseAddress!, prefix.utf8Start, count: prefixCount) else { return nil }
             let value = UnsafeBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
             // Control characters are not allowed raw in a JSON string; quotes and backslashes need decoding.
             guard value.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
