@@ -19,17 +19,26 @@ public enum Dialer {
     /// until one answers. A refusal or unreachable network on one address moves on to the next, as for
     /// "localhost", which is ::1 and 127.0.0.1.
     ///
+    /// - Parameters:
+    ///   - sendBufferSize: SO_SNDBUF before connect (flood's sender).
+    ///   - noDelay: TCP_NODELAY (every client but flood's sender, which wants full segments).
     /// - Throws: The last address's error (ECONNREFUSED, ETIMEDOUT, ...).
     public static func connect(
         to addresses: [SocketAddress],
-        timeout: Duration
+        timeout: Duration,
+        sendBufferSize: Int? = nil,
+        noDelay: Bool = true
     ) throws(SystemError) -> (Socket, SocketAddress) {
         precondition(!addresses.isEmpty)
         var lastError = SystemError(errno: .connectionRefused, call: "connect")
         for address in addresses {
             do {
-                let socket = try Socket.connected(to: address, timeout: timeout)
-                try? socket.setNoDelay(true)
+                let socket = try Socket.connected(
+                    to: address,
+                    timeout: timeout,
+                    sendBufferSize: sendBufferSize,
+                    noDelay: noDelay
+                )
                 return (socket, address)
             } catch {
                 lastError = error
@@ -42,14 +51,6 @@ public enum Dialer {
     ///
     /// - Returns: The socket, and whether it is already connected.
     public static func start(to address: SocketAddress) throws(SystemError) -> (Socket, ConnectResult) {
-        let socket = try Socket(family: address.family)
-        do {
-            // The guide's clients send small messages; without NODELAY each waits for the previous ACK.
-            try? socket.setNoDelay(true)
-            return (socket, try socket.connect(to: address))
-        } catch {
-            socket.close()
-            throw error
-        }
+        try Socket.connecting(to: address)
     }
 }

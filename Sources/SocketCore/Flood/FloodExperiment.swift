@@ -1,6 +1,5 @@
 // FloodExperiment.swift -- `flood`: the guide's buffer-fill experiment, either whole in this process (a
 // receiver that never reads, on a loopback port of its own) or as the sender against any server.
-import Glibc
 
 /// Sets up the sockets, runs the flood, and reads the result while the sockets are still open.
 public enum FloodExperiment {
@@ -152,11 +151,12 @@ public enum FloodExperiment {
         options: FloodOptions,
         display: FloodDisplay
     ) throws -> (sender: Socket, receiver: Socket, address: SocketAddress) {
-        let listener = try Socket(family: AF_INET)
+        let listener = try Socket.listening(
+            on: SocketAddress(ipv4: "127.0.0.1", port: 0)!,
+            backlog: 1,
+            receiveBufferSize: options.receiveBufferSize
+        )
         defer { listener.close() }
-        if let size = options.receiveBufferSize { try listener.setReceiveBufferSize(size) }
-        try listener.bind(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
-        try listener.listen(backlog: 1)
         let address = try listener.localAddress()
         display.event(
             "listening",
@@ -184,38 +184,19 @@ public enum FloodExperiment {
     }
 
     /// Connects to the first address that answers, with SO_SNDBUF set before connect (so the handshake
-    /// already reflects it). Tries each address in turn, like `Dialer`.
+    /// already reflects it) and Nagle left on (the flood wants full segments).
     ///
     /// - Throws: The last address's `SystemError`.
     static func connectSender(
         to addresses: [SocketAddress],
         options: FloodOptions
     ) throws(SystemError) -> (Socket, SocketAddress) {
-        precondition(!addresses.isEmpty)
-        var lastError = SystemError(errno: .connectionRefused, call: "connect")
-        for address in addresses {
-            let socket: Socket
-            do throws(SystemError) {
-                socket = try Socket(family: address.family)
-            } catch {
-                lastError = error
-                continue
-            }
-            do throws(SystemError) {
-                if let size = options.sendBufferSize { try socket.setSendBufferSize(size) }
-                if try socket.connect(to: address) == .inProgress {
-                    guard try socket.wait(for: .writable, timeout: options.connectTimeout) == .ready else {
-                        throw SystemError(errno: .timedOut, call: "connect", detail: address.description)
-                    }
-                    try socket.finishConnect(to: address)
-                }
-                return (socket, address)
-            } catch {
-                socket.close()
-                lastError = error
-            }
-        }
-        throw lastError
+        try Dialer.connect(
+            to: addresses,
+            timeout: options.connectTimeout,
+            sendBufferSize: options.sendBufferSize,
+            noDelay: false
+        )
     }
 
     /// Closes the sender with a reset (SO_LINGER 0). A plain close() would leave the unsent megabytes to the

@@ -95,13 +95,12 @@ public final class FloodServer {
         self.reactor = reactor
         self.options = options
         self.display = display
-        let socket = try Socket(family: address.family)
+        let socket = try Socket.listening(
+            on: address,
+            backlog: options.backlog,
+            receiveBufferSize: options.receiveBufferSize
+        )
         do {
-            try socket.setReuseAddress(true)
-            if address.isIPv6 && address.isWildcard { try socket.setIPv6Only(false) }
-            if let size = options.receiveBufferSize { try socket.setReceiveBufferSize(size) }
-            try socket.bind(to: address)
-            try socket.listen(backlog: options.backlog)
             listener = try Listener(socket: socket, log: display.log)
         } catch {
             socket.close()

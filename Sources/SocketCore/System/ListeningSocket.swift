@@ -1,22 +1,25 @@
-// ListeningSocket.swift -- a bound, listening TCP socket made the way every sockettool server wants it.
-import Glibc
+// ListeningSocket.swift -- the two recipes every socket here starts from, written once: a listener made the
+// way every sockettool server wants it, and a client's non-blocking connect.
 
 extension Socket {
     /// The listen backlog: at least SOMAXCONN; the kernel caps it at net.core.somaxconn. A short queue
     /// makes bursts of clients fail with refused connections (the bench README's pitfall).
     public static let defaultBacklog: CInt = 4096
 
-    /// socket + SO_REUSEADDR + bind + listen.
+    /// socket + SO_REUSEADDR (+ SO_RCVBUF) + bind + listen.
     ///
     /// - Parameters:
     ///   - address: Where to listen; port 0 lets the kernel pick (read it back with `localAddress()`).
     ///   - backlog: Pending-connection queue length.
     ///   - blocking: False for the reactor's servers, true for `serve echo`.
+    ///   - receiveBufferSize: SO_RCVBUF, set before listen: accepted sockets inherit it, and the handshake
+    ///     chooses the window scale from it (flood's receiver).
     /// - Throws: `SystemError` naming the call and address (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...).
     public static func listening(
         on address: SocketAddress,
         backlog: CInt = defaultBacklog,
-        blocking: Bool = false
+        blocking: Bool = false,
+        receiveBufferSize: Int? = nil
     ) throws(SystemError) -> Socket {
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
@@ -24,6 +27,7 @@ extension Socket {
             try socket.setReuseAddress(true)
             // "::" should take IPv4 connections too, whatever net.ipv6.bindv6only says.
             if address.isIPv6 && address.isWildcard { try socket.setIPv6Only(false) }
+            if let receiveBufferSize { try socket.setReceiveBufferSize(receiveBufferSize) }
             try socket.bind(to: address)
             try socket.listen(backlog: backlog)
             if blocking { try socket.setBlocking(true) }
@@ -34,13 +38,43 @@ extension Socket {
         return socket
     }
 
-    /// socket + connect for a blocking client (`connect` in its simplest form), bounded by `timeout`.
+    /// socket (+ SO_SNDBUF) (+ TCP_NODELAY) + a non-blocking connect: the start of every client connection.
     ///
-    /// - Throws: `SystemError` from connect, or ETIMEDOUT when the handshake takes longer than `timeout`.
-    public static func connected(to address: SocketAddress, timeout: Duration) throws(SystemError) -> Socket {
+    /// - Parameters:
+    ///   - sendBufferSize: SO_SNDBUF, set before connect so the handshake already reflects it (flood's sender).
+    ///   - noDelay: TCP_NODELAY; the guide's clients send small messages, and without it each waits for the
+    ///     previous ACK.
+    /// - Returns: The socket, and whether it is already connected or the handshake is under way.
+    /// - Throws: `SystemError` from socket, setsockopt or connect (ECONNREFUSED, ENETUNREACH, ...).
+    public static func connecting(
+        to address: SocketAddress,
+        sendBufferSize: Int? = nil,
+        noDelay: Bool = true
+    ) throws(SystemError) -> (Socket, ConnectResult) {
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
-            if try socket.connect(to: address) == .inProgress {
+            if let sendBufferSize { try socket.setSendBufferSize(sendBufferSize) }
+            if noDelay { try? socket.setNoDelay(true) }
+            return (socket, try socket.connect(to: address))
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    /// `connecting`, then a wait for the handshake of at most `timeout`: a connected socket for a client that
+    /// waits in straight-line code.
+    ///
+    /// - Throws: `SystemError` from connect, or ETIMEDOUT when the handshake takes longer than `timeout`.
+    public static func connected(
+        to address: SocketAddress,
+        timeout: Duration,
+        sendBufferSize: Int? = nil,
+        noDelay: Bool = true
+    ) throws(SystemError) -> Socket {
+        let (socket, result) = try connecting(to: address, sendBufferSize: sendBufferSize, noDelay: noDelay)
+        do throws(SystemError) {
+            if result == .inProgress {
                 guard try socket.wait(for: .writable, timeout: timeout) == .ready else {
                     throw SystemError(errno: .timedOut, call: "connect", detail: address.description)
                 }
