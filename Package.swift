@@ -25,7 +25,7 @@ var package = Package(
         .testTarget(name: "SocketCoreTests", dependencies: ["SocketCore", "CSocketShim", "TestSupport"]),
         .testTarget(
             name: "sockettoolTests",
-            dependencies: ["sockettool", "SocketCore", "TestSupport"],
+            dependencies: ["sockettool", "SocketCore", "CSocketShim", "TestSupport"],
             exclude: ["Snapshots"]
         ),
     ],

@@ -19,14 +19,15 @@ struct ExpectedFailure {
 }
 
 /// Runs `arguments` twice, as is and with --json, and checks both against `expected`.
-/// `meanwhile` plays the peer for each run.
+/// `meanwhile` plays the peer for each run; `unprivileged` runs sockettool as user nobody.
 func expectFailure(
     _ arguments: [String],
     _ expected: ExpectedFailure,
+    unprivileged: Bool = false,
     meanwhile: (() throws -> Void)? = nil,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let plain = try runSockettool(arguments, meanwhile: meanwhile)
+    let plain = try runSockettool(arguments, unprivileged: unprivileged, meanwhile: meanwhile)
     let command = (["sockettool"] + arguments).joined(separator: " ")
     #expect(plain.status == expected.status, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
 
@@ -44,7 +45,7 @@ func expectFailure(
     #expect(!containsEscape(plain.stderr), "piped stderr has no escape codes", sourceLocation: sourceLocation)
 
     // --json changes only stdout.
-    let json = try runSockettool(arguments + ["--json"], meanwhile: meanwhile)
+    let json = try runSockettool(arguments + ["--json"], unprivileged: unprivileged, meanwhile: meanwhile)
     #expect(json.status == expected.status, "\(command) --json\n\(json.transcript)", sourceLocation: sourceLocation)
     let nonEmpty = json.stdoutLines.filter { !$0.isEmpty }
     #expect(!nonEmpty.isEmpty, "\(command) --json: stdout is empty, no \"error\" event", sourceLocation: sourceLocation)
@@ -242,12 +243,16 @@ struct CLIContractExitStatusTests {
     }
 
     @Test(
-        "permission denied: a port below 1024 exits 77",
-        .disabled(if: geteuid() == 0, "root may bind ports below 1024, so there is no EACCES to see"),
-        .enabled(if: lowestUnprivilegedPort() > 1, "net.ipv4.ip_unprivileged_port_start lets anyone bind port 1")
+        "permission denied: a privileged port, bound as user nobody, exits 77",
+        .enabled(if: PrivilegedPort.number != nil, "net.ipv4.ip_unprivileged_port_start lets anyone bind every port")
     )
     func permissionDenied() throws {
-        try expectFailure(["serve", "app", "127.0.0.1", "1"], ExpectedFailure(status: 77, kind: nil, hint: true))
+        let port = try #require(PrivilegedPort.number)
+        try expectFailure(
+            ["serve", "app", "127.0.0.1", String(port)],
+            ExpectedFailure(status: 77, kind: "permission_denied", hint: true),
+            unprivileged: true
+        )
     }
 
     @Test("the echo differs from what was sent: exit 1")
@@ -266,10 +271,4 @@ struct CLIContractExitStatusTests {
             meanwhile: brokenEcho
         )
     }
-}
-
-/// /proc/sys/net/ipv4/ip_unprivileged_port_start: the lowest port anyone may bind (1024 by default).
-private func lowestUnprivilegedPort() -> Int {
-    let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
-    return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
 }

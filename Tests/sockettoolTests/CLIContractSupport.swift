@@ -48,17 +48,20 @@ struct FinishedRun {
     var transcript: String { "status \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
 }
 
-/// Starts sockettool, runs `meanwhile` (to play a peer), then waits for the exit and collects the output.
+/// Starts sockettool (as user nobody when `unprivileged`), runs `meanwhile` (to play a peer), then waits for
+/// the exit and collects the output.
 func runSockettool(
     _ arguments: [String],
     environment: [String: String] = [:],
-    timeout: Duration = .seconds(30),
+    unprivileged: Bool = false,
+    timeout: Duration = TestDeadline.generous,
     meanwhile: (() throws -> Void)? = nil
 ) throws -> FinishedRun {
-    let child = try ChildProcess(
-        sockettool: arguments,
-        environment: contractEnvironment.merging(environment) { $1 }
-    )
+    let environment = contractEnvironment.merging(environment) { $1 }
+    let child =
+        unprivileged
+        ? try ChildProcess(unprivilegedSockettool: arguments, environment: environment)
+        : try ChildProcess(sockettool: arguments, environment: environment)
     child.closeInput()
     try meanwhile?()
     let status = try child.waitForExit(timeout: timeout)

@@ -1,5 +1,5 @@
 // FloodCLISupport.swift -- what the flood CLI tests read independently of sockettool: /proc/net/tcp parsed
-// with Foundation, NDJSON lines, and a port that refuses connections.
+// with Foundation, and NDJSON lines.
 import Foundation
 import Glibc
 import Testing
@@ -46,35 +46,5 @@ func floodEvents(_ stdout: String, sourceLocation: SourceLocation = #_sourceLoca
         let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         if object == nil { Issue.record("not a JSON object: \(line)", sourceLocation: sourceLocation) }
         return object
-    }
-}
-
-/// A loopback port that refuses connections for as long as this object lives: bound, never listening, so
-/// no other test can take it and a SYN to it is answered with a reset.
-final class FloodRefusingPort {
-    let port: UInt16
-    private let descriptor: CInt
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard descriptor >= 0, bound else {
-            if descriptor >= 0 { close(descriptor) }
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        self.descriptor = descriptor
-        port = UInt16(bigEndian: address.sin_port)
-    }
-
-    deinit {
-        close(descriptor)
     }
 }

@@ -215,7 +215,7 @@ struct FloodCLITests {
             let second = try LoopbackClient.connect(port: port)
             defer { second.close() }
             // The kernel completed the second handshake; the connection waits, not accepted, in the queue.
-            let waiting = try pollUntil { try ResilienceSockets.acceptQueue(port: port) == 1 }
+            let waiting = try eventually { try ResilienceSockets.acceptQueue(port: port) == 1 }
             #expect(waiting, "\(server.transcript)")
             #expect(server.stderrText.contains("connection limit reached (--max-conns 1)"), "\(server.transcript)")
             #expect(!server.stdoutLines.contains("Accepted connection from 127.0.0.1:\(second.boundPort)"))
@@ -248,7 +248,7 @@ struct FloodCLITests {
 
     @Test("flood against a closed port: connection refused, hints on stderr, exit status 69, no crash")
     func refusedConnection() throws {
-        let closed = try FloodRefusingPort()
+        let closed = try ClosedPort()
         let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(closed.port)])
         #expect(result.status == ExitStatus.unavailable)
         #expect(result.stderr.contains("error: connect(127.0.0.1:\(closed.port)): Connection refused"))

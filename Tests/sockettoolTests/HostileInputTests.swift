@@ -354,7 +354,7 @@ struct HostileInputTests {
         for _ in 0..<2 {
             let holder = try LoopbackClient.connect(port: server.port)
             try holder.send(Array(request.prefix(40000)))
-            let read = try pollUntil {
+            let read = try eventually {
                 try ResilienceSockets.serverSide(port: server.port, client: holder.boundPort)?.receiveQueue == 0
             }
             #expect(read)
@@ -486,7 +486,7 @@ private final class AppServerUnderTest {
         #expect(waitpid(process.pid, nil, WNOHANG) == 0, "the server exited", sourceLocation: sourceLocation)
         try answersMorpheus(sourceLocation: sourceLocation)
         var now = -1
-        let settled = try pollUntil(timeout: .seconds(5)) {
+        let settled = try eventually {
             now = try ProcessProbe.openDescriptors(process.pid)
             return now <= baseline
         }

@@ -45,7 +45,7 @@ struct LoadInterruptTests {
         try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in
             let load = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(port), "--duration", "60"])
             // Progress goes to stderr; the first line there means the run is under way.
-            let started = pollUntil(timeout: .seconds(10)) { load.stderrText.contains("done") }
+            let started = eventually { load.stderrText.contains("done") }
             #expect(started, "\(load.transcript)")
             load.send(SIGINT)
             #expect(try load.waitForExit(timeout: .seconds(10)) == 128 + SIGINT, "\(load.transcript)")

@@ -51,7 +51,7 @@ struct ResilienceDeadlineTests {
         }
         #expect(failure == nil, "the server stopped answering while deadlines expired: \(failure ?? "")")
         var ended: [Int: StreamEnd] = [:]
-        _ = pollUntil(timeout: .seconds(3)) {
+        _ = eventually {
             for (index, client) in stalled.enumerated() where ended[index] == nil {
                 if let end = client.endedNow().end { ended[index] = end }
             }

@@ -28,7 +28,7 @@ struct ResilienceDefaultsTests {
         let port = try server.listeningPort()
         #expect(server.stdoutLines.first == "Listening on 0.0.0.0:\(port)")
         #expect(try ResilienceSockets.listeners(port: port) == ["0.0.0.0:\(port)"])
-        let noticed = pollUntil(timeout: .seconds(5)) { server.stderrText.contains("notice:") }
+        let noticed = eventually { server.stderrText.contains("notice:") }
         #expect(noticed, "no notice: \(server.transcript)")
         let lines = server.stderrText.split(separator: "\n").map(String.init)
         #expect(lines.count == 1, "\(lines)")
@@ -44,17 +44,19 @@ struct ResilienceDefaultsTests {
     }
 
     @Test(
-        "a port below 1024 without privilege fails with EACCES and explains CAP_NET_BIND_SERVICE",
-        .enabled(
-            if: getuid() != 0 && resilienceUnprivilegedPortStart() > 80,
-            "needs an unprivileged user: as root (or with ip_unprivileged_port_start <= 80) binding port 80 succeeds"
-        )
+        "a privileged port without privilege fails with EACCES and explains CAP_NET_BIND_SERVICE",
+        arguments: servers
     )
-    func privilegedPort() throws {
-        let result = try ChildProcess.sockettool(["serve", "app", "127.0.0.1", "80"], timeout: .seconds(10))
-        #expect(result.status == 77, "\(result.stderr)")
-        #expect(result.stderr.contains("Permission denied"), "\(result.stderr)")
-        #expect(result.stderr.contains("CAP_NET_BIND_SERVICE"), "\(result.stderr)")
+    func privilegedPort(kind: String) throws {
+        let port = try #require(PrivilegedPort.number, "ip_unprivileged_port_start lets anyone bind every port")
+        let server = try ChildProcess(unprivilegedSockettool: ["serve", kind, "127.0.0.1", String(port)])
+        server.closeInput()
+        #expect(try server.waitForExit() == 77, "\(server.transcript)")
+        let stderr = server.stderrText
+        #expect(stderr.contains("error: bind(127.0.0.1:\(port)): Permission denied"), "\(stderr)")
+        #expect(stderr.contains("CAP_NET_BIND_SERVICE"), "\(stderr)")
+        let stdout = server.stdoutLines + (try server.remainingLines())
+        #expect(stdout.isEmpty, "nothing listens, so no listening line: \(stdout)")
     }
 
     @Test("serve app: ESC and newlines from a peer are escaped, one line per event, no raw control bytes")
@@ -150,10 +152,4 @@ private func expectOneLinePerEvent(_ lines: [String], sourceLocation: SourceLoca
             sourceLocation: sourceLocation
         )
     }
-}
-
-/// net.ipv4.ip_unprivileged_port_start (1024 when unreadable).
-private func resilienceUnprivilegedPortStart() -> Int {
-    let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
-    return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
 }

@@ -21,7 +21,7 @@ struct ResilienceExhaustionTests {
         let clients = try (0..<60).map { _ in try LoopbackClient.connect(port: server.port) }
         defer { for client in clients { client.close() } }
 
-        let exhausted = pollUntil(timeout: .seconds(5)) {
+        let exhausted = eventually {
             !server.stderrLines(containing: "accept: ", "EMFILE").isEmpty
         }
         try #require(
@@ -32,7 +32,7 @@ struct ResilienceExhaustionTests {
 
         // Surplus connections are accepted and closed one per pause: a FIN, not a hang, and not a RST.
         var ends: [Int: StreamEnd] = [:]
-        let someClosed = pollUntil(timeout: .seconds(5)) {
+        let someClosed = eventually {
             for (index, client) in clients.enumerated() where ends[index] == nil {
                 if let end = client.endedNow().end { ends[index] = end }
             }
@@ -59,7 +59,7 @@ struct ResilienceExhaustionTests {
         // Descriptors free up: once the server has closed what it held and drained its listen queue (the
         // surplus clients, closed by now), a new client is served normally.
         for client in clients { client.close() }
-        let drained = try pollUntil(timeout: .seconds(10)) {
+        let drained = try eventually {
             server.drainOutput()
             return try ProcessProbe.openDescriptors(server.pid) <= idleDescriptors
                 && ResilienceSockets.acceptQueue(port: server.port) == 0
@@ -89,7 +89,7 @@ struct ResilienceExhaustionTests {
         let idleDescriptors = try ProcessProbe.openDescriptors(server.pid)
         let clients = try (0..<40).map { _ in try LoopbackClient.connect(port: server.port) }
         defer { for client in clients { client.close() } }
-        let capped = pollUntil(timeout: .seconds(5)) {
+        let capped = eventually {
             !server.stderrLines(containing: "connection limit reached").isEmpty
         }
         try #require(capped, "no cap warning with 40 connections and 32 descriptors: \(server.process.transcript)")
@@ -172,7 +172,7 @@ struct ResilienceExhaustionTests {
             slow.append(client)
             try client.send(kind == .app ? [0x00] : [UInt8(ascii: "s")])
         }
-        let allAccepted = try pollUntil(timeout: .seconds(10)) {
+        let allAccepted = try eventually {
             server.drainOutput()
             return try ProcessProbe.openDescriptors(server.pid) >= idleDescriptors + 1000
         }

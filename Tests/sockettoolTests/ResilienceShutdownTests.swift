@@ -44,7 +44,7 @@ struct ResilienceShutdownTests {
         // the rest of its last read as unsent echo, and stops reading (the remainder waits in the kernel).
         let payload = try randomBytes(2 << 20)
         let sent = try payload.withUnsafeBytes { try client.sendWhatFits($0) }
-        let blocked = try pollUntil(timeout: .seconds(10)) {
+        let blocked = try eventually {
             (try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.sendQueue ?? 0) > 0
         }
         try #require(blocked, "the server should be blocked writing the echo")
@@ -103,10 +103,10 @@ struct ResilienceShutdownTests {
         // child's stdout while it waits and so would unblock it.
         server.process.send(SIGTERM)
         // Two signals of one kind merge while pending: send the second once the first was delivered.
-        let delivered = pollUntil(timeout: .seconds(5)) { !Self.hasPendingSignal(SIGTERM, pid: server.pid) }
+        let delivered = eventually { !Self.hasPendingSignal(SIGTERM, pid: server.pid) }
         try #require(delivered, "the first SIGTERM stayed pending: \(server.diagnostics)")
         server.process.send(SIGTERM)
-        let ended = pollUntil(timeout: .seconds(5)) { !server.isRunning }
+        let ended = eventually { !server.isRunning }
         #expect(ended, "still running after two SIGTERMs: \(server.diagnostics)")
         #expect(try server.process.waitForExit(timeout: .seconds(5)) == 143)
     }
@@ -167,7 +167,7 @@ struct ResilienceShutdownTests {
             sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), cap: 4 << 20)
         }
         var side: (state: String, receiveQueue: Int, sendQueue: Int)?
-        let writing = try pollUntil(timeout: .seconds(5)) {
+        let writing = try eventually {
             side = try ResilienceSockets.serverSide(port: server.port, client: rudePort)
             return (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
         }
@@ -241,7 +241,7 @@ struct ResilienceShutdownTests {
         case .multi:
             let client = try LoopbackClient.connect(port: server.port, receiveBuffer: 4096)
             _ = try client.sendUntilBlocked(try randomBytes(1 << 16), cap: 16 << 20)
-            let holding = try pollUntil(timeout: .seconds(5)) {
+            let holding = try eventually {
                 try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.sendQueue ?? 0 > 0
             }
             try #require(holding, "the server holds no echo for the client")
@@ -253,7 +253,7 @@ struct ResilienceShutdownTests {
 /// Waits until the server has read everything `client` sent (its side of the connection has an empty Recv-Q).
 private func waitUntilServerRead(_ server: ResilientServer, _ client: LoopbackClient) throws {
     _ = try server.process.waitForLine { $0 == "Accepted connection from 127.0.0.1:\(client.boundPort)" }
-    let read = try pollUntil(timeout: .seconds(5)) {
+    let read = try eventually {
         try ResilienceSockets.serverSide(port: server.port, client: client.boundPort)?.receiveQueue == 0
     }
     try #require(read, "the server did not read the first bytes")

@@ -63,7 +63,7 @@ struct ResilienceStormTests {
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         var now = -1
-        let settled = try pollUntil(timeout: .seconds(5)) {
+        let settled = try eventually {
             now = try ProcessProbe.openDescriptors(server.pid)
             return now <= idle
         }

@@ -75,7 +75,7 @@ struct ServeAppTests {
         try withServer(["serve", "app", "127.0.0.1", "0", "-q"]) { server, port in
             let idle = try ProcessProbe.openDescriptors(server.pid)
             let clients = try (0..<100).map { _ in try LoopbackClient.connect(port: port) }
-            let allAccepted = try pollUntil { try ProcessProbe.openDescriptors(server.pid) >= idle + 100 }
+            let allAccepted = try eventually { try ProcessProbe.openDescriptors(server.pid) >= idle + 100 }
             #expect(allAccepted, "the server did not accept 100 connections")
             let before = try ProcessProbe.cpuTicks(server.pid)
             var none = pollfd(fd: -1, events: 0, revents: 0)

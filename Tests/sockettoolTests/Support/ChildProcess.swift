@@ -1,5 +1,6 @@
 // ChildProcess.swift -- runs the real sockettool binary (or python3) for CLI tests: stdout and stderr
 // read line by line with deadlines, signals, and an exit status that is always waited for with a timeout.
+import CSocketShim
 import Foundation
 import Glibc
 import Testing
@@ -46,14 +47,9 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`. The environment is the test's own plus `environment`.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        var inPipe: [CInt] = [-1, -1]
-        var outPipe: [CInt] = [-1, -1]
-        var errPipe: [CInt] = [-1, -1]
-        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        // Close-on-exec, so no child inherits another child's pipes (dup2 onto 0, 1, 2 clears the flag).
-        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let inPipe = try Self.makePipe()
+        let outPipe = try Self.makePipe()
+        let errPipe = try Self.makePipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -99,6 +95,18 @@ final class ChildProcess: @unchecked Sendable {
         stderrDescriptor = errPipe[0]
         _ = fcntl(stdoutDescriptor, F_SETFL, O_NONBLOCK)
         _ = fcntl(stderrDescriptor, F_SETFL, O_NONBLOCK)
+    }
+
+    /// A pipe whose ends are close-on-exec from the start, so that a child another test spawns at the same
+    /// moment cannot inherit them (it would hold a write end open, and this child's reader would never see
+    /// EOF). pipe2(O_CLOEXEC), through the library's shim (Swift's Glibc module hides pipe2); the shim also
+    /// sets O_NONBLOCK, which the child's ends and the stdin end must not have: cleared again here, since
+    /// status flags have no such race. posix_spawn's dup2 onto 0, 1, 2 clears close-on-exec for the child.
+    private static func makePipe() throws -> [CInt] {
+        var ends: [CInt] = [-1, -1]
+        guard st_pipe_nonblocking(&ends) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        for end in ends { _ = st_set_nonblocking(end, 0) }
+        return ends
     }
 
     /// Starts sockettool with `arguments`.

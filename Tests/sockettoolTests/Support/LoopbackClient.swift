@@ -219,44 +219,7 @@ final class LoopbackListener {
     }
 }
 
-/// A port on 127.0.0.1 that is bound but not listening: connecting to it is refused, and no other
-/// test can take it while this lives.
-final class ClosedPort {
-    private let socket: Socket
-    let port: UInt16
-
-    init() throws {
-        socket = try Socket(family: AF_INET)
-        do {
-            try socket.bind(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
-            port = try socket.localAddress().port
-        } catch {
-            socket.close()
-            throw error
-        }
-    }
-
-    deinit {
-        socket.close()
-    }
-}
-
-// MARK: - Waiting and bytes
-
-/// Checks `condition` every `interval` until it holds or `timeout` passes; returns whether it held.
-func pollUntil(
-    timeout: Duration = .seconds(5),
-    interval: Duration = .milliseconds(10),
-    _ condition: () throws -> Bool
-) rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        let (seconds, attoseconds) = interval.components
-        Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
-    }
-}
+// MARK: - Bytes
 
 /// `count` bytes from the kernel's random source.
 func randomBytes(_ count: Int) throws -> [UInt8] {

@@ -95,9 +95,9 @@ final class ResilientServer {
 }
 
 /// Marks every descriptor of this test process above stderr close-on-exec, so that a server started next
-/// inherits nothing but its three pipes. Without this it inherits swift-test's socket pairs and the pipes of
-/// every other ChildProcess open at the time (ChildProcess creates its pipes without O_CLOEXEC): a dozen or
-/// more descriptors, which under `prlimit --nofile=32` leave the server almost none of its own.
+/// inherits nothing but its three pipes. Without this it inherits swift-test's own descriptors that lack the
+/// flag (its socket pairs, files Foundation opened): under `prlimit --nofile=32` every one of them is a
+/// descriptor the server does not have for itself.
 /// Harmless to this process: close-on-exec only changes what an exec'd child inherits, and posix_spawn's
 /// dup2 onto 0, 1, 2 clears the flag for the descriptors a child is meant to get.
 func markInheritedDescriptorsCloseOnExec() {
