@@ -81,7 +81,7 @@ struct HelpCommand: CustomTestStringConvertible, Sendable, Hashable {
     /// Every command `sockettool --help` leads to. `subcommandsListed` checks this list stays complete.
     static let all: [HelpCommand] = [
         [], ["serve"], ["serve", "echo"], ["serve", "multi"], ["serve", "app"], ["connect"], ["search"],
-        ["flood"], ["flood", "send"], ["flood", "serve"],
+        ["flood"], ["flood", "send"], ["flood", "serve"], ["sockets"],
     ].map(HelpCommand.init(words:))
 }
 

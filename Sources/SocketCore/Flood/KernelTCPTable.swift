@@ -29,22 +29,7 @@ public enum KernelTCPTable {
     }
 
     /// netstat's name for a TCP state number.
-    public static func stateName(_ state: UInt8) -> String {
-        switch state {
-        case 1: "ESTABLISHED"
-        case 2: "SYN_SENT"
-        case 3: "SYN_RECV"
-        case 4: "FIN_WAIT1"
-        case 5: "FIN_WAIT2"
-        case 6: "TIME_WAIT"
-        case 7: "CLOSE"
-        case 8: "CLOSE_WAIT"
-        case 9: "LAST_ACK"
-        case 10: "LISTEN"
-        case 11: "CLOSING"
-        default: "UNKNOWN(\(state))"
-        }
-    }
+    public static func stateName(_ state: UInt8) -> String { SocketState.name(state) }
 
     /// TCP_ESTABLISHED.
     public static let established: UInt8 = 1
