@@ -7,7 +7,8 @@ public enum PythonJSON {
     /// lowercase `\u00XX`; DEL, U+2028 and all non-ASCII go raw.
     ///
     /// - Parameter terminalSafe: Also escape DEL and the C1 controls (U+0080-U+009F), which Python leaves
-    ///   raw but a terminal may act on: for log lines carrying a peer's text, never for the wire.
+    ///   raw but a terminal may act on, and U+2028/U+2029, which line-splitting readers take for line ends:
+    ///   for log lines carrying a peer's text, never for the wire.
     public static func appendString(_ text: String, to output: inout [UInt8], terminalSafe: Bool = false) {
         output.append(UInt8(ascii: "\""))
         // Native strings hand out their UTF-8 without a copy; others (bridged, rare) are copied once.
@@ -44,6 +45,14 @@ public enum PythonJSON {
                 output.append(contentsOf: Array("\\u00".utf8))
                 output.append(contentsOf: Array(hexByte(control).utf8))
                 index += byte == 0x7F ? 0 : 1
+                runStart = index + 1
+            } else if terminalSafe && byte == 0xE2 && index + 2 < utf8.count && utf8[index + 1] == 0x80
+                && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9)
+            {
+                // E2 80 A8 and E2 80 A9: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR.
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                output.append(contentsOf: Array((utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                index += 2
                 runStart = index + 1
             }
             index += 1

@@ -47,9 +47,10 @@ public enum ByteNotation {
     }
 
     /// Makes peer-supplied text safe for a one-line log: control characters (C0, DEL, C1) become `\xNN`, so
-    /// nothing a peer sends can break a line or drive the terminal, and the bidirectional overrides become
-    /// `\uNNNN`, so none can make the line read other than it is; printable text, quotes and non-ASCII
-    /// stay as they are. Cut at `limit` characters with "...".
+    /// nothing a peer sends can break a line or drive the terminal; the line and paragraph separators
+    /// (U+2028, U+2029, which line-splitting log readers treat as line ends) and the bidirectional overrides
+    /// become `\uNNNN`, so none can fake a line or make one read other than it is; printable text, quotes and
+    /// non-ASCII stay as they are. Cut at `limit` characters with "...".
     public static func escapeForLog(_ text: String, limit: Int = defaultLimit) -> String {
         var output = ""
         var count = 0
@@ -61,7 +62,7 @@ public enum ByteNotation {
             count += 1
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                 output += "\\x" + hexByte(UInt8(scalar.value))
-            } else if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
+            } else if (0x2028...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
                 output += "\\u" + hexByte(UInt8(scalar.value >> 8)) + hexByte(UInt8(scalar.value & 0xFF))
             } else {
                 output.unicodeScalars.append(scalar)
