@@ -32,6 +32,7 @@ struct Diagnosis: Sendable, Equatable {
                 kind: "unknown_host"
             )
         case let error as ToolError: self = Diagnosis.tool(error)
+        case let error as BindAddressError: self = Diagnosis.bindAddress(error)
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
         }
@@ -153,6 +154,27 @@ struct Diagnosis: Sendable, Equatable {
                 hint: nil,
                 exitStatus: ExitStatus.systemError,
                 kind: error.errno.name.lowercased()
+            )
+        }
+    }
+
+    private static func bindAddress(_ error: BindAddressError) -> Diagnosis {
+        switch error {
+        case .linkLocalWithoutScope(let host):
+            return Diagnosis(
+                message: error.description,
+                hint: "add the interface after a %, as in '\(host)%eth0' ('ip -6 addr' lists them), "
+                    + "or listen on :: for every interface.",
+                exitStatus: ExitStatus.cannotListen,
+                kind: "link_local_without_scope"
+            )
+        case .multicast, .broadcast:
+            return Diagnosis(
+                message: error.description,
+                hint: "use 127.0.0.1, 0.0.0.0, ::, or an address 'ip addr' lists; groups and broadcast are for "
+                    + "datagrams, not for TCP.",
+                exitStatus: ExitStatus.cannotListen,
+                kind: "not_unicast"
             )
         }
     }

@@ -63,10 +63,12 @@ struct ServerEndpoint: ParsableArguments {
         return (host, try port.map(parsePort) ?? guidePort)
     }
 
-    /// The address to bind.
+    /// The address to bind (never one no client could reach: see BindAddressCheck).
     func address() throws -> SocketAddress {
         let (host, port) = try resolved()
-        return try AddressResolver.serverAddress(host: host, port: port)
+        let address = try AddressResolver.serverAddress(host: host, port: port)
+        try BindAddressCheck.checkStreamServer(address)
+        return address
     }
 }
 
