@@ -51,6 +51,16 @@ struct FloodServe: ParsableCommand {
     )
     var maxConnections: Int = 64
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Close a connection after this many seconds in which no byte arrived or was read; 0 never. (A "
+                + "sender that closes while its bytes wait unread never gets its FIN through.)",
+            valueName: "seconds"
+        )
+    )
+    var idleTimeout: Seconds = 300
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -59,6 +69,7 @@ struct FloodServe: ParsableCommand {
         try validateByteCount(rcvbuf, "--rcvbuf")
         try validateByteCount(drain, "--drain", maximum: 1 << 40)
         try validateSeconds(duration, "--duration")
+        if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
     }
 
     func run() throws {
@@ -74,7 +85,8 @@ struct FloodServe: ParsableCommand {
                     receiveBufferSize: rcvbuf?.bytes,
                     drainRate: drain?.bytes,
                     duration: duration?.asDuration,
-                    maxConnections: maxConnections
+                    maxConnections: maxConnections,
+                    idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
                 ),
                 display: display
             )

@@ -19,6 +19,11 @@ public struct FloodServeOptions: Sendable {
     /// Connections held at once; more wait in the listen queue. The experiment needs one or a few, and each
     /// costs a descriptor, a queue read per tick and, with a drain rate, a 256 KiB read buffer.
     public var maxConnections: Int
+    /// A connection where no byte arrived or was read for this long is closed; nil: never. A sender that
+    /// closes while its bytes wait unread sends its FIN after them, so the FIN never arrives: without this,
+    /// such connections would hold a place under `maxConnections` for as long as the kernel keeps the
+    /// sender's orphaned socket probing the zero window.
+    public var idleTimeout: Duration?
 
     public init(
         receiveBufferSize: Int? = nil,
@@ -26,7 +31,8 @@ public struct FloodServeOptions: Sendable {
         duration: Duration? = nil,
         tickInterval: Duration = .milliseconds(50),
         backlog: CInt = Socket.defaultBacklog,
-        maxConnections: Int = 64
+        maxConnections: Int = 64,
+        idleTimeout: Duration? = .seconds(300)
     ) {
         self.receiveBufferSize = receiveBufferSize
         self.drainRate = drainRate
@@ -34,6 +40,7 @@ public struct FloodServeOptions: Sendable {
         self.tickInterval = tickInterval
         self.backlog = backlog
         self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -52,12 +59,17 @@ final class FloodConnection {
     var peakReceiveQueue = 0
     /// The Recv-Q last printed, and when (MonotonicClock).
     var printed: (queue: Int, at: UInt64)?
+    /// When a byte last arrived or was read (MonotonicClock), for the idle deadline.
+    var lastTraffic: UInt64
+    /// Bytes the slow reader had read at the last tick.
+    var drainedAtLastTick = 0
 
     init(socket: Socket, peer: SocketAddress, drainRate: Int?, now: UInt64) {
         self.socket = socket
         self.peer = peer
         drain = drainRate.map { FloodDrain(socket: socket, rate: $0, now: now) }
         receiveBuffer = (try? socket.receiveBufferSize()) ?? 0
+        lastTraffic = now
     }
 }
 
@@ -228,6 +240,11 @@ public final class FloodServer {
                 try connection.drain?.drain(now: now)
                 let queue = try connection.socket.inputQueueBytes()
                 let state = try connection.socket.tcpInfo().state
+                let drained = connection.drain?.drainedBytes ?? 0
+                if queue != connection.receiveQueue || drained != connection.drainedAtLastTick {
+                    connection.lastTraffic = now
+                }
+                connection.drainedAtLastTick = drained
                 // Recorded first: data and FIN can arrive in one tick, and that data was still never read.
                 connection.receiveQueue = queue
                 connection.peakReceiveQueue = max(connection.peakReceiveQueue, queue)
@@ -238,6 +255,11 @@ public final class FloodServer {
                 // FIN arrives after all the data, so nothing more will come; a draining reader reads it first.
                 if state == KernelTCPTable.closeWait && (queue == 0 || connection.drain == nil) {
                     ended.append((connection, "the peer closed it"))
+                    continue
+                }
+                if let idle = options.idleTimeout, !final, now &- connection.lastTraffic >= idle.nanoseconds {
+                    let seconds = NumberFormat.fixed(Double(idle.nanoseconds) / 1e9, decimals: 1)
+                    ended.append((connection, "idle, no traffic for \(seconds) s"))
                     continue
                 }
             } catch {
