@@ -164,7 +164,7 @@ struct Connect: ParsableCommand {
 
     private func runMulti(_ address: SocketAddress, count: Int, log: EventLog) throws -> TransferSummary {
         DescriptorLimit.raiseToHardLimit()
-        let reactor = try Reactor(kind: .default)
+        let reactor = try Reactor(kind: try Backend.fromEnvironment())
         let multi = MultiConnectionClient(reactor: reactor, log: log, options: client.options)
         multi.start(address: address, count: count) { id in messageList(for: id - 1) }
         return try multi.run()
@@ -192,7 +192,11 @@ struct Connect: ParsableCommand {
                 connectTimeout: connectTimeout,
                 timeout: timeout
             )
-            return EchoLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
+            return EchoLoadWorker(
+                reactor: try Reactor(kind: try Backend.fromEnvironment()),
+                options: options,
+                progress: progress
+            )
         }
         let header =
             "Echo load against \(address): \(connections) connection\(connections == 1 ? "" : "s"), "

@@ -76,7 +76,7 @@ struct FloodServe: ParsableCommand {
         let log = output.makeLog()
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
-            let reactor = try Reactor(kind: .default)
+            let reactor = try Reactor(kind: try Backend.fromEnvironment())
             let display = FloodDisplay.automatic(log: log)
             let server = try FloodServer(
                 reactor: reactor,

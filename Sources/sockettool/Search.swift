@@ -129,7 +129,11 @@ struct Search: ParsableCommand {
                 timeout: timeout,
                 maximumContentLength: maxContent
             )
-            return SearchLoadWorker(reactor: try Reactor(kind: .default), options: options, progress: progress)
+            return SearchLoadWorker(
+                reactor: try Reactor(kind: try Backend.fromEnvironment()),
+                options: options,
+                progress: progress
+            )
         }
         let lines = [
             "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.duration(nanoseconds: report.nanoseconds))",

@@ -70,7 +70,7 @@ struct ServeApp: ParsableCommand {
     func run() throws {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
-            let reactor = try Reactor(kind: server.backend)
+            let reactor = try Reactor(kind: try server.selectedBackend())
             let app = AppOptions(
                 maxContentLength: maxContent.bytes,
                 requestTimeout: requestTimeout.asDuration,

@@ -50,7 +50,7 @@ struct ServeMulti: ParsableCommand {
     func run() throws {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
-            let reactor = try Reactor(kind: server.backend)
+            let reactor = try Reactor(kind: try server.selectedBackend())
             let echo = EchoOptions(
                 maxPendingBytes: maxPending.bytes,
                 idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil

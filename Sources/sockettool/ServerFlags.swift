@@ -26,13 +26,23 @@ struct ServerFlags: ParsableArguments {
     )
     var grace: Seconds = 5
 
-    @Option(help: "Readiness API: poll (portable, the guide's selectors) or epoll (Linux, for many connections).")
-    var backend: SelectorKind = .default
+    @Option(
+        help: ArgumentHelp(
+            "Readiness API: poll (portable, the guide's selectors) or epoll (Linux, for many connections). Default: \(Backend.variable) if set, else poll.",
+            valueName: "backend"
+        )
+    )
+    var backend: SelectorKind?
 
     func validate() throws {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
         if backlog < 1 { throw ValidationError("--backlog must be at least 1.") }
         if grace < 0 { throw ValidationError("--grace must not be negative.") }
+    }
+
+    /// --backend if given, else the environment's (see `Backend`).
+    func selectedBackend() throws -> SelectorKind {
+        try backend ?? Backend.fromEnvironment()
     }
 
     func options(address: SocketAddress) -> ServerOptions {

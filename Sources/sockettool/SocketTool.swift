@@ -49,6 +49,9 @@ extension SocketTool {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot(arguments)
+            // Every command checks the variable, not only those that start a loop: a script that sets it
+            // wrong learns so on its first command.
+            _ = try Backend.fromEnvironment()
             try command.run()
         } catch {
             if arguments.contains("--json") && exitCode(for: error).rawValue == ExitStatus.usage {

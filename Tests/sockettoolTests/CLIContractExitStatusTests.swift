@@ -19,15 +19,17 @@ struct ExpectedFailure {
 }
 
 /// Runs `arguments` twice, as is and with --json, and checks both against `expected`.
-/// `meanwhile` plays the peer for each run; `unprivileged` runs sockettool as user nobody.
+/// `meanwhile` plays the peer for each run; `unprivileged` runs sockettool as user nobody; `environment` is
+/// added to the contract's.
 func expectFailure(
     _ arguments: [String],
     _ expected: ExpectedFailure,
+    environment: [String: String] = [:],
     unprivileged: Bool = false,
     meanwhile: (() throws -> Void)? = nil,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let plain = try runSockettool(arguments, unprivileged: unprivileged, meanwhile: meanwhile)
+    let plain = try runSockettool(arguments, environment: environment, unprivileged: unprivileged, meanwhile: meanwhile)
     let command = (["sockettool"] + arguments).joined(separator: " ")
     #expect(plain.status == expected.status, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
 
@@ -45,7 +47,12 @@ func expectFailure(
     #expect(!containsEscape(plain.stderr), "piped stderr has no escape codes", sourceLocation: sourceLocation)
 
     // --json changes only stdout.
-    let json = try runSockettool(arguments + ["--json"], unprivileged: unprivileged, meanwhile: meanwhile)
+    let json = try runSockettool(
+        arguments + ["--json"],
+        environment: environment,
+        unprivileged: unprivileged,
+        meanwhile: meanwhile
+    )
     #expect(json.status == expected.status, "\(command) --json\n\(json.transcript)", sourceLocation: sourceLocation)
     let nonEmpty = json.stdoutLines.filter { !$0.isEmpty }
     #expect(!nonEmpty.isEmpty, "\(command) --json: stdout is empty, no \"error\" event", sourceLocation: sourceLocation)

@@ -28,10 +28,6 @@ enum ContractPaths {
 /// pipe has no width, so COLUMNS alone decides).
 let contractEnvironment: [String: String] = ["COLUMNS": "80", "NO_COLOR": "", "TERM": "xterm"]
 
-/// For help text: the --backend default shown follows SOCKETTOOL_BACKEND (which `make test-epoll` sets),
-/// so snapshots are taken with it empty, which means the built-in default.
-let helpEnvironment: [String: String] = ["SOCKETTOOL_BACKEND": ""]
-
 /// True when `name` is set to "1" in the test's environment.
 func environmentFlag(_ name: String) -> Bool {
     ProcessInfo.processInfo.environment[name] == "1"

@@ -3,8 +3,8 @@
 //
 // Help snapshots live in Tests/sockettoolTests/Snapshots/<command>.txt ("root", "serve-echo", ...),
 // taken on a pipe with COLUMNS=80 (argument-parser wraps at $COLUMNS, else the terminal's width, else
-// 80) and SOCKETTOOL_BACKEND empty (it changes the --backend default shown). After changing a help
-// text on purpose, rewrite them with
+// 80); the epoll pass of `make test` checks they do not depend on SOCKETTOOL_BACKEND. After changing a
+// help text on purpose, rewrite them with
 //
 //     SOCKETTOOL_RECORD_SNAPSHOTS=1 swift test --filter CLIContract
 //
@@ -25,7 +25,7 @@ struct CLIContractTests {
 
     @Test("--help matches its snapshot, has an example, exits 0", arguments: HelpCommand.all)
     func helpSnapshot(command: HelpCommand) throws {
-        let run = try runSockettool(command.words + ["--help"], environment: helpEnvironment)
+        let run = try runSockettool(command.words + ["--help"])
         #expect(run.status == 0, "\(run.transcript)")
         #expect(run.stderr.isEmpty, "\(run.transcript)")
         try expectSnapshot(run.stdout + "\n", named: command.snapshotName)
@@ -40,7 +40,7 @@ struct CLIContractTests {
         while let words = queue.first {
             queue.removeFirst()
             found.append(HelpCommand(words: words))
-            let run = try runSockettool(words + ["--help"], environment: helpEnvironment)
+            let run = try runSockettool(words + ["--help"])
             #expect(run.status == 0, "\(run.transcript)")
             queue += listedSubcommands(inHelp: run.stdout).map { words + [$0] }
         }
@@ -57,23 +57,23 @@ struct CLIContractTests {
         // COLUMNS="" counts as unset for argument-parser; a pipe reports no width, so 80 is used.
         let unset = try runSockettool(
             ["serve", "app", "--help"],
-            environment: helpEnvironment.merging(["COLUMNS": ""]) { $1 }
+            environment: ["COLUMNS": ""]
         )
-        let pinned = try runSockettool(["serve", "app", "--help"], environment: helpEnvironment)
+        let pinned = try runSockettool(["serve", "app", "--help"])
         #expect(unset.status == 0)
         #expect(unset.stdout == pinned.stdout, "\(lineDiff(from: pinned.stdout, to: unset.stdout))")
         // And COLUMNS is honoured, so the snapshots must pin it.
         let wide = try runSockettool(
             ["serve", "app", "--help"],
-            environment: helpEnvironment.merging(["COLUMNS": "140"]) { $1 }
+            environment: ["COLUMNS": "140"]
         )
         #expect(wide.stdout != pinned.stdout)
     }
 
     @Test("`sockettool help serve echo` is `sockettool serve echo --help`")
     func helpSubcommand() throws {
-        let viaHelp = try runSockettool(["help", "serve", "echo"], environment: helpEnvironment)
-        let viaFlag = try runSockettool(["serve", "echo", "--help"], environment: helpEnvironment)
+        let viaHelp = try runSockettool(["help", "serve", "echo"])
+        let viaFlag = try runSockettool(["serve", "echo", "--help"])
         #expect(viaHelp.status == 0)
         #expect(viaHelp.stdout == viaFlag.stdout, "\(lineDiff(from: viaFlag.stdout, to: viaHelp.stdout))")
     }

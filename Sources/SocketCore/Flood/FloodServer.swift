@@ -138,8 +138,8 @@ public final class FloodServer {
             level: .quiet,
             text: "Listening on \(address)",
             fields: [
-                ("address", .string(address.description)), ("port", .int(address.port)),
-                ("rcvbuf", .int((try? listener.socket.receiveBufferSize()) ?? 0)),
+                ("address", .string(address.description)), ("backend", .string(reactor.kind.rawValue)),
+                ("port", .int(address.port)), ("rcvbuf", .int((try? listener.socket.receiveBufferSize()) ?? 0)),
             ]
         )
         let reading = options.drainRate.map { "reading each at \(NumberFormat.bytes($0))/s" } ?? "never reading them"

@@ -37,7 +37,7 @@ public final class Reactor {
     public private(set) var now: UInt64
 
     /// Creates a loop on the given backend.
-    public init(kind: SelectorKind = .default) throws(SystemError) {
+    public init(kind: SelectorKind = .poll) throws(SystemError) {
         self.kind = kind
         switch kind {
         case .poll: backend = PollSelector()

@@ -9,14 +9,6 @@ public enum SelectorKind: String, Sendable, CaseIterable {
     case poll
     /// epoll(7): Linux, O(ready descriptors) per wait.
     case epoll
-
-    /// The default: `SOCKETTOOL_BACKEND` from the environment if it names one, else poll.
-    public static var `default`: SelectorKind {
-        if let name = Environment.value("SOCKETTOOL_BACKEND"), let kind = SelectorKind(rawValue: name) {
-            return kind
-        }
-        return .poll
-    }
 }
 
 /// One readiness event, as the backend reports it.

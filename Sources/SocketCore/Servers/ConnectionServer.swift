@@ -106,7 +106,7 @@ public final class ConnectionServer {
         listener.maxConnections = { [unowned self] in self.options.maxConnections }
         try reactor.register(listener.socket, interest: .readable, handler: listener)
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
-        log.listening(on: address)
+        log.listening(on: address, backend: reactor.kind)
     }
 
     private func accepted(_ socket: Socket, _ peer: SocketAddress, in reactor: Reactor) {

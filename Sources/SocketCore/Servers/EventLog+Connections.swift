@@ -2,13 +2,15 @@
 // (a server prints several per request, so no String is made for them in text mode).
 
 extension EventLog {
-    /// "Listening on 127.0.0.1:65432", and a plain notice when that is every interface.
-    func listening(on address: SocketAddress) {
+    /// "Listening on 127.0.0.1:65432", and a plain notice when that is every interface. The JSON event
+    /// names the event loop's backend, when there is a loop, so a script (or a test pass) can tell which ran.
+    func listening(on address: SocketAddress, backend: SelectorKind? = nil) {
         event(
             "listening",
             level: .quiet,
             text: "Listening on \(address)",
             fields: [("address", .string(address.description)), ("port", .int(address.port))]
+                + (backend.map { [("backend", .string($0.rawValue))] } ?? [])
         )
         if address.isWildcard {
             flush()  // the notice (stderr) after the line it is about, whichever server buffers how

@@ -40,3 +40,8 @@
 // - Check sockettool against what it did not write: `AppWire` (requests by hand, replies decoded with
 //   Foundation), the Python peer (Tests/Interop/guide_peer.py), `serve app` as the server for a client
 //   test, the README and docs read from the files, the kernel's own tables (/proc, ss).
+//
+// Backends
+// - `make test` runs the suite once per backend and sets SOCKETTOOL_BACKEND for each pass (poll, epoll);
+//   the servers a test starts inherit it. `BackendTests` checks that they run the backend the pass set.
+//   An in-process test that needs a loop on each backend takes `SelectorKind.allCases` as arguments.
