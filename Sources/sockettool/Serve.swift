@@ -5,21 +5,22 @@ import SocketCore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one of the guide's servers: echo, multi or app.",
+        abstract: "Run one of the guide's servers (echo, multi, app) or discard.",
         discussion: """
             A server listens on 127.0.0.1 (this machine only) unless given a host;
             '', 0.0.0.0 or :: listen on every interface. Port 0 picks a free port
             and prints it. SIGINT or SIGTERM stops accepting; multi and app let work
-            in flight finish (--grace) and echo closes its one client at once; then
-            the server exits 0. A second signal exits at once.
+            in flight finish (--grace), echo closes its one client and discard its
+            senders at once; then the server exits 0. A second signal exits at once.
 
             Examples:
               sockettool serve echo 127.0.0.1 65432
               sockettool serve multi 0.0.0.0 65432
               sockettool serve app            (127.0.0.1:65432, the guide's address)
               sockettool serve app 0          (a free port, printed on the first line)
+              sockettool serve discard 5201   (reads and drops what clients send)
             """,
-        subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self]
+        subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self, ServeDiscard.self]
     )
 
     /// `sockettool serve` alone names no server: a usage error (exit 64), not a silent success.
@@ -27,7 +28,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         OutputBuffer(descriptor: STDERR_FILENO, policy: .eachLine).writeLine(
             """
-            Error: Name the server to run: echo, multi or app.
+            Error: Name the server to run: echo, multi, app or discard.
             Usage: sockettool serve <subcommand>
               See 'sockettool serve --help' for more information.
             """

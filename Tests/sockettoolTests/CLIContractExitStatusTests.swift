@@ -125,7 +125,10 @@ struct CLIContractExitStatusTests {
         let result = try runSockettool(["serve"])
         #expect(result.status == Self.usage.status)
         #expect(result.stdoutLines.isEmpty, "\(result.stdoutLines)")
-        #expect(result.stderr.contains("Error: Name the server to run: echo, multi or app."), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("Error: Name the server to run: echo, multi, app or discard."),
+            "\(result.stderr)"
+        )
         #expect(result.stderr.contains("Usage: sockettool serve <subcommand>"), "\(result.stderr)")
     }
 

@@ -76,8 +76,8 @@ struct HelpCommand: CustomTestStringConvertible, Sendable, Hashable {
 
     /// Every command `sockettool --help` leads to. `subcommandsListed` checks this list stays complete.
     static let all: [HelpCommand] = [
-        [], ["serve"], ["serve", "echo"], ["serve", "multi"], ["serve", "app"], ["connect"], ["search"],
-        ["flood"], ["flood", "send"], ["flood", "serve"], ["sockets"],
+        [], ["serve"], ["serve", "echo"], ["serve", "multi"], ["serve", "app"], ["serve", "discard"], ["connect"],
+        ["search"], ["flood"], ["flood", "send"], ["flood", "serve"], ["sockets"],
     ].map(HelpCommand.init(words:))
 }
 

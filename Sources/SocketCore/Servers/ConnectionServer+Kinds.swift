@@ -1,6 +1,6 @@
-// ConnectionServer+Kinds.swift -- the two reactor servers: `serve multi` (multiconn-server.py) and
-// `serve app` (app-server.py + libserver.py). Each is a ConnectionServer whose connections share one
-// read buffer.
+// ConnectionServer+Kinds.swift -- the reactor servers: `serve multi` (multiconn-server.py), `serve app`
+// (app-server.py + libserver.py) and `serve discard` (RFC 863). Each is a ConnectionServer whose connections
+// share one read buffer.
 
 extension ConnectionServer {
     /// An echo server for any number of clients at once. Binds and listens; call `start()`, then run the
@@ -40,6 +40,22 @@ extension ConnectionServer {
                 budget: budget,
                 options: app
             )
+        }
+    }
+
+    /// The discard server (RFC 863): every connection is read to its end and the bytes dropped, counted
+    /// for the receiver's line at close. Binds and listens; call `start()`, then run the reactor.
+    public static func discard(
+        reactor: Reactor,
+        options: ServerOptions,
+        discard: DiscardOptions,
+        log: EventLog
+    )
+        throws(SystemError) -> ConnectionServer
+    {
+        let readBuffer = ReadBuffer(size: DiscardOptions.readSize)
+        return try ConnectionServer(reactor: reactor, options: options, log: log) { socket, peer, server in
+            DiscardConnection(socket: socket, peer: peer, server: server, readBuffer: readBuffer, options: discard)
         }
     }
 }

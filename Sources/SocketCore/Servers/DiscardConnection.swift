@@ -1,0 +1,137 @@
+// DiscardConnection.swift -- one client of `serve discard` (RFC 863): read everything, keep nothing, count
+// it. The receiving end of a one-way throughput run; its counters are the receiver's side of the summary.
+
+/// Settings for `serve discard`.
+public struct DiscardOptions: Sendable {
+    /// A connection with no traffic for this long is closed; nil never.
+    public var idleTimeout: Duration?
+
+    public init(idleTimeout: Duration? = .seconds(300)) {
+        self.idleTimeout = idleTimeout
+    }
+
+    /// The one read buffer of a discard loop: large reads mean few system calls per gigabyte.
+    static let readSize = 256 * 1024
+}
+
+/// What one discard connection received, reported when it closes.
+public struct DiscardTotals: Sendable, Equatable {
+    /// Bytes read and dropped.
+    public var bytes = 0
+    /// read(2) calls that returned data.
+    public var reads = 0
+    /// From accept to close.
+    public var nanoseconds: UInt64 = 0
+
+    public init() {}
+}
+
+/// Reads one connection until it ends and throws the bytes away.
+final class DiscardConnection: ServedConnection {
+    private let socket: Socket
+    let descriptor: CInt
+    /// `host:port`, computed once.
+    private let peer: String
+    private unowned let server: ConnectionServer
+    /// The loop's one buffer: every read lands here and is forgotten.
+    private let readBuffer: ReadBuffer
+    private let options: DiscardOptions
+    private var totals = DiscardTotals()
+    private var acceptedAt: UInt64 = 0
+    private var lastActivity: UInt64 = 0
+    private var idleTimer: ReactorTimer?
+    /// Reads per readable event, so one fast sender cannot starve the other connections of the loop.
+    private static let readsPerTurn = 8
+
+    init(
+        socket: Socket,
+        peer: SocketAddress,
+        server: ConnectionServer,
+        readBuffer: ReadBuffer,
+        options: DiscardOptions
+    ) {
+        self.socket = socket
+        self.descriptor = socket.descriptor
+        self.peer = peer.description
+        self.server = server
+        self.readBuffer = readBuffer
+        self.options = options
+    }
+
+    func start(in reactor: Reactor) {
+        server.log.accepted(peer)
+        do {
+            try reactor.register(socket, interest: .readable, handler: self)
+        } catch {
+            server.log.connectionError("\(error)", peer: peer)
+            closeNow(in: reactor)
+            return
+        }
+        acceptedAt = reactor.now
+        lastActivity = acceptedAt
+        scheduleIdleCheck(in: reactor, at: lastActivity)
+    }
+
+    func readable(in reactor: Reactor) {
+        let space = readBuffer.bytes
+        for _ in 0..<Self.readsPerTurn {
+            let result: IOResult<Int>
+            do {
+                result = try socket.read(into: space)
+            } catch {
+                // A reset ends this sender only; what it sent until then is counted.
+                server.log.connectionError("\(error.call): \(error.errno)", peer: peer)
+                closeNow(in: reactor)
+                return
+            }
+            guard case .processed(let count) = result else { return }
+            if count == 0 {
+                closeNow(in: reactor)
+                return
+            }
+            totals.bytes += count
+            totals.reads += 1
+            lastActivity = reactor.now
+            // Less than the buffer: the kernel's queue is empty, so another read would only say EAGAIN.
+            if count < space.count { return }
+        }
+    }
+
+    func writable(in reactor: Reactor) {}
+
+    func deadlinePassed(in reactor: Reactor) {}
+
+    /// Nothing is in flight on a discard connection: shutdown closes it at once.
+    func finishForShutdown(in reactor: Reactor) {
+        closeNow(in: reactor)
+    }
+
+    func closeNow(in reactor: Reactor) {
+        guard socket.isOpen else { return }
+        if let idleTimer { reactor.cancel(idleTimer) }
+        totals.nanoseconds = reactor.now &- acceptedAt
+        server.log.discardTotals(totals, peer: peer)
+        server.log.closing(peer)
+        reactor.deregister(socket)
+        socket.close()
+        server.connectionClosed(self, descriptor: descriptor)
+    }
+
+    // MARK: - Idle timeout
+
+    /// One timer per connection, re-armed lazily: reads only move `lastActivity`, and the timer, when it
+    /// fires, either closes the connection or sleeps again until the new deadline.
+    private func scheduleIdleCheck(in reactor: Reactor, at activity: UInt64) {
+        guard let timeout = options.idleTimeout?.nanoseconds else { return }
+        idleTimer = reactor.schedule(atNanoseconds: activity &+ timeout) { [unowned self] reactor in
+            self.idleTimer = nil
+            guard self.socket.isOpen else { return }
+            if reactor.now &- self.lastActivity >= timeout {
+                self.server.log.closingIdle(self.peer, after: .nanoseconds(Int64(timeout)))
+                self.closeNow(in: reactor)
+            } else {
+                self.scheduleIdleCheck(in: reactor, at: self.lastActivity)
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// ServeDiscard.swift -- `serve discard`: RFC 863's discard service, the receiving end of a one-way
+// throughput run.
+import ArgumentParser
+import SocketCore
+
+struct ServeDiscard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discard",
+        abstract: "RFC 863 discard: read every byte a client sends, keep none, count them.",
+        discussion: """
+            Each connection is read to its end into one large buffer and the bytes
+            are dropped; when the client closes, the server prints what it
+            received and how fast (the receiver's side of a throughput run), then
+            closes too. Nothing is ever sent back. The RFC's port is 9 (root
+            only); the default is the guide's 65432.
+
+            Examples:
+              sockettool serve discard 127.0.0.1 5201
+              head -c 1G /dev/zero | nc -N 127.0.0.1 5201   (in another terminal)
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+    @OptionGroup var server: ServerFlags
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Close a connection after this many seconds without traffic; 0 never.",
+            valueName: "seconds"
+        )
+    )
+    var idleTimeout: Seconds = 300
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+    }
+
+    func run() throws {
+        let log = output.makeLog(flushPerLine: false)
+        try reportingFailures(log) {
+            let reactor = try Reactor(kind: server.backend)
+            let discard = try ConnectionServer.discard(
+                reactor: reactor,
+                options: server.options(address: try endpoint.address()),
+                discard: DiscardOptions(idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil),
+                log: log
+            )
+            try runUntilSignalled(discard, log: log)
+        }
+    }
+}
