@@ -41,7 +41,7 @@ struct ServeDiscard: ParsableCommand {
     func run() throws {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
-            let reactor = try Reactor(kind: server.backend)
+            let reactor = try Reactor(kind: try server.selectedBackend())
             let discard = try ConnectionServer.discard(
                 reactor: reactor,
                 options: server.options(address: try endpoint.address()),
