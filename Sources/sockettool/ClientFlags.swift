@@ -13,7 +13,7 @@ struct ClientFlags: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Seconds to wait for the server's reply (for each read, or for a whole response).",
+            "Seconds to wait for the server's reply (for each read, or for a whole response); 0 never.",
             valueName: "seconds"
         )
     )
@@ -21,11 +21,10 @@ struct ClientFlags: ParsableArguments {
 
     func validate() throws {
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
-        if timeout <= 0 { throw ValidationError("--timeout must be more than 0 seconds.") }
     }
 
     var options: ClientOptions {
-        ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout.asDuration)
+        ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout > 0 ? timeout.asDuration : nil)
     }
 }
 

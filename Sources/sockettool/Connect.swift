@@ -131,22 +131,23 @@ struct Connect: ParsableCommand {
             "sockettool serve multi \(target.map { shellWord($0.host) } ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
         try reportingFailures(log, server: server) {
             ignoreBrokenPipeSignal()
-            let addresses = try endpoint.addresses()
+            let target = try endpoint.target()
             if let duration {
-                try runLoad(addresses[0], seconds: duration, log: log)
+                try runLoad(target, seconds: duration, log: log)
                 return
             }
             let summary: TransferSummary
             if isNetcat {
-                summary = try runNetcat(addresses, log: log)
+                summary = try runNetcat(target, log: log)
             } else if let conns {
-                summary = try runMulti(addresses[0], count: conns, log: log)
+                summary = try runMulti(target, count: conns, log: log)
             } else {
                 summary = try EchoClient.run(
-                    addresses: addresses,
+                    target: target,
                     payload: payload(for: 0),
                     options: client.options,
-                    log: log
+                    log: log,
+                    reactor: try Reactor(kind: try Backend.fromEnvironment())
                 )
             }
             printSummary(summary, log: log)
@@ -162,35 +163,32 @@ struct Connect: ParsableCommand {
 
     private func payload(for index: Int) -> [UInt8] { messageList(for: index).flatMap { $0 } }
 
-    private func runMulti(_ address: SocketAddress, count: Int, log: EventLog) throws -> TransferSummary {
+    private func runMulti(_ target: DialTarget, count: Int, log: EventLog) throws -> TransferSummary {
         DescriptorLimit.raiseToHardLimit()
         let reactor = try Reactor(kind: try Backend.fromEnvironment())
         let multi = MultiConnectionClient(reactor: reactor, log: log, options: client.options)
-        multi.start(address: address, count: count) { id in messageList(for: id - 1) }
+        multi.start(target: target, count: count) { id in messageList(for: id - 1) }
         return try multi.run()
     }
 
-    private func runLoad(_ address: SocketAddress, seconds: Seconds, log: EventLog) throws {
+    private func runLoad(_ target: DialTarget, seconds: Seconds, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
         let connections = conns ?? 1
         let threads = load.threadCount
         let deadline = MonotonicClock.now() &+ seconds.asDuration.nanoseconds
-        let (size, window, connectTimeout, timeout) = (
-            chunkSize, window?.bytes ?? 4 * chunkSize, client.options.connectTimeout, client.options.timeout
-        )
+        let (size, window, clientOptions) = (chunkSize, window?.bytes ?? 4 * chunkSize, client.options)
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "chunks")
         let report = try runInterruptibleLoad(threads: threads, progress: progress, printer: printer) { index in
             // Streams are split evenly over the threads.
             let streams = (connections * index / threads)..<(connections * (index + 1) / threads)
             let options = EchoLoadOptions(
-                address: address,
+                target: target,
                 streams: streams,
                 chunkSize: size,
                 window: window,
                 deadline: deadline,
-                connectTimeout: connectTimeout,
-                timeout: timeout
+                client: clientOptions
             )
             return EchoLoadWorker(
                 reactor: try Reactor(kind: try Backend.fromEnvironment()),
@@ -199,7 +197,7 @@ struct Connect: ParsableCommand {
             )
         }
         let header =
-            "Echo load against \(address): \(connections) connection\(connections == 1 ? "" : "s"), "
+            "Echo load against \(target.first): \(connections) connection\(connections == 1 ? "" : "s"), "
             + "\(NumberFormat.bytes(size)) chunks, \(NumberFormat.duration(nanoseconds: report.nanoseconds))"
         let gigabits = NumberFormat.fixed(report.megabytesPerSecond * 8 / 1000, decimals: 2)
         let lines = [
@@ -215,16 +213,16 @@ struct Connect: ParsableCommand {
         try reportLoad(report, lines: lines, fields: fields, attempts: connections, unit: "connections", log: log)
     }
 
-    private func runNetcat(_ addresses: [SocketAddress], log: EventLog) throws -> TransferSummary {
+    private func runNetcat(_ target: DialTarget, log: EventLog) throws -> TransferSummary {
         let started = MonotonicClock.now()
-        let (socket, address) = try Dialer.connect(to: addresses, timeout: client.options.connectTimeout)
+        let (socket, address) = try Dialer.connect(to: target, options: client.options)
         log.connected(socket, to: address, startedAt: started)
         // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
         let session = NetcatSession(
             reactor: try Reactor(kind: .poll),
             socket: socket,
             log: log,
-            timeout: client.options.timeout
+            timeout: client.options.timeout ?? .seconds(fromDouble: 9e9)
         )
         return try session.run()
     }

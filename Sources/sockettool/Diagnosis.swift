@@ -31,7 +31,9 @@ struct Diagnosis: Sendable, Equatable {
                 exitStatus: ExitStatus.unknownHost,
                 kind: "unknown_host"
             )
-        case let error as ToolError: self = Diagnosis.tool(error)
+        case let error as ClientFailure: self = Diagnosis.client(error, server: server)
+        case let error as PartialFailure:
+            self.init(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
         case let error as BindAddressError: self = Diagnosis.bindAddress(error)
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
@@ -179,43 +181,62 @@ struct Diagnosis: Sendable, Equatable {
         }
     }
 
-    private static func tool(_ error: ToolError) -> Diagnosis {
-        switch error {
+    /// A client's failure: by the failed system call when there was one (its errno says the most), else by
+    /// its kind.
+    private static func client(_ error: ClientFailure, server: String) -> Diagnosis {
+        if let cause = error.systemError {
+            var diagnosis = system(cause, server: server)
+            diagnosis.message = error.message
+            return diagnosis
+        }
+        switch error.kind {
         case .timedOut:
             return Diagnosis(
-                message: error.description,
+                message: error.message,
                 hint: "the peer is slow, stuck, or not speaking this protocol; raise --timeout if it is just slow.",
                 exitStatus: ExitStatus.timedOut,
                 kind: "timed_out"
             )
         case .mismatch:
-            return Diagnosis(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "mismatch")
-        case .protocolViolation(_, let reason):
+            return Diagnosis(message: error.message, hint: nil, exitStatus: ExitStatus.failure, kind: "mismatch")
+        case .protocolViolation:
             // A response over our own --max-content is our limit, not the server's fault.
-            let hint =
-                reason.contains("exceeds the limit")
-                ? "the response is larger than this client accepts; raise --max-content if it is expected."
-                : "is the server speaking the guide's app protocol ('serve app')?"
+            let overOurLimit = if case .contentTooLarge? = error.frameError { true } else { false }
             return Diagnosis(
-                message: error.description,
-                hint: hint,
+                message: error.message,
+                hint: overOurLimit
+                    ? "the response is larger than this client accepts; raise --max-content if it is expected."
+                    : "is the server speaking the guide's app protocol ('serve app')?",
                 exitStatus: ExitStatus.failure,
                 kind: "protocol_error"
             )
         case .closedEarly:
+            return Diagnosis(message: error.message, hint: nil, exitStatus: ExitStatus.failure, kind: "closed_early")
+        case .refused:
             return Diagnosis(
-                message: error.description,
+                message: error.message,
+                hint: nil,
+                exitStatus: ExitStatus.unavailable,
+                kind: "connection_refused"
+            )
+        case .unreachable:
+            return Diagnosis(message: error.message, hint: nil, exitStatus: ExitStatus.unavailable, kind: "unreachable")
+        case .reset:
+            return Diagnosis(
+                message: error.message,
                 hint: nil,
                 exitStatus: ExitStatus.failure,
-                kind: "closed_early"
+                kind: "connection_reset"
             )
-        case .connectionsFailed:
+        case .noDescriptors:
             return Diagnosis(
-                message: error.description,
+                message: error.message,
                 hint: nil,
-                exitStatus: ExitStatus.failure,
-                kind: "connections_failed"
+                exitStatus: ExitStatus.systemError,
+                kind: "too_many_open_files"
             )
+        case .other:
+            return Diagnosis(message: error.message, hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
         }
     }
 }

@@ -92,9 +92,9 @@ struct ClientEndpoint: ParsableArguments {
         return (host ?? "127.0.0.1", try port.map(parseServerPort) ?? guidePort)
     }
 
-    /// Every address the host resolves to.
-    func addresses() throws -> [SocketAddress] {
+    /// Every address the host resolves to, in the order to try them.
+    func target() throws -> DialTarget {
         let (host, port) = try resolved()
-        return try AddressResolver.clientAddresses(host: host, port: port)
+        return DialTarget(addresses: try AddressResolver.clientAddresses(host: host, port: port))
     }
 }

@@ -156,7 +156,7 @@ struct FloodSend: ParsableCommand {
             if let target = try target() {
                 let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
                 report = try FloodExperiment.run(
-                    against: addresses,
+                    against: DialTarget(addresses: addresses),
                     options: options,
                     display: display,
                     signals: signals,
@@ -176,7 +176,9 @@ struct FloodSend: ParsableCommand {
 
     /// A refused connection here means no receiver was started: say how to start the one this experiment wants.
     private func refusedHint(_ error: any Error, _ diagnosis: Diagnosis) -> Diagnosis {
-        guard let error = error as? SystemError, error.errno == .connectionRefused, let target = try? target() else {
+        guard let failure = error as? ClientFailure, failure.kind == .refused, let error = failure.systemError,
+            let target = try? target()
+        else {
             return diagnosis
         }
         var refined = diagnosis

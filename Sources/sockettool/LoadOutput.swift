@@ -118,11 +118,6 @@ func reportLoad(
     // Interrupted, the run did not do what was asked, whatever else happened: 128 + signal, as a shell says.
     if let signal = report.interruption { throw ExitCode(128 + signal) }
     if report.failureCount > 0 {
-        throw ToolError.connectionsFailed(
-            failed: report.failureCount,
-            total: attempts,
-            first: report.firstFailure ?? "?",
-            unit: unit
-        )
+        throw PartialFailure(failed: report.failureCount, total: attempts, first: report.firstFailure, unit: unit)
     }
 }

@@ -94,39 +94,41 @@ struct Search: ParsableCommand {
         let log = output.makeLog()
         try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)") {
             ignoreBrokenPipeSignal()
-            let addresses = try AddressResolver.clientAddresses(host: host, port: try parseServerPort(port))
+            let target = DialTarget(
+                addresses: try AddressResolver.clientAddresses(host: host, port: try parseServerPort(port))
+            )
             if isLoad {
-                try runLoad(addresses[0], log: log)
+                try runLoad(target, log: log)
                 return
             }
             _ = try SearchClient.run(
-                addresses: addresses,
+                target: target,
                 request: request,
                 options: client.options,
                 maximumContentLength: maxContent.bytes,
-                log: log
+                log: log,
+                reactor: try Reactor(kind: try Backend.fromEnvironment())
             )
         }
     }
 
-    private func runLoad(_ address: SocketAddress, log: EventLog) throws {
+    private func runLoad(_ target: DialTarget, log: EventLog) throws {
         DescriptorLimit.raiseToHardLimit()
         let threads = load.threadCount
         let deadline = duration.map { MonotonicClock.now() &+ $0.asDuration.nanoseconds } ?? .max
         let (request, count, concurrency, maxContent) = (request, count, inFlight, maxContent.bytes)
-        let (connectTimeout, timeout) = (client.options.connectTimeout, client.options.timeout)
+        let clientOptions = client.options
         let progress = LoadProgress()
         let printer = LoadProgressPrinter(log: log, unit: "req")
         let report = try runInterruptibleLoad(threads: threads, progress: progress, printer: printer) { index in
             let slots = concurrency * (index + 1) / threads - concurrency * index / threads
             let options = SearchLoadOptions(
-                address: address,
+                target: target,
                 request: request,
                 concurrency: slots,
                 count: count,
                 deadline: deadline,
-                connectTimeout: connectTimeout,
-                timeout: timeout,
+                client: clientOptions,
                 maximumContentLength: maxContent
             )
             return SearchLoadWorker(
@@ -136,7 +138,7 @@ struct Search: ParsableCommand {
             )
         }
         let lines = [
-            "Search load against \(address): \(concurrency) concurrent, \(NumberFormat.duration(nanoseconds: report.nanoseconds))",
+            "Search load against \(target.first): \(concurrency) concurrent, \(NumberFormat.duration(nanoseconds: report.nanoseconds))",
             "  requests    \(NumberFormat.grouped(report.completed)) ok (\(NumberFormat.grouped(Int(report.rate.rounded()))) req/s), every response checked",
             "  latency     \(report.latencyText)",
             "  failures    \(report.failureText)",

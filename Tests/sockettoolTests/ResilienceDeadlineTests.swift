@@ -177,8 +177,9 @@ struct ResilienceDeadlineTests {
             (["search", "morpheus"], Int32(75), "Connection timed out"),
             (["connect"], Int32(75), "Connection timed out"),
             (["connect", "--conns", "2"], Int32(75), "Connection timed out"),
-            (["search", "morpheus", "--count", "1"], Int32(1), "connect did not finish in time"),
-            (["connect", "--duration", "30"], Int32(1), "connect: timed out after 0.5 s"),
+            // One vocabulary: a handshake past its deadline is the system's ETIMEDOUT in every mode.
+            (["search", "morpheus", "--count", "1"], Int32(1), "Connection timed out"),
+            (["connect", "--duration", "30"], Int32(1), "Connection timed out"),
             (["connect", "--duration", "0.2"], Int32(1), "connect not finished when the run ended"),
         ]
     )

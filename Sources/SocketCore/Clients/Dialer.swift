@@ -1,56 +1,53 @@
-// Dialer.swift -- connecting a client: each resolved address in turn, each attempt bounded in time.
+// Dialer.swift -- a connected socket for a program that runs it without an exchange (the netcat relay,
+// flood's sender): the same dial as every client's (every address, Happy Eyeballs, --source, --unix), on a
+// reactor of its own, and the socket handed over once it connects.
 
-/// Settings every client shares.
-public struct ClientOptions: Sendable {
-    /// Longest wait for a TCP handshake.
-    public var connectTimeout: Duration
-    /// Longest wait for the peer's next bytes (or for room to send).
-    public var timeout: Duration
-
-    public init(connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10)) {
-        self.connectTimeout = connectTimeout
-        self.timeout = timeout
+/// Connects and hands the socket over.
+public enum Dialer {
+    /// Dials `target` with `options` (the connect timeout per address, the attempt delay, SO_SNDBUF,
+    /// TCP_NODELAY) and returns the connected socket, registered nowhere.
+    ///
+    /// - Returns: The socket, and the address that answered.
+    /// - Throws: `ClientFailure` with the last address's error (refused, timed out, unreachable, ...).
+    public static func connect(
+        to target: DialTarget,
+        options: ClientOptions
+    ) throws -> (Socket, SocketAddress) {
+        // poll: the same backend whatever the descriptor (epoll refuses regular files; this loop is short).
+        let reactor = try Reactor(kind: .poll)
+        let handOff = HandOff(reactor: reactor, options: options)
+        handOff.connection.open(target)
+        try reactor.run()
+        if let socket = handOff.socket, let address = handOff.address { return (socket, address) }
+        throw handOff.failure ?? ClientFailure(SystemError(errno: .connectionRefused, call: "connect"))
     }
 }
 
-/// Opens connections for the clients.
-public enum Dialer {
-    /// Connects a blocking-style client (non-blocking socket, waits through poll), trying each address
-    /// until one answers. A refusal or unreachable network on one address moves on to the next, as for
-    /// "localhost", which is ::1 and 127.0.0.1.
-    ///
-    /// - Parameters:
-    ///   - sendBufferSize: SO_SNDBUF before connect (flood's sender).
-    ///   - noDelay: TCP_NODELAY (every client but flood's sender, which wants full segments).
-    /// - Throws: The last address's error (ECONNREFUSED, ETIMEDOUT, ...).
-    public static func connect(
-        to addresses: [SocketAddress],
-        timeout: Duration,
-        sendBufferSize: Int? = nil,
-        noDelay: Bool = true
-    ) throws(SystemError) -> (Socket, SocketAddress) {
-        precondition(!addresses.isEmpty)
-        var lastError = SystemError(errno: .connectionRefused, call: "connect")
-        for address in addresses {
-            do {
-                let socket = try Socket.connected(
-                    to: address,
-                    timeout: timeout,
-                    sendBufferSize: sendBufferSize,
-                    noDelay: noDelay
-                )
-                return (socket, address)
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError
+/// An exchange that only wants the connected socket.
+private final class HandOff: ClientExchange {
+    private let reactor: Reactor
+    private let options: ClientOptions
+    lazy var connection = ClientConnection(reactor: reactor, options: options, exchange: self)
+    var socket: Socket?
+    var address: SocketAddress?
+    var failure: ClientFailure?
+
+    init(reactor: Reactor, options: ClientOptions) {
+        self.reactor = reactor
+        self.options = options
     }
 
-    /// Starts a non-blocking connect for a reactor client.
-    ///
-    /// - Returns: The socket, and whether it is already connected.
-    public static func start(to address: SocketAddress) throws(SystemError) -> (Socket, ConnectResult) {
-        try Socket.connecting(to: address)
+    var awaiting: String { "the handshake" }
+
+    func connected(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        address = connection.address
+        socket = connection.takeSocket()
+    }
+
+    func readable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {}
+    func writable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {}
+
+    func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
+        self.failure = failure
     }
 }

@@ -3,7 +3,8 @@
 
 /// Settings of an echo load run.
 public struct EchoLoadOptions: Sendable {
-    public var address: SocketAddress
+    /// Where the streams connect (every address tried, in Happy Eyeballs order).
+    public var target: DialTarget
     /// Connections on this worker: their stream numbers (each stream has its own pattern offset).
     public var streams: Range<Int>
     /// Bytes per chunk.
@@ -12,27 +13,23 @@ public struct EchoLoadOptions: Sendable {
     public var window: Int
     /// When to stop sending (MonotonicClock ns); connections then drain and close.
     public var deadline: UInt64
-    /// A handshake that takes longer fails.
-    public var connectTimeout: Duration
-    /// A connection without progress for this long fails.
-    public var timeout: Duration
+    /// The handshake's deadline, and the progress deadline (a stream without progress this long fails).
+    public var client: ClientOptions
 
     public init(
-        address: SocketAddress,
+        target: DialTarget,
         streams: Range<Int>,
         chunkSize: Int,
         window: Int,
         deadline: UInt64,
-        connectTimeout: Duration,
-        timeout: Duration
+        client: ClientOptions
     ) {
-        self.address = address
+        self.target = target
         self.streams = streams
         self.chunkSize = chunkSize
         self.window = window
         self.deadline = deadline
-        self.connectTimeout = connectTimeout
-        self.timeout = timeout
+        self.client = client
     }
 }
 
@@ -94,14 +91,14 @@ public final class EchoLoadWorker: LoadWorker {
         watchForStop()
         streams = options.streams.map { EchoStream(id: $0, worker: self) }
         openStreams = streams.count
-        for stream in streams { stream.open(in: reactor) }
+        for stream in streams { stream.open() }
     }
 
     /// The deadline, or an early stop: send nothing new, close each stream once its echo is back.
     private func end(in reactor: Reactor) {
         if let stopWatchTimer { reactor.cancel(stopWatchTimer) }
         stopWatchTimer = nil
-        for stream in streams { stream.drain(in: reactor) }
+        for stream in streams { stream.drain() }
     }
 
     private func watchForStop() {
@@ -142,15 +139,16 @@ public final class EchoLoadWorker: LoadWorker {
 extension EchoLoadWorker: Sendable {}
 
 /// One echo stream: sends pattern chunks within the window, checks every byte that comes back.
-private final class EchoStream: SocketHandler {
+private final class EchoStream: ClientExchange {
     let id: Int
     /// "stream 1" for id 0: streams are numbered from 1 in messages, as connections are.
     private var label: String { "stream \(id + 1)" }
     private unowned let worker: EchoLoadWorker
-    private var socket: Socket?
-    /// Closed for good (a failed open never had a socket).
-    private var closed = false
-    private var connecting = true
+    private lazy var connection = ClientConnection(
+        reactor: worker.reactor,
+        options: worker.options.client,
+        exchange: self
+    )
     private var draining = false
     /// Bytes sent and received; the echo must equal the pattern from offset 0.
     private var sent = 0
@@ -160,91 +158,56 @@ private final class EchoStream: SocketHandler {
     /// Send time of each chunk in flight, keyed by the stream offset where the chunk ends.
     private var inFlight: [(end: Int, sentAt: UInt64)] = []
     private var inFlightHead = 0
-    private var lastProgress: UInt64 = 0
-    private var timer: ReactorTimer?
 
     init(id: Int, worker: EchoLoadWorker) {
         self.id = id
         self.worker = worker
     }
 
-    func open(in reactor: Reactor) {
-        do {
-            let (socket, result) = try Dialer.start(to: worker.options.address)
-            self.socket = socket
-            connecting = result == .inProgress
-            try reactor.register(socket, interest: [.readable, .writable], handler: self)
-        } catch {
-            fail(LoadReport.kind(of: error), "\(error)", in: reactor)
-            return
-        }
-        lastProgress = reactor.now
-        armTimer(in: reactor)
+    func open() {
+        connection.open(worker.options.target)
     }
 
-    func readable(in reactor: Reactor) {
-        guard let socket else { return }
-        if connecting {
-            writable(in: reactor)
-            return
-        }
+    var awaiting: String { "echo (\(received) of \(sent) bytes back)" }
+
+    func connected(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        if closeIfDrained() { return }
+        try send()
+    }
+
+    func readable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
         let buffer = worker.readBuffer.bytes
         for _ in 0..<4 {
-            let count: Int
-            do {
-                guard case .processed(let read) = try socket.read(into: buffer) else { break }
-                count = read
-            } catch {
-                fail(LoadReport.kind(of: error), "\(label): \(error)", in: reactor)
-                return
-            }
+            guard let count = try connection.read(into: buffer) else { break }
             if count == 0 {
-                fail(
-                    "closed_early",
-                    "\(label): server closed the connection after echoing \(received) bytes",
-                    in: reactor
+                throw ClientFailure.closedEarly(
+                    peer: connection.peer,
+                    reason: "server closed the connection after echoing \(received) bytes"
                 )
-                return
             }
             guard verify(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else {
-                fail("mismatch", "\(label): echo differs from what was sent near byte \(received)", in: reactor)
-                return
+                throw ClientFailure.mismatch("echo differs from what was sent near byte \(received)")
             }
             received += count
-            lastProgress = reactor.now
-            if lastProgress < worker.measuredUntil {
+            let now = reactor.now
+            if now < worker.measuredUntil {
                 worker.report.bytesReceived += count
                 worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
             }
-            completeChunks(at: lastProgress)
+            completeChunks(at: now)
             if count < buffer.count { break }
         }
-        if closeIfDrained(in: reactor) { return }
-        send(in: reactor)
+        if closeIfDrained() { return }
+        try send()
     }
 
-    func writable(in reactor: Reactor) {
-        guard let socket else { return }
-        if connecting {
-            do {
-                try socket.finishConnect(to: worker.options.address)
-            } catch {
-                fail(LoadReport.kind(of: error), "\(error)", in: reactor)
-                return
-            }
-            connecting = false
-            lastProgress = reactor.now
-            // From here on the progress timeout applies, not the handshake's.
-            if let timer { reactor.cancel(timer) }
-            armTimer(in: reactor)
-        }
-        if closeIfDrained(in: reactor) { return }
-        send(in: reactor)
+    func writable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        if closeIfDrained() { return }
+        try send()
     }
 
     /// Sends while the window allows; asks for writability only when the kernel is full.
-    private func send(in reactor: Reactor) {
-        guard let socket else { return }
+    private func send() throws(ClientFailure) {
         let options = worker.options
         while true {
             if chunkRemaining == 0 {
@@ -253,24 +216,18 @@ private final class EchoStream: SocketHandler {
                 inFlight.append((sent + options.chunkSize, MonotonicClock.now()))
             }
             let length = min(chunkRemaining, PayloadPattern.period)
-            let result: IOResult<Int>
-            do {
-                result = try socket.write(
-                    UnsafeRawBufferPointer(start: worker.pattern.pointer(stream: id, offset: sent), count: length)
-                )
-            } catch {
-                fail(LoadReport.kind(of: error), "\(label): \(error)", in: reactor)
-                return
-            }
-            guard case .processed(let written) = result else {
-                reactor.setInterest([.readable, .writable], for: socket)
+            let written = try connection.write(
+                UnsafeRawBufferPointer(start: worker.pattern.pointer(stream: id, offset: sent), count: length)
+            )
+            guard written > 0 else {
+                connection.setInterest([.readable, .writable])
                 return
             }
             sent += written
             chunkRemaining -= written
             worker.report.bytesSent += written
         }
-        reactor.setInterest(.readable, for: socket)
+        connection.setInterest(.readable)
     }
 
     /// Compares received bytes with the pattern at the current offset.
@@ -304,55 +261,29 @@ private final class EchoStream: SocketHandler {
     }
 
     /// The deadline passed: send nothing new, close once everything came back.
-    func drain(in reactor: Reactor) {
+    func drain() {
         draining = true
-        if connecting && socket != nil {
+        if connection.phase == .dialing {
             // Otherwise the run would outlast --duration by up to the connect timeout.
-            fail("timeout", "\(label): connect not finished when the run ended", in: reactor)
+            connection.fail(ClientFailure(kind: .timedOut, message: "connect not finished when the run ended"))
             return
         }
-        _ = closeIfDrained(in: reactor)
+        _ = closeIfDrained()
     }
 
     /// After the deadline, a connected stream with everything back is done (also one whose handshake
     /// finished only after the deadline, which never sent anything).
-    private func closeIfDrained(in reactor: Reactor) -> Bool {
-        guard draining, socket != nil, !connecting, received == sent, chunkRemaining == 0 else { return false }
-        close(in: reactor)
+    private func closeIfDrained() -> Bool {
+        guard draining, connection.phase == .connected, received == sent, chunkRemaining == 0 else { return false }
+        connection.close()
         return true
     }
 
-    private func armTimer(in reactor: Reactor) {
-        let timeout = (connecting ? worker.options.connectTimeout : worker.options.timeout).nanoseconds
-        timer = reactor.schedule(atNanoseconds: lastProgress &+ timeout) { [unowned self] reactor in
-            self.timer = nil
-            guard self.socket != nil else { return }
-            if reactor.now &- self.lastProgress >= timeout {
-                let what = self.connecting ? "connect" : "echo stalled at \(self.received) of \(self.sent) bytes"
-                let seconds = NumberFormat.fixed(Double(timeout) / 1e9, decimals: 1)
-                self.fail("timeout", "\(self.label): \(what): timed out after \(seconds) s", in: reactor)
-            } else {
-                self.armTimer(in: reactor)
-            }
+    func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
+        if let failure {
+            worker.report.fail(failure.labelled(label))
+            worker.progress.failed.wrappingAdd(1, ordering: .relaxed)
         }
-    }
-
-    private func fail(_ kind: String, _ message: String, in reactor: Reactor) {
-        worker.report.fail(kind, message)
-        worker.progress.failed.wrappingAdd(1, ordering: .relaxed)
-        close(in: reactor)
-    }
-
-    private func close(in reactor: Reactor) {
-        if let timer { reactor.cancel(timer) }
-        timer = nil
-        if !closed {
-            closed = true
-            worker.streamClosed(in: reactor)
-        }
-        guard let socket else { return }
-        reactor.deregister(socket)
-        socket.close()
-        self.socket = nil
+        worker.streamClosed(in: reactor)
     }
 }

@@ -5,16 +5,16 @@
 public struct LoadReport: Sendable {
     /// Requests (search) or echoed chunks (connect) that completed and checked out.
     public var completed = 0
-    /// Failures by kind: "refused", "reset", "closed_early", "mismatch", "timeout", "protocol", "other".
-    public var failures: [String: Int] = [:]
+    /// Failures by kind.
+    public var failures: [FailureKind: Int] = [:]
     public var bytesSent = 0
     public var bytesReceived = 0
     /// Wall time of the measured window.
     public var nanoseconds: UInt64 = 0
     /// Latency of each completed request or chunk round trip.
     public var latency = LatencyHistogram()
-    /// The first failure, in words.
-    public var firstFailure: String?
+    /// The first failure (labelled with its stream or request).
+    public var firstFailure: ClientFailure?
     /// The signal that ended the run early (SIGINT, SIGTERM), if one did.
     public var interruption: CInt?
 
@@ -33,21 +33,15 @@ public struct LoadReport: Sendable {
         if interruption == nil { interruption = other.interruption }
     }
 
-    /// Records a failure of `kind` described by `message`.
-    public mutating func fail(_ kind: String, _ message: String) {
-        failures[kind, default: 0] += 1
-        if firstFailure == nil { firstFailure = message }
+    /// Records a failure.
+    public mutating func fail(_ failure: ClientFailure) {
+        failures[failure.kind, default: 0] += 1
+        if firstFailure == nil { firstFailure = failure }
     }
 
-    /// The kind of failure an error is, for the counts.
-    public static func kind(of error: SystemError) -> String {
-        switch error.errno {
-        case .connectionRefused: "refused"
-        case .connectionReset, .brokenPipe, .connectionAborted: "reset"
-        case .timedOut: "timeout"
-        case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .addressNotAvailable, .noBufferSpace: "no_descriptors"
-        default: "other"
-        }
+    /// The counts by their report names, sorted: how text and JSON list them.
+    private var namedFailures: [(name: String, count: Int)] {
+        failures.map { ($0.key.reportName, $0.value) }.sorted { $0.name < $1.name }
     }
 
     private var seconds: Double { Double(max(nanoseconds, 1)) / 1e9 }
@@ -68,8 +62,7 @@ public struct LoadReport: Sendable {
 
     /// "refused 3, timeout 1" or "none".
     public var failureText: String {
-        failures.isEmpty
-            ? "none" : failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        failures.isEmpty ? "none" : namedFailures.map { "\($0.name) \($0.count)" }.joined(separator: ", ")
     }
 
     /// Latency and failure members shared by the JSON summaries.
@@ -77,7 +70,7 @@ public struct LoadReport: Sendable {
         var fields: [(String, JSONValue)] = [
             ("seconds", .double(seconds, decimals: 3)), ("bytes_sent", .int(bytesSent)),
             ("bytes_received", .int(bytesReceived)), ("failed", .int(failureCount)),
-            ("failures", .object(failures.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) })),
+            ("failures", .object(namedFailures.map { JSONMember($0.name, .int($0.count)) })),
         ]
         if latency.count > 0 {
             fields += [

@@ -121,7 +121,7 @@ public final class NetcatSession {
             guard self.socket.isOpen, self.failure == nil else { return }
             if reactor.now &- self.lastFromServer >= timeout {
                 let peer = self.socket.remoteAddress?.description ?? "the server"
-                self.fail(ToolError.timedOut(what: "data or end of stream", peer: peer, seconds: Double(timeout) / 1e9))
+                self.fail(ClientFailure.timedOut(waitingFor: "data or end of stream", peer: peer, nanoseconds: timeout))
             } else {
                 self.watchForSilence(since: self.lastFromServer)
             }
@@ -137,10 +137,10 @@ public final class NetcatSession {
             if reactor.now &- self.lastToServer >= timeout {
                 let peer = self.socket.remoteAddress?.description ?? "the server"
                 self.fail(
-                    ToolError.timedOut(
-                        what: "room to send (the server is not reading)",
+                    ClientFailure.timedOut(
+                        waitingFor: "room to send (the server is not reading)",
                         peer: peer,
-                        seconds: Double(timeout) / 1e9
+                        nanoseconds: timeout
                     )
                 )
             } else {

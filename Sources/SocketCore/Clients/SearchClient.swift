@@ -1,5 +1,6 @@
 // SearchClient.swift -- `search`: the guide's app-client.py. One request, one whole and valid response,
-// printed the guide's way; truncation, resets and invalid responses reported precisely.
+// printed the guide's way; truncation, resets and invalid responses reported precisely. An exchange on a
+// ClientConnection, like every client: every address tried, the same deadlines, one end.
 
 /// The response to one app request.
 public struct AppResponse: Sendable, Equatable {
@@ -9,27 +10,73 @@ public struct AppResponse: Sendable, Equatable {
     public var raw: [UInt8]
 }
 
-/// The blocking app-protocol client.
-public enum SearchClient {
-    /// Sends `request` and reads one response, all within `options.timeout` after connecting.
+/// `search`: one request on a `ClientConnection`, one whole and valid response, reported the guide's way.
+public final class SearchClient: ClientExchange {
+    private let log: EventLog
+    private let requestBytes: [UInt8]
+    private let contentLength: Int
+    private lazy var connection: ClientConnection = ClientConnection(
+        reactor: reactor,
+        options: options,
+        timeoutScope: .wholeExchange,
+        exchange: self
+    )
+    private let reactor: Reactor
+    private let options: ClientOptions
+    private var sent = 0
+    private var sentAt: UInt64 = 0
+    private var decoder: FrameDecoder
+    /// The response's bytes as they came, for the JSON event and the caller.
+    private var raw: [UInt8] = []
+    private var response: AppResponse?
+    private var failure: ClientFailure?
+    private let buffer = ReadBuffer(size: 64 * 1024)
+
+    private init(reactor: Reactor, request: Frame, options: ClientOptions, maximumContentLength: Int, log: EventLog) {
+        self.reactor = reactor
+        self.requestBytes = request.encoded()
+        self.contentLength = request.content.count
+        self.options = options
+        self.decoder = FrameDecoder(maximumContentLength: maximumContentLength)
+        self.log = log
+    }
+
+    /// Connects (trying every address), sends `request` and reads one response, all within `options.timeout`
+    /// after the handshake.
     ///
-    /// - Throws: `SystemError` (refused, reset), `ToolError` (timeout, truncation, invalid response).
+    /// - Throws: `ClientFailure` (refused, reset, timeout, truncation, invalid response).
     public static func run(
-        addresses: [SocketAddress],
+        target: DialTarget,
         request: Frame,
         options: ClientOptions,
         maximumContentLength: Int,
         log: EventLog,
-        signals: SignalPipe? = nil
+        reactor: Reactor
     ) throws -> AppResponse {
-        let started = MonotonicClock.now()
-        let (socket, address) = try Dialer.connect(to: addresses, timeout: options.connectTimeout)
-        defer { socket.close() }
-        let peer = address.description
+        let client = SearchClient(
+            reactor: reactor,
+            request: request,
+            options: options,
+            maximumContentLength: maximumContentLength,
+            log: log
+        )
+        client.connection.open(target)
+        try reactor.run()
+        if let failure = client.failure { throw failure }
+        guard let response = client.response else {
+            preconditionFailure("search ended without a response or a failure")
+        }
+        return response
+    }
+
+    public var awaiting: String { sent < requestBytes.count ? "sending the request" : "the response" }
+
+    public func connected(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        let peer = connection.peer
         log.event("starting", text: "Starting connection to \(peer)", fields: [("peer", .string(peer))])
-        log.connected(socket, to: address, startedAt: started)
-        let deadline = MonotonicClock.now() &+ options.timeout.nanoseconds
-        let requestBytes = request.encoded()
+        if let socket = connection.socket, let address = connection.address {
+            log.connected(socket, to: address, startedAt: connection.dialStartedAt)
+        }
         log.event(
             "sent",
             text: "Sending \(ByteNotation.format(requestBytes, limit: 256)) to \(peer)",
@@ -39,61 +86,71 @@ public enum SearchClient {
             .requestOut,
             peer: peer,
             headerLength: FrameEncoder.announcedHeaderLength(requestBytes),
-            contentLength: request.content.count
+            contentLength: contentLength
         )
-        let sentAt = MonotonicClock.now()
-        let sent = try requestBytes.withUnsafeBytes { bytes in
-            try socket.writeAll(bytes, timeout: remaining(until: deadline), signals: signals)
-        }
-        guard sent == .ready else {
-            throw interruption(sent, what: "sending the request", peer: peer, options: options)
-        }
+        sentAt = MonotonicClock.now()
+        try send(on: connection)
+    }
 
-        var decoder = FrameDecoder(maximumContentLength: maximumContentLength)
-        var raw: [UInt8] = []
-        let buffer = ReadBuffer(size: 64 * 1024)
-        while true {
-            let outcome = try socket.wait(for: .readable, timeout: remaining(until: deadline), signals: signals)
-            guard outcome == .ready else {
-                throw interruption(outcome, what: "the response", peer: peer, options: options)
+    public func writable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        try send(on: connection)
+    }
+
+    private func send(on connection: ClientConnection) throws(ClientFailure) {
+        while sent < requestBytes.count {
+            let written = try connection.write(requestBytes, from: sent)
+            guard written > 0 else {
+                connection.setInterest([.readable, .writable])
+                return
             }
-            guard case .processed(let count) = try socket.read(into: buffer.bytes) else { continue }
-            if count == 0 {
-                do {
-                    try decoder.finish()
-                } catch {
-                    throw ToolError.closedEarly(peer: peer, reason: error.description(peer: "server"))
-                }
-                throw ToolError.closedEarly(peer: peer, reason: "server closed the connection without a response")
-            }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
-            decoder.feed(chunk)
-            raw.append(contentsOf: chunk)
-            let frame: Frame?
-            do {
-                frame = try decoder.next()
-            } catch {
-                throw ToolError.protocolViolation(peer: peer, reason: error.description)
-            }
-            guard let frame else { continue }
-            raw.removeLast(decoder.bufferedByteCount)
-            log.frameLayout(
-                .responseIn,
-                peer: peer,
-                headerLength: decoder.lastHeaderLength,
-                contentLength: frame.content.count,
-                roundTrip: MonotonicClock.now() &- sentAt
-            )
-            let response = AppResponse(frame: frame, raw: raw)
-            try report(response, peer: peer, log: log)
-            log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
-            return response
+            sent += written
         }
+        connection.setInterest(.readable)
+    }
+
+    public func readable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        let peer = connection.peer
+        guard let count = try connection.read(into: buffer.bytes) else { return }
+        if count == 0 {
+            do {
+                try decoder.finish()
+            } catch {
+                throw ClientFailure.closedEarly(peer: peer, reason: error.description(peer: "server"))
+            }
+            throw ClientFailure.closedEarly(peer: peer, reason: "server closed the connection without a response")
+        }
+        let chunk = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
+        decoder.feed(chunk)
+        raw.append(contentsOf: chunk)
+        let frame: Frame?
+        do {
+            frame = try decoder.next()
+        } catch {
+            throw ClientFailure.protocolViolation(peer: peer, reason: error.description, frameError: error)
+        }
+        guard let frame else { return }
+        raw.removeLast(decoder.bufferedByteCount)
+        log.frameLayout(
+            .responseIn,
+            peer: peer,
+            headerLength: decoder.lastHeaderLength,
+            contentLength: frame.content.count,
+            roundTrip: MonotonicClock.now() &- sentAt
+        )
+        let response = AppResponse(frame: frame, raw: raw)
+        try Self.report(response, peer: peer, log: log)
+        log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        self.response = response
+        connection.close()
+    }
+
+    public func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
+        self.failure = failure
     }
 
     /// Prints the guide's lines for a response: "Received response {...}" and "Got result: ...", or
     /// "Received <type> response" and "Got response: b'...'".
-    static func report(_ response: AppResponse, peer: String, log: EventLog) throws {
+    static func report(_ response: AppResponse, peer: String, log: EventLog) throws(ClientFailure) {
         let header = response.frame.header
         guard header.isJSON else {
             log.event(
@@ -118,7 +175,7 @@ public enum SearchClient {
             guard case .json(let parsed) = try AppProtocol.request(from: response.frame) else { return }
             document = parsed
         } catch {
-            throw ToolError.protocolViolation(peer: peer, reason: error.description)
+            throw ClientFailure.protocolViolation(peer: peer, reason: error.description)
         }
         log.event(
             "received",
@@ -137,24 +194,10 @@ public enum SearchClient {
         // The guide's client prints "Got result: None" and carries on; a tool must not exit 0 on it. Every
         // answer of the guide's server, errors included, has a "result" (an echo server sends the request).
         guard member != nil else {
-            throw ToolError.protocolViolation(peer: peer, reason: #"its JSON content has no "result" member"#)
+            throw ClientFailure.protocolViolation(peer: peer, reason: #"its JSON content has no "result" member"#)
         }
-    }
-
-    private static func remaining(until deadline: UInt64) -> Duration {
-        let now = MonotonicClock.now()
-        return .nanoseconds(Int64(deadline > now ? deadline - now : 0))
-    }
-
-    private static func interruption(
-        _ outcome: WaitOutcome,
-        what: String,
-        peer: String,
-        options: ClientOptions
-    ) -> ToolError {
-        if case .signalled = outcome {
-            return .closedEarly(peer: peer, reason: "interrupted while waiting for \(what)")
-        }
-        return .timedOut(what: what, peer: peer, seconds: Double(options.timeout.nanoseconds) / 1e9)
     }
 }
+
+@available(*, unavailable)
+extension SearchClient: Sendable {}

@@ -3,7 +3,8 @@
 
 /// Settings of a search load run on one worker.
 public struct SearchLoadOptions: Sendable {
-    public var address: SocketAddress
+    /// Where each request connects (every address tried, in Happy Eyeballs order).
+    public var target: DialTarget
     /// The request every connection sends.
     public var request: Frame
     /// Requests in flight at once on this worker.
@@ -12,29 +13,25 @@ public struct SearchLoadOptions: Sendable {
     public var count: Int?
     /// When to stop starting requests (MonotonicClock ns).
     public var deadline: UInt64
-    /// A handshake that takes longer fails.
-    public var connectTimeout: Duration
-    /// A request that takes longer than this after the handshake fails.
-    public var timeout: Duration
+    /// The handshake's deadline, and the request's (a request not answered this long after its handshake fails).
+    public var client: ClientOptions
     public var maximumContentLength: Int
 
     public init(
-        address: SocketAddress,
+        target: DialTarget,
         request: Frame,
         concurrency: Int,
         count: Int?,
         deadline: UInt64,
-        connectTimeout: Duration,
-        timeout: Duration,
+        client: ClientOptions,
         maximumContentLength: Int
     ) {
-        self.address = address
+        self.target = target
         self.request = request
         self.concurrency = concurrency
         self.count = count
         self.deadline = deadline
-        self.connectTimeout = connectTimeout
-        self.timeout = timeout
+        self.client = client
         self.maximumContentLength = maximumContentLength
     }
 }
@@ -50,6 +47,7 @@ public final class SearchLoadWorker: LoadWorker {
     let readBuffer = ReadBuffer(size: 64 * 1024)
     var report = LoadReport()
     private var started: UInt64 = 0
+    private var slots: [RequestSlot] = []
 
     public init(reactor: Reactor, options: SearchLoadOptions, progress: LoadProgress) {
         self.reactor = reactor
@@ -62,7 +60,8 @@ public final class SearchLoadWorker: LoadWorker {
 
     public func start() {
         started = MonotonicClock.now()
-        for _ in 0..<options.concurrency { RequestSlot(worker: self).next(in: reactor) }
+        slots = (0..<options.concurrency).map { _ in RequestSlot(worker: self) }
+        for slot in slots { slot.next() }
     }
 
     public func run() throws -> LoadReport {
@@ -85,15 +84,21 @@ public final class SearchLoadWorker: LoadWorker {
 @available(*, unavailable)
 extension SearchLoadWorker: Sendable {}
 
-/// One request at a time: connect, send, read the whole response, check it, close, start the next.
-private final class RequestSlot: SocketHandler {
+/// One request at a time: connect, send, read the whole response, check it, close, start the next. The slot
+/// and its connection live for the whole run; each request is one life of the connection.
+private final class RequestSlot: ClientExchange, DeadlineOwner {
     private unowned let worker: SearchLoadWorker
-    private var socket: Socket?
-    private var connecting = false
+    private lazy var connection = ClientConnection(
+        reactor: worker.reactor,
+        options: worker.options.client,
+        timeoutScope: .wholeExchange,
+        exchange: self
+    )
+    /// The pause after a failure that is not the server's answer, so a refusing server is not hammered.
+    private lazy var backOff = ReactorDeadline(reactor: worker.reactor, owner: self)
     private var sent = 0
     private var decoder: FrameDecoder
     private var startedAt: UInt64 = 0
-    private var timer: ReactorTimer?
 
     init(worker: SearchLoadWorker) {
         self.worker = worker
@@ -101,118 +106,89 @@ private final class RequestSlot: SocketHandler {
     }
 
     /// Starts the next request if the run is not over.
-    func next(in reactor: Reactor) {
+    func next() {
         guard worker.mayStart() else { return }
         startedAt = MonotonicClock.now()
         sent = 0
         decoder = FrameDecoder(maximumContentLength: worker.options.maximumContentLength)
-        do {
-            let (socket, result) = try Dialer.start(to: worker.options.address)
-            self.socket = socket
-            connecting = result == .inProgress
-            try reactor.register(socket, interest: .writable, handler: self)
-        } catch {
-            finish(failure: (LoadReport.kind(of: error), "\(error)"), in: reactor)
-            return
-        }
-        armTimer(in: reactor)
+        connection.open(worker.options.target)
     }
 
-    /// The handshake has --connect-timeout; the request, once connected, --timeout.
-    private func armTimer(in reactor: Reactor) {
-        let limit = connecting ? worker.options.connectTimeout : worker.options.timeout
-        let what = connecting ? "connect did not finish in time" : "no whole response within the timeout"
-        timer = reactor.schedule(after: limit) { [unowned self] reactor in
-            self.timer = nil
-            self.finish(failure: ("timeout", what), in: reactor)
-        }
+    var awaiting: String { sent < worker.requestBytes.count ? "sending the request" : "the whole response" }
+
+    func connected(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        try send(on: connection)
     }
 
-    func writable(in reactor: Reactor) {
-        guard let socket else { return }
-        do {
-            if connecting {
-                try socket.finishConnect(to: worker.options.address)
-                connecting = false
-                if let timer { reactor.cancel(timer) }
-                armTimer(in: reactor)
+    func writable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
+        try send(on: connection)
+    }
+
+    private func send(on connection: ClientConnection) throws(ClientFailure) {
+        let bytes = worker.requestBytes
+        while sent < bytes.count {
+            let written = try connection.write(bytes, from: sent)
+            guard written > 0 else {
+                connection.setInterest(.writable)
+                return
             }
-            let bytes = worker.requestBytes
-            while sent < bytes.count {
-                let result = try bytes.withUnsafeBytes { raw in
-                    try socket.write(UnsafeRawBufferPointer(rebasing: raw[sent...]))
-                }
-                guard case .processed(let written) = result else { return }
-                sent += written
-            }
-        } catch let error as SystemError {
-            finish(failure: (LoadReport.kind(of: error), "\(error)"), in: reactor)
-            return
-        } catch {
-            finish(failure: ("other", "\(error)"), in: reactor)
-            return
+            sent += written
         }
         worker.report.bytesSent += sent
-        reactor.setInterest(.readable, for: socket)
+        connection.setInterest(.readable)
     }
 
-    func readable(in reactor: Reactor) {
-        guard let socket else { return }
-        if connecting {
-            writable(in: reactor)
-            return
-        }
+    func readable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
         let buffer = worker.readBuffer.bytes
-        do {
-            guard case .processed(let count) = try socket.read(into: buffer) else { return }
-            if count == 0 {
-                do {
-                    try decoder.finish()
-                    finish(failure: ("closed_early", "server closed the connection without a response"), in: reactor)
-                } catch {
-                    finish(failure: ("closed_early", error.description(peer: "server")), in: reactor)
-                }
-                return
+        guard let count = try connection.read(into: buffer) else { return }
+        if count == 0 {
+            do {
+                try decoder.finish()
+            } catch {
+                throw ClientFailure.closedEarly(peer: connection.peer, reason: error.description(peer: "server"))
             }
-            worker.report.bytesReceived += count
-            worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
-            decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            guard let frame = try decoder.next() else { return }
-            let expected = worker.expected
-            guard frame.header.contentType == expected.header.contentType, frame.content == expected.content else {
-                finish(failure: ("mismatch", "unexpected response: \(ByteNotation.format(frame.content))"), in: reactor)
-                return
-            }
-            finish(failure: nil, in: reactor)
-        } catch let error as SystemError {
-            finish(failure: (LoadReport.kind(of: error), "\(error)"), in: reactor)
-        } catch {
-            finish(failure: ("protocol", "\(error)"), in: reactor)
+            throw ClientFailure.closedEarly(
+                peer: connection.peer,
+                reason: "server closed the connection without a response"
+            )
         }
+        worker.report.bytesReceived += count
+        worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
+        decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        let frame: Frame?
+        do {
+            frame = try decoder.next()
+        } catch {
+            throw ClientFailure.protocolViolation(peer: connection.peer, reason: error.description, frameError: error)
+        }
+        guard let frame else { return }
+        let expected = worker.expected
+        guard frame.header.contentType == expected.header.contentType, frame.content == expected.content else {
+            throw ClientFailure.mismatch("unexpected response: \(ByteNotation.format(frame.content))")
+        }
+        connection.close()
     }
 
-    private func finish(failure: (kind: String, message: String)?, in reactor: Reactor) {
-        if let timer { reactor.cancel(timer) }
-        timer = nil
-        if let socket {
-            reactor.deregister(socket)
-            socket.close()
-            self.socket = nil
-        }
+    func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
         let progress = worker.progress
-        if let failure {
-            worker.report.fail(failure.kind, failure.message)
-            progress.failed.wrappingAdd(1, ordering: .relaxed)
-            if failure.kind != "mismatch" && failure.kind != "protocol" && failure.kind != "closed_early" {
-                // The server is not taking connections: back off a little instead of spinning on connect().
-                reactor.schedule(after: .milliseconds(1)) { [self] reactor in self.next(in: reactor) }
-                return
-            }
-        } else {
+        guard let failure else {
             worker.report.latency.record(MonotonicClock.now() &- startedAt)
             worker.report.completed += 1
             progress.completed.wrappingAdd(1, ordering: .relaxed)
+            next()
+            return
         }
-        next(in: reactor)
+        worker.report.fail(failure)
+        progress.failed.wrappingAdd(1, ordering: .relaxed)
+        if failure.kind.isTheServersAnswer {
+            next()
+        } else {
+            // The server is not taking connections: back off a little instead of spinning on connect().
+            backOff.arm(after: .milliseconds(1), movingWithProgress: false)
+        }
+    }
+
+    func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
+        next()
     }
 }

@@ -62,9 +62,9 @@ public enum FloodExperiment {
     /// The sender against a server: `flood HOST PORT`. When the server runs on this machine its socket is
     /// found in /proc/net/tcp, so its Recv-Q is shown too (as netstat would).
     ///
-    /// - Throws: `SystemError` from connect (ECONNREFUSED, ETIMEDOUT, ...) for the last address tried.
+    /// - Throws: `ClientFailure` from connect (refused, timed out, ...) for the last address tried.
     public static func run(
-        against addresses: [SocketAddress],
+        against target: DialTarget,
         options: FloodOptions,
         display: FloodDisplay,
         signals: SignalPipe? = nil,
@@ -73,10 +73,10 @@ public enum FloodExperiment {
         let limits = KernelBufferLimits.current()
         display.event(
             "connecting",
-            text: "Starting connection to \(addresses[0])",
-            fields: [("peer", .string(addresses[0].description))]
+            text: "Starting connection to \(target.first)",
+            fields: [("peer", .string(target.first.description))]
         )
-        let (sender, address) = try connectSender(to: addresses, options: options)
+        let (sender, address) = try connectSender(to: target, options: options)
         defer { closeSender(sender) }
         let local = try sender.localAddress()
         let view: ReceiverView =
@@ -164,7 +164,7 @@ public enum FloodExperiment {
             text: "Listening on \(address)",
             fields: [("address", .string(address.description)), ("port", .int(address.port))]
         )
-        let (sender, _) = try connectSender(to: [address], options: options)
+        let (sender, _) = try connectSender(to: DialTarget(address), options: options)
         do {
             guard try listener.wait(for: .readable, timeout: options.connectTimeout) == .ready,
                 let (receiver, peer) = try listener.accept()
@@ -186,17 +186,18 @@ public enum FloodExperiment {
     /// Connects to the first address that answers, with SO_SNDBUF set before connect (so the handshake
     /// already reflects it) and Nagle left on (the flood wants full segments).
     ///
-    /// - Throws: The last address's `SystemError`.
+    /// - Throws: `ClientFailure` with the last address's error.
     static func connectSender(
-        to addresses: [SocketAddress],
+        to target: DialTarget,
         options: FloodOptions
-    ) throws(SystemError) -> (Socket, SocketAddress) {
-        try Dialer.connect(
-            to: addresses,
-            timeout: options.connectTimeout,
+    ) throws -> (Socket, SocketAddress) {
+        let client = ClientOptions(
+            connectTimeout: options.connectTimeout,
+            timeout: nil,
             sendBufferSize: options.sendBufferSize,
             noDelay: false
         )
+        return try Dialer.connect(to: target, options: client)
     }
 
     /// Closes the sender with a reset (SO_LINGER 0). A plain close() would leave the unsent megabytes to the

@@ -156,6 +156,16 @@ public final class Reactor {
         timers.schedule(deadline: deadline, action: action)
     }
 
+    /// A timer that is not scheduled yet: schedule it with `schedule(_:atNanoseconds:)`, as often as needed.
+    public func makeTimer(_ action: @escaping (Reactor) -> Void) -> ReactorTimer {
+        ReactorTimer(deadline: 0, action: action)
+    }
+
+    /// Schedules `timer` (made by `makeTimer`) at a `MonotonicClock` time, moving it if it was scheduled.
+    public func schedule(_ timer: ReactorTimer, atNanoseconds deadline: UInt64) {
+        timers.schedule(timer, deadline: deadline)
+    }
+
     /// Cancels a timer; does nothing if it already fired or was cancelled.
     public func cancel(_ timer: ReactorTimer) {
         timers.cancel(timer)

@@ -1,18 +1,19 @@
 // ReactorTimer.swift -- one-shot timers for deadlines, kept in a binary min-heap with O(log n) cancel.
 
-/// A scheduled action. Cancel it with `Reactor.cancel(_:)`; a fired or cancelled timer is inert.
+/// A scheduled action. Cancel it with `Reactor.cancel(_:)`; a fired or cancelled timer is inert until it is
+/// scheduled again (`Reactor.schedule(_:atNanoseconds:)`), so a timer made once can serve a connection's
+/// every deadline without an allocation per arm.
 public final class ReactorTimer {
-    /// When it fires, in `MonotonicClock` nanoseconds.
-    public let deadline: UInt64
+    /// When it fires (or last fired), in `MonotonicClock` nanoseconds.
+    public fileprivate(set) var deadline: UInt64
     /// Position in the heap; -1 once fired or cancelled.
     fileprivate var heapIndex: Int = -1
     /// Tie-breaker so timers with equal deadlines fire in the order they were scheduled.
-    fileprivate let sequence: UInt64
+    fileprivate var sequence: UInt64 = 0
     let action: (Reactor) -> Void
 
-    init(deadline: UInt64, sequence: UInt64, action: @escaping (Reactor) -> Void) {
+    init(deadline: UInt64, action: @escaping (Reactor) -> Void) {
         self.deadline = deadline
-        self.sequence = sequence
         self.action = action
     }
 
@@ -34,12 +35,20 @@ struct TimerHeap {
     var nextDeadline: UInt64? { entries.first?.deadline }
 
     mutating func schedule(deadline: UInt64, action: @escaping (Reactor) -> Void) -> ReactorTimer {
-        let timer = ReactorTimer(deadline: deadline, sequence: nextSequence, action: action)
+        let timer = ReactorTimer(deadline: deadline, action: action)
+        schedule(timer, deadline: deadline)
+        return timer
+    }
+
+    /// Schedules an existing timer for `deadline`, moving it if it is already scheduled.
+    mutating func schedule(_ timer: ReactorTimer, deadline: UInt64) {
+        if timer.isScheduled { cancel(timer) }
+        timer.deadline = deadline
+        timer.sequence = nextSequence
         nextSequence &+= 1
         timer.heapIndex = entries.count
         entries.append(timer)
         siftUp(entries.count - 1)
-        return timer
     }
 
     mutating func cancel(_ timer: ReactorTimer) {

@@ -29,7 +29,7 @@ public struct AppOptions: Sendable {
 }
 
 /// Serves one request on one connection.
-final class AppConnection: ServedConnection {
+final class AppConnection: ServedConnection, DeadlineOwner {
     private enum Phase {
         /// Waiting for a whole request.
         case reading
@@ -53,7 +53,8 @@ final class AppConnection: ServedConnection {
     /// Only a response the kernel did not take at once is queued here (rare), so it is made on demand.
     private lazy var response = OutboundBuffer(retainedCapacity: 0)
     /// The linger deadline after a response (the request deadline is the server's DeadlineQueue).
-    private var lingerTimer: ReactorTimer?
+    /// Made only for a connection that lingers (rare): most close as soon as the response is out.
+    private var linger: ReactorDeadline?
     /// Bytes of the request read so far, for the timeout message.
     private var requestBytes = 0
     /// Bytes discarded while lingering; past a limit the connection is closed anyway.
@@ -254,10 +255,9 @@ final class AppConnection: ServedConnection {
         phase = .lingering
         try? socket.shutdown(.write)
         reactor.setInterest(.readable, for: descriptor)
-        lingerTimer = reactor.schedule(after: options.lingerTimeout) { [unowned self] reactor in
-            self.lingerTimer = nil
-            self.close(in: reactor)
-        }
+        let linger = self.linger ?? ReactorDeadline(reactor: reactor, owner: self)
+        self.linger = linger
+        linger.arm(after: options.lingerTimeout, movingWithProgress: false)
     }
 
     private func discardInput(in reactor: Reactor) {
@@ -293,6 +293,11 @@ final class AppConnection: ServedConnection {
         }
     }
 
+    /// The linger after the response is over: close whatever the client still sends.
+    func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
+        close(in: reactor)
+    }
+
     func finishForShutdown(in reactor: Reactor) {
         // Nothing received yet: nothing in flight. Otherwise the request, response and linger finish
         // within the grace period.
@@ -308,8 +313,7 @@ final class AppConnection: ServedConnection {
         phase = .closed
         budget.release(requestBytes)
         requestBytes = 0
-        if let lingerTimer { reactor.cancel(lingerTimer) }
-        lingerTimer = nil
+        linger?.cancel()
         server.log.closing(peer)
         reactor.deregister(socket)
         socket.close()

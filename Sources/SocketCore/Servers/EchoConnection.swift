@@ -16,7 +16,7 @@ public struct EchoOptions: Sendable {
 }
 
 /// Echoes one connection's bytes back to it.
-final class EchoConnection: ServedConnection {
+final class EchoConnection: ServedConnection, DeadlineOwner {
     private let socket: Socket
     let descriptor: CInt
     /// `host:port`, computed once.
@@ -30,12 +30,12 @@ final class EchoConnection: ServedConnection {
     private var peerFinished = false
     /// Shutdown began: read nothing more.
     private var finishing = false
-    private var lastActivity: UInt64 = 0
     /// For the -v line at close: when it was accepted, bytes echoed, reads that brought them.
     private var acceptedAt: UInt64 = 0
     private var bytesEchoed = 0
     private var reads = 0
-    private var idleTimer: ReactorTimer?
+    /// --idle-timeout: moved by every read and write.
+    private lazy var idle = ReactorDeadline(reactor: server.reactor, owner: self)
     /// Reads per readable event, so one fast client cannot starve the others.
     private static let readsPerTurn = 4
 
@@ -59,9 +59,8 @@ final class EchoConnection: ServedConnection {
             closeNow(in: reactor)
             return
         }
-        lastActivity = reactor.now
-        acceptedAt = lastActivity
-        scheduleIdleCheck(in: reactor, at: lastActivity)
+        acceptedAt = reactor.now
+        idle.arm(after: options.idleTimeout)
     }
 
     func readable(in reactor: Reactor) {
@@ -83,7 +82,7 @@ final class EchoConnection: ServedConnection {
                 if pending.isEmpty { closeNow(in: reactor) } else { updateInterest(in: reactor) }
                 return
             }
-            lastActivity = reactor.now
+            idle.progress()
             bytesEchoed += count
             reads += 1
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
@@ -101,7 +100,7 @@ final class EchoConnection: ServedConnection {
             while !pending.isEmpty {
                 guard case .processed(let written) = try socket.write(pending.readableBytes) else { break }
                 pending.consume(written)
-                lastActivity = reactor.now
+                idle.progress()
             }
         } catch {
             fail(error, in: reactor)
@@ -155,7 +154,7 @@ final class EchoConnection: ServedConnection {
 
     func closeNow(in reactor: Reactor) {
         guard socket.isOpen else { return }
-        if let idleTimer { reactor.cancel(idleTimer) }
+        idle.cancel()
         server.log.echoTotals(bytes: bytesEchoed, reads: reads, nanoseconds: reactor.now &- acceptedAt, peer: peer)
         server.log.closing(peer)
         reactor.deregister(socket)
@@ -166,19 +165,9 @@ final class EchoConnection: ServedConnection {
 
     // MARK: - Idle timeout
 
-    /// One timer per connection, re-armed lazily: traffic only moves `lastActivity`, and the timer, when it
-    /// fires, either closes the connection or sleeps again until the new deadline.
-    private func scheduleIdleCheck(in reactor: Reactor, at activity: UInt64) {
-        guard let timeout = options.idleTimeout?.nanoseconds else { return }
-        idleTimer = reactor.schedule(atNanoseconds: activity &+ timeout) { [unowned self] reactor in
-            self.idleTimer = nil
-            guard self.socket.isOpen else { return }
-            if reactor.now &- self.lastActivity >= timeout {
-                self.server.log.closingIdle(self.peer, after: .nanoseconds(Int64(timeout)))
-                self.closeNow(in: reactor)
-            } else {
-                self.scheduleIdleCheck(in: reactor, at: self.lastActivity)
-            }
-        }
+    func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
+        guard socket.isOpen, let timeout = options.idleTimeout else { return }
+        server.log.closingIdle(peer, after: timeout)
+        closeNow(in: reactor)
     }
 }

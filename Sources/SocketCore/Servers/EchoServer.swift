@@ -81,9 +81,11 @@ public final class BlockingEchoServer {
     }
 
     /// The echo loop: wait (bounded by the idle timeout and interruptible by a signal), read, write back.
+    /// The idle deadline is the reactor servers' arithmetic (`Inactivity`): it moves only with data.
     private func echo(_ client: Socket, peer: String) throws(SystemError) -> SessionEnd {
+        var idle = Inactivity(timeout: options.idleTimeout, now: MonotonicClock.now())
         while true {
-            switch try client.wait(for: .readable, timeout: options.idleTimeout, signals: signals) {
+            switch try client.wait(for: .readable, until: idle.expiry, signals: signals) {
             case .signalled(let signal): return .signalled(signal)
             case .timedOut: return .idle
             case .ready: break
@@ -92,6 +94,7 @@ public final class BlockingEchoServer {
             do {
                 guard case .processed(let count) = try client.read(into: buffer.bytes) else { continue }
                 if count == 0 { return .closedByClient }
+                idle.progress(at: MonotonicClock.now())
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
                 if log.wants(.verbose) { log.echoing(chunk, to: peer) }
                 outcome = try client.writeAll(chunk, timeout: options.idleTimeout, signals: signals)

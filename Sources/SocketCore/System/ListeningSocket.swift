@@ -38,23 +38,37 @@ extension Socket {
         return socket
     }
 
-    /// socket (+ SO_SNDBUF) (+ TCP_NODELAY) + a non-blocking connect: the start of every client connection.
+    /// socket (+ SO_SNDBUF) (+ TCP_NODELAY) (+ bind to a source) + a non-blocking connect: the start of every
+    /// client connection.
     ///
     /// - Parameters:
+    ///   - source: The local address to bind first (`--source`); port 0 lets the kernel pick one at connect
+    ///     time, as an unbound client would (IP_BIND_ADDRESS_NO_PORT), so many connections from one source
+    ///     address do not run out of ports early.
     ///   - sendBufferSize: SO_SNDBUF, set before connect so the handshake already reflects it (flood's sender).
     ///   - noDelay: TCP_NODELAY; the guide's clients send small messages, and without it each waits for the
-    ///     previous ACK.
+    ///     previous ACK. (Unix sockets have no Nagle; the option is skipped there.)
     /// - Returns: The socket, and whether it is already connected or the handshake is under way.
-    /// - Throws: `SystemError` from socket, setsockopt or connect (ECONNREFUSED, ENETUNREACH, ...).
+    /// - Throws: `SystemError` from socket, setsockopt, bind or connect (ECONNREFUSED, ENETUNREACH, ...).
     public static func connecting(
         to address: SocketAddress,
+        source: SocketAddress? = nil,
         sendBufferSize: Int? = nil,
         noDelay: Bool = true
     ) throws(SystemError) -> (Socket, ConnectResult) {
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
             if let sendBufferSize { try socket.setSendBufferSize(sendBufferSize) }
-            if noDelay { try? socket.setNoDelay(true) }
+            if noDelay && !address.isUnix { try? socket.setNoDelay(true) }
+            if let source {
+                if source.port == 0 {
+                    try? socket.setBindAddressNoPort(true)
+                } else {
+                    // A fixed source port may still hold a closed connection in TIME_WAIT.
+                    try socket.setReuseAddress(true)
+                }
+                try socket.bind(to: source)
+            }
             return (socket, try socket.connect(to: address))
         } catch {
             socket.close()

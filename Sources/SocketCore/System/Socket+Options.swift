@@ -59,6 +59,17 @@ extension Socket {
         )
     }
 
+    /// IP_BIND_ADDRESS_NO_PORT: a bind to port 0 picks the port at connect time, from the whole 4-tuple
+    /// (Linux 4.2), instead of reserving one at bind.
+    public func setBindAddressNoPort(_ on: Bool) throws(SystemError) {
+        try setIntOption(
+            level: CInt(IPPROTO_IP),
+            name: IP_BIND_ADDRESS_NO_PORT,
+            value: on ? 1 : 0,
+            call: "setsockopt(IP_BIND_ADDRESS_NO_PORT)"
+        )
+    }
+
     /// SO_LINGER with a zero timeout: close() then sends RST at once (flood's sender, so
     /// the kernel does not keep probing a zero window for minutes; and tests).
     public func setLingerZero() throws(SystemError) {

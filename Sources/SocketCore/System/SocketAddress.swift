@@ -47,6 +47,9 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     /// True for IPv6 addresses.
     public var isIPv6: Bool { family == AF_INET6 }
 
+    /// True for Unix domain socket addresses.
+    public var isUnix: Bool { family == AF_UNIX }
+
     /// The port, in host byte order.
     public var port: UInt16 {
         get {
