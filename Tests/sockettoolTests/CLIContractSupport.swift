@@ -401,11 +401,31 @@ func tutorialCommands(in markdown: String) throws -> [TutorialCommand] {
 /// separate, '...' and "..." quote, and the first `&`, `|`, `;`, `>` or `<` outside quotes ends the
 /// command (what follows is the shell's business).
 func shellWords(_ line: String) throws -> [String] {
-    var words: [String] = []
+    try shellTokens(line).prefix { !$0.isOperator }.map(\.text)
+}
+
+/// A word of a command line, or one of the shell's operators (`|`, `||`, `&`, `&&`, `;`, and the
+/// redirections `>`, `>>`, `<`, `>&`, with any descriptor number before them).
+struct ShellToken: Equatable {
+    let text: String
+    let isOperator: Bool
+    /// `>`, `<` and the like: the word after it is a file.
+    var isRedirection: Bool { isOperator && (text.contains(">") || text.contains("<")) }
+}
+
+/// The words and operators of a command line, quotes removed.
+func shellTokens(_ line: String) throws -> [ShellToken] {
+    var tokens: [ShellToken] = []
     var current = ""
     var hasWord = false
     var quote: Character?
-    for character in line {
+    var characters = Array(line)[...]
+    func flushWord() {
+        if hasWord { tokens.append(ShellToken(text: current, isOperator: false)) }
+        current = ""
+        hasWord = false
+    }
+    while let character = characters.popFirst() {
         if let open = quote {
             if character == open { quote = nil } else { current.append(character) }
             continue
@@ -415,22 +435,27 @@ func shellWords(_ line: String) throws -> [String] {
             quote = character
             hasWord = true
         case " ", "\t":
-            if hasWord { words.append(current) }
-            current = ""
-            hasWord = false
+            flushWord()
         case "&", "|", ";", ">", "<":
-            if hasWord, current.allSatisfy(\.isNumber) {
-                // "2>&1": the descriptor number belongs to the redirection.
-            } else if hasWord {
-                words.append(current)
+            var text = String(character)
+            if "<>".contains(character), hasWord, !current.isEmpty, current.allSatisfy(\.isNumber) {
+                text = current + text  // "2>&1": the descriptor number belongs to the redirection
+                current = ""
+                hasWord = false
+            } else {
+                flushWord()
             }
-            return words
+            if let next = characters.first, next == character && character != ";" || character == ">" && next == "&" {
+                text.append(next)
+                characters.removeFirst()
+            }
+            tokens.append(ShellToken(text: text, isOperator: true))
         default:
             current.append(character)
             hasWord = true
         }
     }
     guard quote == nil else { throw LoopbackFailure("unbalanced quote in: \(line)") }
-    if hasWord { words.append(current) }
-    return words
+    flushWord()
+    return tokens
 }
