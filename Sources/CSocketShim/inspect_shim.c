@@ -27,6 +27,11 @@ int st_packet_open(int ifindex, const struct st_bpf_instruction *program, unsign
     if (fd < 0) return -1;
     struct sock_fprog filter = {.len = count, .filter = (struct sock_filter *)program};
     int on = 1;
+    // Room for a burst while the capture prints: 4 MiB, past net.core.rmem_max when privileged.
+    int room = 4 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof room) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+    }
     struct sockaddr_ll address;
     memset(&address, 0, sizeof address);
     address.sll_family = AF_PACKET;

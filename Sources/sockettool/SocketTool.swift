@@ -36,7 +36,7 @@ struct SocketTool: ParsableCommand {
             CommandGroup(name: "Server", subcommands: [Serve.self]),
             CommandGroup(name: "Client", subcommands: [Connect.self, Search.self]),
             CommandGroup(name: "Experiment", subcommands: [Flood.self]),
-            CommandGroup(name: "Inspect", subcommands: [Sockets.self]),
+            CommandGroup(name: "Inspect", subcommands: [Sockets.self, Trace.self]),
         ]
     )
 }

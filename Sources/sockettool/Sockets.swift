@@ -26,7 +26,7 @@ struct Sockets: ParsableCommand {
               sockettool sockets --state time-wait     who closed first, for a minute
               sockettool sockets -v --port 65432       with rtt, cwnd, retransmits (ss -ti)
               sockettool sockets --watch 1 --port 65432
-                                                       redraw every second (Ctrl-C ends)
+                                                       redraw every second (Ctrl-C ends, exit 0)
               sockettool sockets --json --tcp          one JSON object per socket
             """
     )
@@ -105,7 +105,8 @@ struct Sockets: ParsableCommand {
                 }
                 try show(found, snapshot: snapshot, log: log)
                 log.flush()
-                if let signal = try signals.wait(timeout: watch.asDuration) { throw ExitCode(128 + signal) }
+                // Ctrl-C is how a watch ends, as it is how a server or a capture ends: exit 0.
+                if try signals.wait(timeout: watch.asDuration) != nil { return }
                 snapshot += 1
             }
         }

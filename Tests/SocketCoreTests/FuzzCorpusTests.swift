@@ -20,5 +20,6 @@ import Testing
     func propertiesHold(file: URL) throws {
         let bytes = [UInt8](try Data(contentsOf: file))
         #expect(FramingSelfCheck.violation(in: bytes) == nil, "\(file.lastPathComponent)")
+        #expect(PacketSelfCheck.violation(in: bytes) == nil, "\(file.lastPathComponent)")
     }
 }

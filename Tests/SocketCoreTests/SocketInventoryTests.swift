@@ -1,6 +1,7 @@
 // SocketInventoryTests.swift -- the `sockets` core in-process: sock_diag's view of this process's own
 // sockets against what the sockets themselves report (ioctl queues, getsockopt TCP_INFO, descriptors),
 // and the pure parts (address text, netlink framing, reply parsing) on golden and hostile bytes.
+import Foundation
 import Glibc
 import Testing
 
@@ -177,6 +178,24 @@ import Testing
             _ = SockDiag.parse(bytes[...], table: .unix, sequence: 0)
             _ = KernelTCPInfo(bytes: bytes[...])
         }
+    }
+
+    @Test("golden replies from a real kernel: a listener, a connection with 22 unread bytes, a Unix pair")
+    func goldenReplies() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus")
+        let tcp = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("netlink-tcp4-dump")))
+        let reply = SockDiag.parse(tcp[...], table: .tcp4, sequence: 1)
+        #expect(reply.isDone && reply.sockets.count == 3)
+        let listener = try #require(reply.sockets.first { $0.state == SocketState.listen })
+        #expect(listener.sendQueue == 1 && listener.foreign == "0.0.0.0:*" && listener.tcpInfo != nil)
+        let unread = try #require(reply.sockets.first { $0.receiveQueue > 0 })
+        #expect(unread.receiveQueue == 22 && unread.stateName == "ESTABLISHED" && unread.local == listener.local)
+        #expect(reply.sockets.allSatisfy { $0.congestionControl?.isEmpty == false })
+        let unix = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("netlink-unix-dump")))
+        let pair = SockDiag.parse(unix[...], table: .unix, sequence: 2).sockets
+        #expect(pair.count == 2 && pair.allSatisfy { $0.kind == .unixStream && $0.local == "*" })
+        #expect(Set(pair.compactMap(\.peerInode).map(UInt64.init)) == Set(pair.map(\.inode)))
     }
 
     @Test("state names: netstat's and ss's spellings, any case")

@@ -39,46 +39,25 @@ enum ProcFiles {
 /// cannot be written fails before the experiment, not after it.
 public final class PlotFile {
     /// The path as given.
-    public let path: String
-    /// The descriptor; -1 once closed.
-    private var descriptor: CInt
+    public var path: String { file.path }
+    private let file: AppendingFile
 
-    /// Creates or truncates the file (mode 0644). The corresponding C function is `open(2)`.
+    /// Creates or truncates the file (mode 0644).
     ///
     /// - Throws: `SystemError` naming `open` and the path (ENOENT, EACCES, EISDIR ...).
     public init(creating path: String) throws(SystemError) {
-        self.path = path
-        descriptor = try retryingInterrupts("open", detail: path) {
-            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        }
+        file = try AppendingFile(creating: path)
     }
 
-    deinit {
-        assert(descriptor == -1, "leak of open PlotFile \(path)")
-    }
-
-    /// Writes all of `text`, then closes the file. The corresponding C function is `write(2)`.
+    /// Writes all of `text`, then closes the file.
     public func writeAndClose(_ text: String) throws(SystemError) {
-        defer { close() }
-        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, text.utf8.count), alignment: 1)
-        defer { bytes.deallocate() }
-        let count = bytes.initializeMemory(as: UInt8.self, from: text.utf8).initialized.count
-        var offset = 0
-        let fd = descriptor
-        while offset < count {
-            let start = offset
-            offset += try retryingInterrupts("write", detail: path) {
-                Glibc.write(fd, bytes.baseAddress! + start, count - start)
-            }
-        }
+        defer { file.close() }
+        try file.write(Array(text.utf8))
     }
 
     /// Closes without writing (the run failed). Later calls do nothing.
     public func close() {
-        guard descriptor >= 0 else { return }
-        let fd = descriptor
-        descriptor = -1
-        closeDescriptor(fd)
+        file.close()
     }
 }
 
