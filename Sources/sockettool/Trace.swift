@@ -28,6 +28,9 @@ struct Trace: ParsableCommand {
                                                          and a file for Wireshark
               sockettool trace --read search.pcap        the saved capture again
               sockettool trace --port 65432 --json       one JSON object per packet
+              sockettool trace --port 65432 --count 10 --plot search.svg
+                                                         the exchange as a ladder diagram
+              sockettool trace --read search.pcap --plot search.svg
 
             Then, in another terminal: sockettool search 127.0.0.1 65432 morpheus
             """
@@ -58,6 +61,14 @@ struct Trace: ParsableCommand {
     )
     var read: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Draw each TCP connection as a ladder diagram (SVG): client and server time lines, one arrow per segment.",
+            valueName: "file.svg"
+        )
+    )
+    var plot: String?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -71,9 +82,15 @@ struct Trace: ParsableCommand {
     func run() throws {
         let log = output.makeLog()
         try reportingFailures(log, refine: hint) {
+            let plotFile = try plot.map { path throws(SystemError) in try PlotFile(creating: path) }
+            defer { plotFile?.close() }
+            var drawn: [TracedPacket] = []
             let show = { (packet: TracedPacket) in
                 log.event("packet", fields: packet.fields) { line in
                     line.append(contentsOf: TraceText.lines(packet).joined(separator: "\n").utf8)
+                }
+                if plotFile != nil && drawn.count < LadderPlot.maximumConnections * LadderPlot.maximumPackets {
+                    drawn.append(packet)
                 }
             }
             let analyzer: TraceAnalyzer
@@ -97,6 +114,10 @@ struct Trace: ParsableCommand {
                 capture.collectDrops()
                 dropped = capture.dropped
                 analyzer = capture.analyzer
+            }
+            if let plotFile {
+                try plotFile.writeAndClose(LadderPlot.svg(packets: drawn, connections: analyzer.connections))
+                log.diagnostics.writeLine("Ladder diagram written to \(plotFile.path)")
             }
             log.event(
                 "summary",

@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import SocketCore
+import TestSupport
 import Testing
 
 @Suite("trace: loopback packets as tshark shows them")
@@ -103,6 +104,7 @@ struct TraceCLITests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let pcap = directory.appendingPathComponent("search.pcap").path
+        let plot = directory.appendingPathComponent("search.svg").path
         try withServer(["serve", "app", "127.0.0.1", "0"]) { _, port in
             // Traffic the capture must not see: another server, another port, at the same time.
             try withServer(["serve", "app", "127.0.0.1", "0"]) { _, otherPort in
@@ -110,7 +112,9 @@ struct TraceCLITests {
                     "tshark",
                     ["-i", "lo", "-f", "tcp port \(port)", "-l"] + Self.tsharkFields
                 )
-                let trace = try ChildProcess(sockettool: ["trace", "--port", String(port), "--json", "--pcap", pcap])
+                let trace = try ChildProcess(
+                    sockettool: ["trace", "--port", String(port), "--json", "--pcap", pcap, "--plot", plot]
+                )
                 #expect(eventually { tshark.stderrText.contains("Capturing on") }, "\(tshark.transcript)")
                 _ = try trace.waitForLine { $0.contains("\"event\": \"capturing\"") }
                 #expect(trace.stderrText.contains("Capturing on 'lo'"))
@@ -157,6 +161,24 @@ struct TraceCLITests {
                 let reread = try ChildProcess.run("tshark", ["-r", pcap] + Self.tsharkFields)
                 #expect(reread.status == 0, "\(reread.stderr)")
                 #expect(reread.stdout.split(separator: "\n").compactMap { Fields(tshark: String($0)) } == theirs)
+
+                // The ladder: one arrow per packet, from the side that sent it, with its flags and length.
+                let ladder = try SVGDocument(contentsOf: plot)
+                let arrows = ladder.elements(ofClass: "segment")
+                #expect(arrows.count == packets.count)
+                for (arrow, packet) in zip(arrows, packets) {
+                    #expect(arrow.attributes["data-number"] == String(packet["number"] as? Int ?? -1))
+                    let direction = packet["direction"] as? String == "client_to_server" ? "client" : "server"
+                    #expect(arrow.attributes["data-from"] == direction)
+                    #expect(arrow.attributes["data-flags"] == (packet["flags"] as? [String])?.joined(separator: ","))
+                    #expect(arrow.attributes["data-len"] == String(packet["len"] as? Int ?? -1))
+                }
+                #expect(ladder.elements.contains { $0.text == "request: search morpheus, 146 B" })
+                #expect(
+                    ladder.elements(ofClass: "time-wait").count
+                        == (try #require((summary["connections"] as? [[String: Any]])?.first?["time_wait"] as? [String]))
+                        .count
+                )
 
                 // Who keeps TIME_WAIT, by trace's reckoning, is what the kernel's table says now.
                 let connection = try #require((summary["connections"] as? [[String: Any]])?.first)
@@ -224,6 +246,24 @@ struct TraceCLITests {
         #expect(packets.count == 10)
         #expect(events.last?["event"] as? String == "summary")
         #expect(events.last?["packets"] as? Int == 10)
+    }
+
+    @Test("--read ... --plot as nobody: the saved exchange drawn, one arrow per packet")
+    func plotsSavedCapture() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
+        let plot = directory.appendingPathComponent("search.svg").path
+        let child = try ChildProcess(unprivilegedSockettool: ["trace", "--read", Self.fixture, "--plot", plot, "-q"])
+        #expect(try child.waitForExit() == 0, "\(child.stderrText)")
+        #expect(child.stderrText.contains("Ladder diagram written to \(plot)"))
+        let ladder = try SVGDocument(contentsOf: plot)
+        #expect(
+            ladder.elements(ofClass: "segment").map { $0.attributes["data-from"] ?? "?" } == [
+                "client", "server", "client", "client", "server", "server", "client", "server", "client", "server",
+            ]
+        )
+        #expect(ladder.elements(ofClass: "time-wait").first?.attributes["data-side"] == "server")
     }
 
     @Test(

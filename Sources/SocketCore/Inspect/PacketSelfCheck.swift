@@ -13,8 +13,10 @@ public enum PacketSelfCheck {
         // (the second copy meets the state the first one left).
         for link in [LinkType.ethernet, .null, .loop, .raw, .linuxCooked, .linuxCooked2, .ipv4, .ipv6] {
             var analyzer = TraceAnalyzer(serverPort: 65432)
+            var packets: [TracedPacket] = []
             for _ in 0..<2 {
                 let packet = analyzer.add(slice, linkType: link, wireLength: bytes.count, timestamp: 0)
+                packets.append(packet)
                 _ = TraceText.lines(packet)
                 _ = EventLog.jsonLine("packet", packet.fields)
                 if let tcp = packet.tcp, tcp.length > bytes.count { return "TCP payload longer than the frame" }
@@ -23,6 +25,7 @@ public enum PacketSelfCheck {
                 }
             }
             _ = TraceText.summary(analyzer, dropped: 0)
+            _ = LadderPlot.svg(packets: packets, connections: analyzer.connections)
             _ = EventLog.jsonLine("summary", analyzer.summaryFields(dropped: 0))
         }
         // A frame written to a pcap file reads back unchanged.
