@@ -223,13 +223,19 @@ struct TraceCLITests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy)
         let granted = try ChildProcess.run(setcap, ["cap_net_raw+ep", copy])
         #expect(granted.status == 0, "\(granted.stderr)")
-        let capture = try ChildProcess.run(
-            setpriv,
-            [
-                "--reuid=nobody", "--regid=nogroup", "--clear-groups", copy, "trace", "--port", "9", "--duration",
-                "0.2", "-q",
-            ]
-        )
+        // A child another test spawns while the copy is being written inherits its descriptor for a moment,
+        // and exec then fails with ETXTBSY: that is the suite's doing, so wait until the copy is free.
+        var capture = (status: Int32(0), stdout: "", stderr: "")
+        _ = try eventually {
+            capture = try ChildProcess.run(
+                setpriv,
+                [
+                    "--reuid=nobody", "--regid=nogroup", "--clear-groups", copy, "trace", "--port", "9", "--duration",
+                    "0.2", "-q",
+                ]
+            )
+            return !capture.stderr.contains("Text file busy")
+        }
         #expect(capture.status == 0, "\(capture.stderr)")
         #expect(capture.stdout.hasPrefix("0 packets captured"), "\(capture.stdout)")
     }
