@@ -53,7 +53,9 @@ import Testing
 
     @Test func byteNotation() {
         #expect(ByteNotation.format(Array("Hello, world".utf8)) == "b'Hello, world'")
-        #expect(ByteNotation.format([0x27, 0x5C, 0x0A, 0x0D, 0x09, 0x00, 0x7F, 0xFF]) == #"b'\'\\\n\r\t\x00\x7f\xff'"#)
+        // Python's quote: a ' and no " make it b"...", where ' needs no escape; with both, b'...' and \'.
+        #expect(ByteNotation.format([0x27, 0x5C, 0x0A, 0x0D, 0x09, 0x00, 0x7F, 0xFF]) == #"b"'\\\n\r\t\x00\x7f\xff""#)
+        #expect(ByteNotation.format([0x27, 0x22]) == #"b'\'"'"#)
         #expect(ByteNotation.format([UInt8](repeating: 65, count: 10), limit: 4) == "b'AAAA'... (10 bytes)")
         #expect(ByteNotation.escapeForLog("a\u{1B}[2Jb'ü") == #"a\x1b[2Jb'ü"#)
     }

@@ -63,6 +63,12 @@ struct InteropCase: Sendable, CustomTestStringConvertible {
             expected: "Got result: No match for 'Zo\u{EB} \"q\" \\ \t\u{1}'.",
             searchExpected: #"Got result: No match for 'Zo\#u{EB} "q" \ \x09\x01'."#
         ),
+        InteropCase(
+            name: "binary request with a single quote: Python's repr switches to double quotes",
+            peerArguments: ["binary", "it's"],
+            searchArguments: ["--binary", "it's"],
+            expected: #"Got response: b"First 10 bytes of request: binaryit's""#
+        ),
     ]
 }
 

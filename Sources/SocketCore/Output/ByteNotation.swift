@@ -5,8 +5,9 @@ public enum ByteNotation {
     /// How many payload bytes a log line shows before it cuts.
     public static let defaultLimit = 100
 
-    /// `b'Hello, world'`: printable ASCII as is, `\n` `\r` `\t` `\\` `\'` escaped, everything else `\xNN`.
-    /// Past `limit` bytes the text ends in `'... (N bytes)`.
+    /// `b'Hello, world'`: printable ASCII as is, `\n` `\r` `\t` `\\` `\'` escaped, everything else `\xNN`;
+    /// `b"it's"` when the bytes hold a `'` and no `"`, as Python chooses its quote (then `'` needs no escape).
+    /// Past `limit` bytes it is cut after the closing quote with `... (N bytes)`: the start of Python's repr.
     public static func format(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit) -> String {
         var text: [UInt8] = []
         append(bytes, limit: limit, to: &text)
@@ -16,11 +17,12 @@ public enum ByteNotation {
     /// Appends `b'...'` of `bytes` to `output` (see `format`).
     public static func append(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit, to output: inout [UInt8]) {
         let shown = Swift.min(bytes.count, limit)
+        let quote = pythonQuote(for: bytes)
         output.append(maximumCount: shown * 4 + 3 + 4) { out in
             out[0] = UInt8(ascii: "b")
-            out[1] = UInt8(ascii: "'")
+            out[1] = quote
             var used = 2
-            escapeTable.withUnsafeBufferPointer { table in
+            (quote == UInt8(ascii: "'") ? escapeTable : doubleQuotedEscapeTable).withUnsafeBufferPointer { table in
                 for index in 0..<shown {
                     // Store all four bytes of the escape (the slack is overwritten or cut), advance by its length.
                     let entry = table[Int(bytes[index])]
@@ -31,7 +33,7 @@ public enum ByteNotation {
                     used += Int(entry >> 32)
                 }
             }
-            out[used] = UInt8(ascii: "'")
+            out[used] = quote
             return used + 1
         }
         if bytes.count > limit {
@@ -39,6 +41,18 @@ public enum ByteNotation {
             FrameEncoder.appendDecimal(bytes.count, to: &output)
             output.append(literal: " bytes)")
         }
+    }
+
+    /// Python's quote for a bytes repr: `"` when the bytes hold a `'` and no `"`, else `'`. Decided on all
+    /// the bytes, not only the part shown, so a cut line still begins exactly as Python's repr; the scan stops
+    /// at the first `"`, which settles it.
+    static func pythonQuote(for bytes: UnsafeRawBufferPointer) -> UInt8 {
+        var hasSingle = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { return UInt8(ascii: "'") }
+            if byte == UInt8(ascii: "'") { hasSingle = true }
+        }
+        return hasSingle ? UInt8(ascii: "\"") : UInt8(ascii: "'")
     }
 
     /// `b'...'` of an array.
@@ -73,20 +87,26 @@ public enum ByteNotation {
 
     /// For each byte value: its escape's characters in the low 32 bits (first character lowest), and how
     /// many characters it has (1, 2 or 4) above them.
-    private static let escapeTable: [UInt64] = (0...255).map { value -> UInt64 in
-        let byte = UInt8(value)
-        let hex = Array("0123456789abcdef".utf8)
-        let characters: [UInt8]
-        switch byte {
-        case UInt8(ascii: "\\"), UInt8(ascii: "'"): characters = [UInt8(ascii: "\\"), byte]
-        case 0x0A: characters = Array("\\n".utf8)
-        case 0x0D: characters = Array("\\r".utf8)
-        case 0x09: characters = Array("\\t".utf8)
-        case 0x20..<0x7F: characters = [byte]
-        default: characters = [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+    private static let escapeTable = table(quote: UInt8(ascii: "'"))
+    /// The same inside `b"..."`: `'` as itself (no `"` is ever in such bytes).
+    private static let doubleQuotedEscapeTable = table(quote: UInt8(ascii: "\""))
+
+    private static func table(quote: UInt8) -> [UInt64] {
+        (0...255).map { value -> UInt64 in
+            let byte = UInt8(value)
+            let hex = Array("0123456789abcdef".utf8)
+            let characters: [UInt8]
+            switch byte {
+            case UInt8(ascii: "\\"), quote: characters = [UInt8(ascii: "\\"), byte]
+            case 0x0A: characters = Array("\\n".utf8)
+            case 0x0D: characters = Array("\\r".utf8)
+            case 0x09: characters = Array("\\t".utf8)
+            case 0x20..<0x7F: characters = [byte]
+            default: characters = [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+            var entry = UInt64(characters.count) << 32
+            for (index, character) in characters.enumerated() { entry |= UInt64(character) << (8 * UInt64(index)) }
+            return entry
         }
-        var entry = UInt64(characters.count) << 32
-        for (index, character) in characters.enumerated() { entry |= UInt64(character) << (8 * UInt64(index)) }
-        return entry
     }
 }
