@@ -67,6 +67,25 @@ import Testing
         #expect(waiting.count == 1 && waiting.first?.attributes["data-side"] == "server")
     }
 
+    @Test("the tutorial's picture is what trace --plot draws from the tutorial's capture (docs/search.pcap)")
+    func tutorialPictureIsCurrent() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs")
+        let (records, _) = try CaptureFileReader.read(
+            [UInt8](try Data(contentsOf: docs.appendingPathComponent("search.pcap")))
+        )
+        var analyzer = TraceAnalyzer()
+        let packets = records.map {
+            analyzer.add($0.bytes, linkType: $0.linkType, wireLength: $0.wireLength, timestamp: $0.timestamp)
+        }
+        let drawn = LadderPlot.svg(packets: packets, connections: analyzer.connections)
+        let committed = try String(contentsOf: docs.appendingPathComponent("search-ladder.svg"), encoding: .utf8)
+        #expect(
+            drawn == committed,
+            "docs/search-ladder.svg is stale: sockettool trace --read docs/search.pcap --plot docs/search-ladder.svg"
+        )
+    }
+
     @Test("a capture with no TCP at all, and several connections: a note, one section each")
     func emptyAndSeveral() throws {
         let (_, empty) = try draw([], linkType: .ethernet)
