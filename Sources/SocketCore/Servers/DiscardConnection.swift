@@ -27,7 +27,7 @@ public struct DiscardTotals: Sendable, Equatable {
 }
 
 /// Reads one connection until it ends and throws the bytes away.
-final class DiscardConnection: ServedConnection {
+final class DiscardConnection: ServedConnection, DeadlineOwner {
     private let socket: Socket
     let descriptor: CInt
     /// `host:port`, computed once.
@@ -38,8 +38,8 @@ final class DiscardConnection: ServedConnection {
     private let options: DiscardOptions
     private var totals = DiscardTotals()
     private var acceptedAt: UInt64 = 0
-    private var lastActivity: UInt64 = 0
-    private var idleTimer: ReactorTimer?
+    /// --idle-timeout: moved by every read.
+    private lazy var idle = ReactorDeadline(reactor: server.reactor, owner: self)
     /// Reads per readable event, so one fast sender cannot starve the other connections of the loop.
     private static let readsPerTurn = 8
 
@@ -68,8 +68,7 @@ final class DiscardConnection: ServedConnection {
             return
         }
         acceptedAt = reactor.now
-        lastActivity = acceptedAt
-        scheduleIdleCheck(in: reactor, at: lastActivity)
+        idle.arm(after: options.idleTimeout)
     }
 
     func readable(in reactor: Reactor) {
@@ -91,7 +90,7 @@ final class DiscardConnection: ServedConnection {
             }
             totals.bytes += count
             totals.reads += 1
-            lastActivity = reactor.now
+            idle.progress()
             // Less than the buffer: the kernel's queue is empty, so another read would only say EAGAIN.
             if count < space.count { return }
         }
@@ -108,7 +107,7 @@ final class DiscardConnection: ServedConnection {
 
     func closeNow(in reactor: Reactor) {
         guard socket.isOpen else { return }
-        if let idleTimer { reactor.cancel(idleTimer) }
+        idle.cancel()
         totals.nanoseconds = reactor.now &- acceptedAt
         server.log.discardTotals(totals, peer: peer)
         server.log.closing(peer)
@@ -119,19 +118,9 @@ final class DiscardConnection: ServedConnection {
 
     // MARK: - Idle timeout
 
-    /// One timer per connection, re-armed lazily: reads only move `lastActivity`, and the timer, when it
-    /// fires, either closes the connection or sleeps again until the new deadline.
-    private func scheduleIdleCheck(in reactor: Reactor, at activity: UInt64) {
-        guard let timeout = options.idleTimeout?.nanoseconds else { return }
-        idleTimer = reactor.schedule(atNanoseconds: activity &+ timeout) { [unowned self] reactor in
-            self.idleTimer = nil
-            guard self.socket.isOpen else { return }
-            if reactor.now &- self.lastActivity >= timeout {
-                self.server.log.closingIdle(self.peer, after: .nanoseconds(Int64(timeout)))
-                self.closeNow(in: reactor)
-            } else {
-                self.scheduleIdleCheck(in: reactor, at: self.lastActivity)
-            }
-        }
+    func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
+        guard socket.isOpen, let timeout = options.idleTimeout else { return }
+        server.log.closingIdle(peer, after: timeout)
+        closeNow(in: reactor)
     }
 }
