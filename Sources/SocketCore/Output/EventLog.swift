@@ -28,6 +28,8 @@ public final class EventLog {
     public let diagnostics: OutputBuffer
     /// Colour for stderr's "error:"/"hint:" labels.
     public let style: TerminalStyle
+    /// -x: every chunk sent and received is dumped in hex (`hexDump(_:_:offset:peer:)`).
+    public var dumpsBytes = false
 
     public init(
         format: Format = .text,
