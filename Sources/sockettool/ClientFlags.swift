@@ -13,18 +13,29 @@ struct ClientFlags: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Seconds to wait for the server's reply (for each read, or for a whole response); 0 never.",
+            "Seconds to wait for the server's reply (for each read, or for a whole response); 0 never. "
+                + "Default: 10 (connect -m -: none, the relay waits until both sides close).",
             valueName: "seconds"
         )
     )
-    var timeout: Seconds = 10
+    var timeout: Seconds?
+
+    /// --timeout when not given, outside relays.
+    static let defaultTimeout: Seconds = 10
 
     func validate() throws {
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
     }
 
     var options: ClientOptions {
-        ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout > 0 ? timeout.asDuration : nil)
+        let timeout = timeout ?? Self.defaultTimeout
+        return ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout > 0 ? timeout.asDuration : nil)
+    }
+
+    /// A relay's idle timeout: none unless --timeout was given, and none for 0.
+    var relayIdleTimeout: Duration? {
+        guard let timeout, timeout > 0 else { return nil }
+        return timeout.asDuration
     }
 }
 

@@ -19,8 +19,11 @@ struct Connect: ParsableCommand {
                   multiconn-client.py, with the guide's two messages
               sockettool connect 127.0.0.1 65432 --bytes 1048576
                   1 MiB of a random pattern, checked
-              sockettool connect 127.0.0.1 65432 -m -
-                  netcat: stdin to the server, the server to stdout
+              sockettool connect 127.0.0.1 65432 -m - < file.bin
+                  netcat: stdin to the server, the server to stdout; when
+                  stdin ends, FIN, and the server's bytes until it closes
+              sockettool connect 127.0.0.1 65432 -m - -x < /dev/null
+                  the same, every chunk dumped in hex on stderr
               sockettool connect 127.0.0.1 65432 --duration 5 --conns 16
                   load: MB/s and round-trip latency percentiles
             """
@@ -77,6 +80,8 @@ struct Connect: ParsableCommand {
     var window: ByteCount?
 
     @OptionGroup var load: LoadFlags
+    @OptionGroup var relay: RelayFlags
+    @OptionGroup var dump: HexDumpFlag
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
 
@@ -96,8 +101,11 @@ struct Connect: ParsableCommand {
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
-        if isNetcat && output.json {
-            throw ValidationError("Netcat mode ('-m -') writes the peer's bytes to standard output; drop --json.")
+        if relay.isAnySet && !isNetcat {
+            throw ValidationError("--no-shutdown, --send-only and --recv-only apply to netcat mode ('-m -').")
+        }
+        if dump.hexdump && duration != nil {
+            throw ValidationError("-x dumps each chunk; a load run (--duration) sends millions: drop one of them.")
         }
         if let duration {
             if duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
@@ -124,12 +132,14 @@ struct Connect: ParsableCommand {
     }
 
     func run() throws {
-        let log = output.makeLog()
+        // In netcat mode stdout carries the server's bytes: every line goes to stderr.
+        let log = isNetcat ? output.makeRelayLog() : output.makeLog()
+        log.dumpsBytes = dump.hexdump
         // An app server would read "He" of "Hello, world" as a header length and wait: point to an echo server.
         let target = try? endpoint.resolved()
         let server =
             "sockettool serve multi \(target.map { shellWord($0.host) } ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
-        try reportingFailures(log, server: server) {
+        try reportingFailures(log, server: server, results: isNetcat ? nil : log.output) {
             ignoreBrokenPipeSignal()
             let target = try endpoint.target()
             if let duration {
@@ -217,13 +227,14 @@ struct Connect: ParsableCommand {
         let started = MonotonicClock.now()
         let (socket, address) = try Dialer.connect(to: target, options: client.options)
         log.connected(socket, to: address, startedAt: started)
-        // stdin may be a regular file, which epoll refuses; poll takes any descriptor.
-        let session = NetcatSession(
-            reactor: try Reactor(kind: .poll),
+        let relay = Relay(
             socket: socket,
-            log: log,
-            timeout: client.options.timeout ?? .seconds(fromDouble: 9e9)
+            peer: address.description,
+            input: .standardInput,
+            output: .standardOutput,
+            options: relay.options(idleTimeout: client.relayIdleTimeout),
+            log: log
         )
-        return try session.run()
+        return try relay.run(on: try Reactor(kind: try Backend.fromEnvironment()))
     }
 }

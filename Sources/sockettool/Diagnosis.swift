@@ -35,6 +35,8 @@ struct Diagnosis: Sendable, Equatable {
         case let error as PartialFailure:
             self.init(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
         case let error as BindAddressError: self = Diagnosis.bindAddress(error)
+        case let error as LocalIOError: self = Diagnosis.localIO(error)
+        case let error as RelayFailure: self = Diagnosis.relay(error, server: server)
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
         }
@@ -63,7 +65,7 @@ struct Diagnosis: Sendable, Equatable {
         self.kind = kind
     }
 
-    private static func system(_ error: SystemError, server: String) -> Diagnosis {
+    static func system(_ error: SystemError, server: String) -> Diagnosis {
         let message = error.description
         let on = error.detail.isEmpty ? "" : " \(error.detail)"
         switch error.errno {
@@ -257,6 +259,8 @@ enum ExitStatus {
     static let systemError: Int32 = 71
     /// Cannot listen: address in use or not on this machine (EX_CANTCREAT).
     static let cannotListen: Int32 = 73
+    /// This machine's own output or input failed: stdout closed or full, stdin unreadable (EX_IOERR).
+    static let ioError: Int32 = 74
     /// A connect or response deadline passed (EX_TEMPFAIL).
     static let timedOut: Int32 = 75
     /// Permission denied, e.g. a port below 1024 (EX_NOPERM).
@@ -271,6 +275,7 @@ enum ExitStatus {
         (unavailable, "unavailable: refused, host or network unreachable"),
         (systemError, "system error: out of descriptors, another OS failure"),
         (cannotListen, "cannot listen: address in use, or not on this machine"),
+        (ioError, "local I/O error: stdout closed or full, stdin unreadable"),
         (timedOut, "timed out: a connect or response deadline passed"),
         (permissionDenied, "permission denied: e.g. a port below 1024"),
         (130, "interrupted by SIGINT (143: SIGTERM); a load run prints its summary first"),

@@ -141,7 +141,7 @@ struct FloodSend: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log, refine: refusedHint) {
+        try reportingFailures(log, results: log.output, refine: refusedHint) {
             ignoreBrokenPipeSignal()
             let plotFile = try plot.map { try PlotFile(creating: $0) }
             defer { plotFile?.close() }

@@ -92,7 +92,7 @@ struct Search: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)") {
+        try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)", results: log.output) {
             ignoreBrokenPipeSignal()
             let target = DialTarget(
                 addresses: try AddressResolver.clientAddresses(host: host, port: try parseServerPort(port))

@@ -80,8 +80,6 @@ struct CLIContractExitStatusTests {
             ["serve", "app", "127.0.0.1", "99999"],
             ["search", "127.0.0.1", "1", "x", "--quiet", "--verbose"],
             ["connect", "127.0.0.1", "1", "-q", "-v"],
-            // stdout carries the peer's bytes in netcat mode: JSON lines would be mixed into them.
-            ["connect", "127.0.0.1", "1", "-m", "-", "--json"],
             // The payload and its echo are held to be checked: past 256 MiB in all, a usage error, not a crash.
             ["connect", "127.0.0.1", "1", "--bytes", "100000000000"],
             ["connect", "127.0.0.1", "1", "--bytes", "100000000", "--conns", "3"],

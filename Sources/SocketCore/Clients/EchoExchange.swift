@@ -83,6 +83,12 @@ final class EchoExchange: ClientExchange {
                 connection.setInterest([.readable, .writable])
                 return
             }
+            if log.dumpsBytes {
+                message.withUnsafeBytes { bytes in
+                    let chunk = UnsafeRawBufferPointer(rebasing: bytes[messageOffset..<(messageOffset + written)])
+                    log.hexDump(chunk, .sent, offset: bytesSent, peer: dumpName(connection))
+                }
+            }
             bytesSent += written
             messageOffset += written
             if messageOffset == message.count {
@@ -102,6 +108,7 @@ final class EchoExchange: ClientExchange {
             throw ClientFailure.closedEarly(peer: connection.peer, reason: closer)
         }
         let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        log.hexDump(chunk, .received, offset: bytesReceived, peer: dumpName(connection))
         switch voice {
         case .single:
             received.append(contentsOf: chunk)
@@ -112,6 +119,11 @@ final class EchoExchange: ClientExchange {
             bytesReceived += count
             if bytesReceived == expected.count { connection.close() }
         }
+    }
+
+    /// Who a -x dump names: the server, or with several connections to it, which one.
+    private func dumpName(_ connection: ClientConnection) -> String {
+        voice == .numbered ? "connection \(id) (\(connection.peer))" : connection.peer
     }
 
     /// The guide's line for the whole echo, then the check.

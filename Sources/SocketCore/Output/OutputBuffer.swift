@@ -16,6 +16,9 @@ public final class OutputBuffer {
     private var bytes: [UInt8] = []
     /// Set when a write failed (a closed pipe): later output is dropped instead of retried.
     public private(set) var isBroken = false
+    /// Why the output was lost, once it was: EPIPE (the reader left), ENOSPC (disk full), EBADF (the
+    /// descriptor was closed when the process started). A client checks it before it reports success.
+    public private(set) var failure: Errno?
     /// Tests capture output here instead of writing it.
     private let capture: ((String) -> Void)?
     /// True when the descriptor is /dev/null: nothing written can be seen, so callers may skip formatting
@@ -27,7 +30,8 @@ public final class OutputBuffer {
         self.descriptor = descriptor
         self.policy = policy
         self.capture = nil
-        self.isDiscarded = StandardStreams.isNullDevice(descriptor)
+        // A descriptor closed at start is /dev/null too, but there the output was wanted and is lost.
+        self.isDiscarded = StandardStreams.isNullDevice(descriptor) && !StandardStreams.wasClosedAtStart(descriptor)
     }
 
     /// Output handed to `capture`, line by line (tests).
@@ -88,11 +92,26 @@ public final class OutputBuffer {
         guard !bytes.isEmpty, descriptor >= 0 else { return }
         defer { bytes.removeAll(keepingCapacity: true) }
         guard !isBroken else { return }
-        let descriptor = descriptor
-        let written = bytes.withUnsafeBytes { raw in
-            (try? StandardStreams.writeAll(raw, to: descriptor, name: "descriptor \(descriptor)")) != nil
+        // Closed at start, the descriptor is /dev/null (StandardStreams.ensureOpen): nothing written here
+        // can be read, which is a failure, not a success.
+        if StandardStreams.wasClosedAtStart(descriptor) {
+            isBroken = true
+            failure = .badFileDescriptor
+            return
         }
-        if !written { isBroken = true }
+        let descriptor = descriptor
+        let error = bytes.withUnsafeBytes { raw -> SystemError? in
+            do throws(SystemError) {
+                try StandardStreams.writeAll(raw, to: descriptor, name: "descriptor \(descriptor)")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let error {
+            failure = error.errno
+            isBroken = true
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-// StandardStreams.swift -- stdin, stdout and stderr as plain descriptors: raw reads and writes for netcat
-// mode and the output buffers, and what kind of file each one is.
+// StandardStreams.swift -- stdin, stdout and stderr as plain descriptors: raw writes for the output
+// buffers, what kind of file each one is, and which of them the process was started without.
 import Glibc
 
 /// stdin, stdout and stderr as plain descriptors.
@@ -11,18 +11,25 @@ public enum StandardStreams {
     /// stderr's descriptor.
     public static let error: CInt = STDERR_FILENO
 
-    /// Opens /dev/null on any of descriptors 0, 1, 2 that is closed. Call first thing: otherwise the first
-    /// socket would get number 0 or 1, and stdin reads or log lines would go to a socket.
+    /// Bit n set: descriptor n was closed at start (`ensureOpen` put /dev/null there). Written once, before
+    /// any thread starts, and only read afterwards.
+    nonisolated(unsafe) private static var closedAtStart: UInt8 = 0
+
+    /// Opens /dev/null on any of descriptors 0, 1, 2 that is closed, and remembers which. Call first
+    /// thing: otherwise the first socket would get number 0 or 1, and stdin reads or log lines would go
+    /// to a socket.
     public static func ensureOpen() {
         for descriptor: CInt in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
             // open() takes the lowest free number: this one.
             _ = try? retryingInterrupts("open", detail: "/dev/null") { open("/dev/null", O_RDWR) }
+            closedAtStart |= 1 << UInt8(descriptor)
         }
     }
 
-    /// Reads what stdin has. `.processed(0)` is end of input. The corresponding C function is `read(2)`.
-    public static func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
-        try nonBlocking("read", detail: "stdin") { Glibc.read(input, buffer.baseAddress, buffer.count) }
+    /// True when `descriptor` (0, 1 or 2) was closed when the process started: what is written there is
+    /// lost, and a command that must deliver output says so instead of pretending.
+    public static func wasClosedAtStart(_ descriptor: CInt) -> Bool {
+        (0...2).contains(descriptor) && closedAtStart & (1 << UInt8(descriptor)) != 0
     }
 
     /// Writes all of `bytes` to stdout, waiting if it is full.

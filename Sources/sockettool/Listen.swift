@@ -1,0 +1,117 @@
+// Listen.swift -- `listen`: nc -l. Accept a connection and relay it: the peer's bytes to stdout,
+// stdin to the peer, with the relay's end-of-stream rules.
+import ArgumentParser
+import SocketCore
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "nc -l: accept one connection, its bytes to stdout and stdin to it.",
+        discussion: """
+            Listens (on 127.0.0.1 unless given a host), accepts one connection and
+            relays it: what the peer sends goes to stdout, stdin goes to the peer.
+            When stdin ends, the peer gets FIN (TCP's half-close) and its bytes are
+            still copied until it closes; when the peer closes first, stdin is
+            still sent to its end. No byte is dropped either way, and a transfer
+            cut short never exits 0. The listening socket is closed once a
+            connection is accepted; -k keeps it and takes the next connection
+            when one ends (they wait in the listen queue meanwhile).
+
+            stdout carries the peer's bytes, so every line sockettool prints (the
+            listening address, with port 0 the port chosen; with --json, every
+            event) goes to stderr.
+
+            Examples:
+              sockettool listen 9000 > received.bin
+                  receive a file: the sender's FIN ends it
+              sockettool listen 9000 < file.bin
+                  send a file to whoever connects
+              sockettool listen 0 -k --max-conns 3 -x
+                  three connections one after another, each chunk in hex
+              sockettool listen 9000 --recv-only > out.bin
+                  never read stdin; the peer's FIN ends it
+            """
+    )
+
+    @OptionGroup var endpoint: ServerEndpoint
+
+    @Flag(
+        name: [.customShort("k"), .customLong("keep-open")],
+        help: "Keep listening: when a connection ends, accept the next one (nc -k)."
+    )
+    var keepListening = false
+
+    @Option(
+        name: .customLong("max-conns"),
+        help: ArgumentHelp(
+            "Serve this many connections, one after another, then exit (implies -k).",
+            valueName: "n"
+        )
+    )
+    var maxConnections: Int?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "End a connection when no byte moved either way for this many seconds; 0 or none: never.",
+            valueName: "seconds"
+        )
+    )
+    var timeout: Seconds?
+
+    @OptionGroup var relay: RelayFlags
+    @OptionGroup var dump: HexDumpFlag
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
+    }
+
+    /// -k, or a --max-conns that asks for more than one.
+    var keepsListening: Bool { keepListening || (maxConnections ?? 1) > 1 }
+
+    func run() throws {
+        let log = output.makeRelayLog()
+        log.dumpsBytes = dump.hexdump
+        try reportingFailures(log) {
+            ignoreBrokenPipeSignal()
+            let listener = try Socket.listening(on: try endpoint.address())
+            defer { listener.close() }
+            log.relayListening(on: try listener.localAddress())
+            let reactor = try Reactor(kind: try Backend.fromEnvironment())
+            let options = relay.options(idleTimeout: timeout.flatMap { $0.value > 0 ? $0.asDuration : nil })
+            var served = 0
+            var failures = 0
+            var firstFailure: ClientFailure?
+            repeat {
+                guard try listener.wait(for: .readable, timeout: nil) == .ready,
+                    let (socket, peer) = try listener.accept()
+                else { continue }
+                // nc -l: once a connection is in, nobody else gets one (they are refused, not queued).
+                if !keepsListening { listener.close() }
+                served += 1
+                log.relayAccepted(peer.description)
+                let session = Relay(
+                    socket: socket,
+                    peer: peer.description,
+                    input: .standardInput,
+                    output: .standardOutput,
+                    options: options,
+                    log: log
+                )
+                do {
+                    printSummary(try session.run(on: reactor), log: log)
+                } catch let error where keepsListening && !(error is LocalIOError) {
+                    // One connection failed; the next may not. stdout gone is the end for all of them.
+                    let diagnosis = Diagnosis(error)
+                    log.error(diagnosis.message, hint: diagnosis.hint, fields: [("kind", .string(diagnosis.kind))])
+                    if failures == 0 { firstFailure = ClientFailure(kind: .other, message: diagnosis.message) }
+                    failures += 1
+                }
+                log.relayClosing(peer.description)
+            } while keepsListening && served < (maxConnections ?? .max)
+            if failures > 0 {
+                throw PartialFailure(failed: failures, total: served, first: firstFailure)
+            }
+        }
+    }
+}
