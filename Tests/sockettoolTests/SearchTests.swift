@@ -7,8 +7,11 @@ import Testing
 
 @Suite("search: bad servers get clear errors and documented exit statuses")
 struct SearchTests {
-    /// The reply a correct server sends for morpheus: 2 + 103 + 43 = 148 bytes.
-    static let reply = AppProtocol.resultFrame("Follow the white rabbit. \u{1F430}").encoded()
+    /// The reply a correct server sends for morpheus (2 + 103 + 43 = 148 bytes), from the guide's own Python
+    /// server, not from sockettool's encoder.
+    static func reply() throws -> [UInt8] {
+        try GuidePeer.response(searching: "morpheus")
+    }
 
     @Test(
         "a response cut short: 'server closed the connection after N of M bytes', exit 1",
@@ -21,14 +24,15 @@ struct SearchTests {
         ]
     )
     func truncatedResponse(keep: Int, message: String) throws {
-        #expect(Self.reply.count == 148)
+        let reply = try Self.reply()
+        try #require(reply.count == 148, "the guide's server sent \(reply.hex)")
         let listener = try LoopbackListener()
         let search = try ChildProcess(sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus"])
         let connection = try listener.accept()
         _ = try connection.readFrame()
-        try connection.send(Array(Self.reply.prefix(keep)))
+        try connection.send(Array(reply.prefix(keep)))
         connection.close()
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 1, "\(search.transcript)")
+        #expect(try search.waitForExit() == 1, "\(search.transcript)")
         let stderr = search.stderrText
         #expect(stderr.contains("error: "), "\(stderr)")
         #expect(stderr.contains(message), "\(stderr)")
@@ -37,13 +41,14 @@ struct SearchTests {
 
     @Test("a server that resets: a clear reset error, exit 1")
     func resetResponse() throws {
+        let reply = try Self.reply()
         let listener = try LoopbackListener()
         let search = try ChildProcess(sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus"])
         let connection = try listener.accept()
         _ = try connection.readFrame()
-        try connection.send(Array(Self.reply.prefix(20)))
+        try connection.send(Array(reply.prefix(20)))
         connection.reset()
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 1, "\(search.transcript)")
+        #expect(try search.waitForExit() == 1, "\(search.transcript)")
         let stderr = search.stderrText
         #expect(stderr.contains("Connection reset by peer"), "\(stderr)")
         #expect(stderr.contains("127.0.0.1:\(listener.port)"), "\(stderr)")
@@ -57,9 +62,9 @@ struct SearchTests {
         let connection = try listener.accept()
         _ = try connection.readFrame()
         let hostile = "\u{1B}]0;owned\u{07}\u{1B}[2Jok\nGot result: fake \u{9B}31m\u{202E}txt"
-        try connection.send(AppProtocol.resultFrame(hostile).encoded())
+        try connection.send(try AppWire.reply(result: hostile))
         connection.close()
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 0, "\(search.transcript)")
+        #expect(try search.waitForExit() == 0, "\(search.transcript)")
         let lines = search.stdoutLines + (try search.remainingLines())
         #expect(
             lines == [#"Got result: \x1b]0;owned\x07\x1b[2Jok\x0aGot result: fake \x9b31m\u202etxt"#],
@@ -76,10 +81,11 @@ struct SearchTests {
         )
         let connection = try listener.accept()
         _ = try connection.readFrame()
-        let status = try search.waitForExit(timeout: .seconds(5))
+        let status = try search.waitForExit()
         let elapsed = ContinuousClock.now - started
         #expect(status == 75, "\(search.transcript)")
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "gave up after \(elapsed)")
+        // Not before its deadline; that it was this deadline (not the default 10 s) the message says.
+        #expect(elapsed >= .milliseconds(900), "gave up after \(elapsed)")
         #expect(search.stderrText.contains("timed out after 1.0 s"), "\(search.stderrText)")
         connection.close()
     }
@@ -115,16 +121,15 @@ struct SearchTests {
     )
     func invalidResponse(name: String, bytes: [UInt8], message: String) throws {
         let listener = try LoopbackListener()
-        let started = ContinuousClock.now
+        // A timeout far past the bounded wait below: exiting within that wait means the client judged the bytes.
         let search = try ChildProcess(
-            sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus", "--timeout", "8"]
+            sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus", "--timeout", "600"]
         )
         let connection = try listener.accept()
         _ = try connection.readFrame()
         try connection.send(bytes)
         // The connection stays open: the client must judge the bytes, not wait for more.
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 1, "\(name): \(search.transcript)")
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(try search.waitForExit() == 1, "\(name): \(search.transcript)")
         #expect(search.stderrText.contains("invalid response from 127.0.0.1:\(listener.port)"), "\(search.stderrText)")
         #expect(search.stderrText.contains(message), "\(search.stderrText)")
         // Over our own --max-content, the hint is about that limit, not about the server's protocol.
@@ -136,6 +141,7 @@ struct SearchTests {
 
     @Test("exit 0 only for a whole, valid response: a correct test server")
     func wholeResponse() throws {
+        let reply = try Self.reply()
         let listener = try LoopbackListener()
         let search = try ChildProcess(sockettool: ["search", "127.0.0.1", String(listener.port), "morpheus"])
         let connection = try listener.accept()
@@ -143,9 +149,9 @@ struct SearchTests {
         #expect(request.header.contentType == "text/json")
         #expect(String(decoding: request.content, as: UTF8.self) == #"{"action": "search", "value": "morpheus"}"#)
         // The reply in two pieces, with the connection left open: one whole message is enough.
-        try connection.send(Array(Self.reply.prefix(50)))
-        try connection.send(Array(Self.reply.dropFirst(50)))
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 0, "\(search.transcript)")
+        try connection.send(Array(reply.prefix(50)))
+        try connection.send(Array(reply.dropFirst(50)))
+        #expect(try search.waitForExit() == 0, "\(search.transcript)")
         let lines = search.stdoutLines + (try search.remainingLines())
         #expect(lines.contains("Got result: Follow the white rabbit. \u{1F430}"), "\(lines)")
         #expect(connection.readToEnd().end == .eof, "the client closes after the response")

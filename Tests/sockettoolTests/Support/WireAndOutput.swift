@@ -1,6 +1,7 @@
 // WireAndOutput.swift -- what the integration suites read and write: app-protocol messages built by hand
 // and decoded independently, the Python guide peer, and the lines and JSON the programs print.
 import Foundation
+import Glibc
 import SocketCore
 import Testing
 
@@ -12,6 +13,13 @@ enum AppWire {
     /// need no JSON escapes.
     static func searchRequest(_ value: String, action: String = "search") -> [UInt8] {
         let content = Array(#"{"action": "\#(action)", "value": "\#(value)"}"#.utf8)
+        return message(header: header(contentLength: String(content.count)), content: content)
+    }
+
+    /// A text/json reply {"result": `result`}, its content encoded by Foundation (escapes and all), its
+    /// header by hand: what a server other than sockettool could send.
+    static func reply(result: String) throws -> [UInt8] {
+        let content = [UInt8](try JSONSerialization.data(withJSONObject: ["result": result]))
         return message(header: header(contentLength: String(content.count)), content: content)
     }
 
@@ -90,10 +98,22 @@ enum GuidePeer {
     }
 
     /// Runs one of the peer's clients to completion.
-    static func run(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> Run {
+    static func run(_ arguments: [String], timeout: Duration = TestDeadline.generous) throws -> Run {
         let result = try ChildProcess.run("python3", [script] + arguments, timeout: timeout)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         return Run(status: result.status, lines: lines, stderr: result.stderr)
+    }
+
+    /// The response the guide's Python server sends to the guide's Python client searching `value`: the
+    /// bytes of a correct server, from outside sockettool.
+    static func response(searching value: String) throws -> [UInt8] {
+        let (server, port) = try startServer()
+        defer { server.send(SIGTERM) }
+        let client = try run(["client", "127.0.0.1", String(port), "search", value])
+        guard client.status == 0, let bytes = raw("RAW-RESPONSE", in: client.lines) else {
+            throw LoopbackFailure("the guide peer's client failed: \(client.lines)\n\(client.stderr)")
+        }
+        return bytes
     }
 
     /// The bytes of a "RAW-REQUEST <hex>" or "RAW-RESPONSE <hex>" line.
