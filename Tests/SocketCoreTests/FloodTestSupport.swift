@@ -60,17 +60,15 @@ enum FloodKernelView {
     /// (Recv-Q, Send-Q) of the established socket from `local` to `remote`, as `ss -tn` prints them; nil
     /// when ss is not installed or does not list it.
     static func ssQueues(local: String, remote: String) throws -> (receive: Int, send: Int)? {
-        guard let ss = ssPath else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ss)
-        process.arguments = ["-tnH", "state", "established"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        guard let ss = ssPath, let localPort = local.split(separator: ":").last,
+            let remotePort = remote.split(separator: ":").last
+        else { return nil }
+        let output = try runToEnd(
+            ss,
+            ["-tnH", "state", "established", "( sport = :\(localPort) and dport = :\(remotePort) )"]
+        )
         // "0      8192      127.0.0.1:40000     127.0.0.1:50000" (with a state filter, no State column)
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 4, fields[2] == local, fields[3] == remote,
                 let receive = Int(fields[0]), let send = Int(fields[1])
@@ -79,6 +77,34 @@ enum FloodKernelView {
         }
         return nil
     }
+}
+
+/// A command run by `runToEnd` failed or did not end.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Runs `path` to its end and returns its stdout; throws if it fails or is still running after `timeout`
+/// (then it is killed). For commands whose output is a few lines: it is read once the command exits.
+func runToEnd(_ path: String, _ arguments: [String], timeout: Duration = .seconds(30)) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    let exited = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in exited.signal() }
+    try process.run()
+    let (seconds, attoseconds) = timeout.components
+    let wait = DispatchTimeInterval.milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    guard exited.wait(timeout: .now() + wait) == .success else {
+        process.terminate()
+        throw CommandFailure(description: "\(path) \(arguments) still running after \(timeout)")
+    }
+    guard process.terminationStatus == 0 else {
+        throw CommandFailure(description: "\(path) \(arguments) exited with \(process.terminationStatus)")
+    }
+    return String(decoding: try pipe.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
 }
 
 /// An EventLog whose lines are kept in memory.

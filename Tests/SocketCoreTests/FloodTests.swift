@@ -10,11 +10,10 @@ import Testing
 struct FloodTests {
     // MARK: - Small buffers
 
-    @Test("--sndbuf 4096 --rcvbuf 4096: full within a second, exact queues that add up, as the kernel says")
+    @Test("--sndbuf 4096 --rcvbuf 4096: saturated, exact queues that add up, as the kernel says")
     func smallBuffersFillAtOnceAndMatchTheKernel() throws {
         let captured = FloodCapturedLog()
         var kernelRows: [FloodProcRow?] = []
-        var ssQueues: [(receive: Int, send: Int)?] = []
         var libraryEntry: KernelSocketEntry?
         let report = try FloodExperiment.runLocal(
             options: FloodOptions(sendBufferSize: 4096, receiveBufferSize: 4096),
@@ -27,15 +26,10 @@ struct FloodTests {
                 try FloodKernelView.procRow(local: receiver, remote: sender),
                 try FloodKernelView.procRow(local: sender, remote: receiver),
             ]
-            ssQueues = [
-                try FloodKernelView.ssQueues(local: receiver, remote: sender),
-                try FloodKernelView.ssQueues(local: sender, remote: receiver),
-            ]
             libraryEntry = KernelTCPTable.entry(local: report.peer, remote: report.local)
         }
 
         #expect(report.ending == .saturated)
-        #expect(report.seconds < 1, "took \(report.seconds) s")
         let receiveQueue = try #require(report.receiveQueue)
         #expect(receiveQueue > 0)
         #expect(report.sendQueue > 0)
@@ -60,12 +54,6 @@ struct FloodTests {
         #expect(senderRow.receiveQueue == 0)
         #expect(receiverRow.state == 1 && senderRow.state == 1)
         #expect(libraryEntry?.receiveQueue == receiveQueue)
-        if FloodKernelView.ssPath != nil {
-            let receiverSS = try #require(ssQueues.first ?? nil, "ss does not list the receiver")
-            let senderSS = try #require(ssQueues.last ?? nil, "ss does not list the sender")
-            #expect(receiverSS.receive == receiveQueue && receiverSS.send == 0)
-            #expect(senderSS.receive == 0 && senderSS.send == report.sendQueue)
-        }
 
         // The guide's line, and the table as text.
         #expect(
@@ -85,6 +73,31 @@ struct FloodTests {
         )
     }
 
+    @Test(
+        "ss -tn, iproute2's view, lists the queues the report gives",
+        .enabled(if: FloodKernelView.ssPath != nil, "ss (iproute2) is not installed; .ci/run installs it")
+    )
+    func smallBuffersMatchSS() throws {
+        var ssQueues: [(receive: Int, send: Int)?] = []
+        let report = try FloodExperiment.runLocal(
+            options: FloodOptions(sendBufferSize: 4096, receiveBufferSize: 4096),
+            display: FloodCapturedLog().makeDisplay()
+        ) { report in
+            // The sockets are still open here.
+            let sender = report.local.description
+            let receiver = report.peer.description
+            ssQueues = [
+                try FloodKernelView.ssQueues(local: receiver, remote: sender),
+                try FloodKernelView.ssQueues(local: sender, remote: receiver),
+            ]
+        }
+        let receiveQueue = try #require(report.receiveQueue)
+        let receiverSS = try #require(ssQueues.first ?? nil, "ss does not list the receiver")
+        let senderSS = try #require(ssQueues.last ?? nil, "ss does not list the sender")
+        #expect(receiverSS.receive == receiveQueue && receiverSS.send == 0)
+        #expect(senderSS.receive == 0 && senderSS.send == report.sendQueue)
+    }
+
     // MARK: - Default buffers
 
     @Test("default buffers: megabytes wait in the sender's Send-Q, all of them accounted for")
@@ -99,12 +112,11 @@ struct FloodTests {
         #expect(report.sendQueue == senderRow?.sendQueue)
         #expect((report.receiveQueue ?? 0) + report.sendQueue == report.bytesAccepted)
         #expect(report.sendBuffer.requested == nil)
-        #expect(report.seconds < 2)
     }
 
     // MARK: - Drain
 
-    @Test("--drain 256k: the receiver reads at that rate, and every accepted byte is read or queued")
+    @Test("--drain 256k: the receiver reads, never ahead of that rate, and every accepted byte is read or queued")
     func drainPacesTheReader() throws {
         let captured = FloodCapturedLog()
         let rate = 256 * 1024
@@ -113,9 +125,11 @@ struct FloodTests {
             display: captured.makeDisplay()
         )
         #expect(report.ending == .duration)
+        // A token bucket: a slow machine reads less, never more than the rate allows by then. How close it
+        // comes to the rate is a figure for `make bench`.
         let measured = try #require(report.measuredDrainRate)
-        #expect(abs(measured - Double(rate)) < Double(rate) * 0.15, "read \(measured) B/s")
         #expect(report.drainedBytes > 0)
+        #expect(measured <= Double(rate) * 1.001, "read \(measured) B/s, ahead of \(rate) B/s")
         // Bytes the receiver has but not yet acknowledged count in both queues, so the queues may exceed
         // what is left; never by more than a window.
         let elsewhere = try #require(report.bytesElsewhere)

@@ -196,8 +196,16 @@ private func runOneTurn(_ reactor: Reactor) throws {
         reactor.schedule(after: .milliseconds(20)) { _ in fired.append(2) }
         reactor.cancel(cancelled)
         #expect(!cancelled.isScheduled)
+        // A bound in case the timers never fire; the last one cancels it, so the loop ends by itself.
+        var timedOut = false
+        let bound = reactor.schedule(after: .seconds(30)) { reactor in
+            timedOut = true
+            reactor.stop()
+        }
+        reactor.schedule(after: .milliseconds(30)) { reactor in reactor.cancel(bound) }
         let start = MonotonicClock.now()
         try reactor.run()
+        #expect(!timedOut, "the timers did not all fire within 30 s")
         #expect(fired == [1, 2, 3])
         #expect(MonotonicClock.now() - start >= 30_000_000)
     }
