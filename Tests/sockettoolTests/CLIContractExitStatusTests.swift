@@ -268,8 +268,8 @@ struct CLIContractExitStatusTests {
         let listener = try LoopbackListener()
         // A broken echo server: it answers every byte with its case swapped.
         let brokenEcho = {
-            let peer = try listener.accept(timeout: .seconds(10))
-            let received = try peer.readExactly(12, timeout: .seconds(5))
+            let peer = try listener.accept()
+            let received = try peer.readExactly(12)
             try peer.send(Array(String(decoding: received, as: UTF8.self).uppercased().utf8))
             peer.close()
         }

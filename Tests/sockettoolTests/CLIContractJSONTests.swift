@@ -22,7 +22,7 @@ struct CLIContractJSONTests {
         #expect(try client.readExactly(12) == Array("Hello, world".utf8))
         client.close()
         // Without --keep the server exits after its one client.
-        #expect(try server.waitForExit(timeout: .seconds(10)) == 0, "\(server.transcript)")
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
         let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), "serve echo --json")
         let names = eventNames(events)
         #expect(names.first == "listening", "\(names)")
@@ -45,7 +45,7 @@ struct CLIContractJSONTests {
         )
         _ = try server.listeningPort()
         server.send(SIGINT)
-        #expect(try server.waitForExit(timeout: .seconds(10)) == 0, "\(server.transcript)")
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
         let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), command.joined(separator: " "))
         let shutdown = try #require(events.first { $0["event"] as? String == "shutdown" }, "\(events)")
         #expect(shutdown["signal"] as? String == "SIGINT", "\(shutdown)")
@@ -67,11 +67,11 @@ struct CLIContractJSONTests {
         // Both closes are seen before the signal.
         var closed = 0
         while closed < 2 {
-            _ = try server.waitForLine(timeout: .seconds(5)) { $0.contains(#""event": "closed""#) }
+            _ = try server.waitForLine { $0.contains(#""event": "closed""#) }
             closed += 1
         }
         server.send(SIGTERM)
-        #expect(try server.waitForExit(timeout: .seconds(10)) == 0, "\(server.transcript)")
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
         let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), "serve multi --json")
         let names = eventNames(events)
         #expect(names.first == "listening", "\(names)")
@@ -105,10 +105,10 @@ struct CLIContractJSONTests {
         )
         _ = try binary.readFrame()
         binary.close()
-        _ = try server.waitForLine(timeout: .seconds(5)) { $0.contains(#""event": "closed""#) }
-        _ = try server.waitForLine(timeout: .seconds(5)) { $0.contains(#""event": "closed""#) }
+        _ = try server.waitForLine { $0.contains(#""event": "closed""#) }
+        _ = try server.waitForLine { $0.contains(#""event": "closed""#) }
         server.send(SIGINT)
-        #expect(try server.waitForExit(timeout: .seconds(10)) == 0, "\(server.transcript)")
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
         let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), "serve app --json")
         let names = eventNames(events)
         for name in ["listening", "accepted", "received", "sent", "closed"] {
@@ -148,7 +148,7 @@ struct CLIContractJSONTests {
                 #expect(sent == expected && received == expected, "\(summary)")
             }
             server.send(SIGTERM)
-            #expect(try server.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(try server.waitForExit() == 0)
         }
     }
 
@@ -188,7 +188,7 @@ struct CLIContractJSONTests {
                 #expect(summary["failed"] as? Int == 0, "\(summary)")
             }
             server.send(SIGTERM)
-            #expect(try server.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(try server.waitForExit() == 0)
         }
     }
 

@@ -76,7 +76,7 @@ struct ConnectTests {
         let child = try ChildProcess(sockettool: ["connect", "127.0.0.1", String(listener.port), "-m", "-"])
         let connection = try listener.accept()
         try connection.send(Array("from the server\n".utf8))
-        #expect(try child.nextLine(timeout: .seconds(5)) == "from the server")
+        #expect(try child.nextLine() == "from the server")
         child.write("from stdin\n")
         #expect(try connection.readExactly(11) == Array("from stdin\n".utf8))
         child.closeInput()
@@ -84,7 +84,7 @@ struct ConnectTests {
         #expect(try connection.readSome() == [])
         try connection.send(Array("last words\n".utf8))
         connection.close()
-        #expect(try child.waitForExit(timeout: .seconds(5)) == 0, "\(child.transcript)")
+        #expect(try child.waitForExit() == 0, "\(child.transcript)")
         #expect(child.stdoutLines + (try child.remainingLines()) == ["from the server", "last words"])
     }
 
@@ -98,7 +98,7 @@ struct ConnectTests {
         let child = try ChildProcess("/bin/sh", ["-c", command, ChildProcess.sockettool])
         let connection = try listener.accept()
         defer { connection.close() }
-        #expect(try child.waitForExit(timeout: .seconds(15)) == 75, "\(child.transcript)")
+        #expect(try child.waitForExit() == 75, "\(child.transcript)")
         #expect(child.stderrText.contains("room to send (the server is not reading)"), "\(child.transcript)")
     }
 
@@ -109,7 +109,7 @@ struct ConnectTests {
         let connection = try listener.accept()
         #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
         try connection.send(Array("Hello, World".utf8))
-        #expect(try child.waitForExit(timeout: .seconds(5)) == 1)
+        #expect(try child.waitForExit() == 1)
         #expect(child.stderrText.contains("first at byte 7"), "\(child.stderrText)")
         connection.close()
     }
@@ -126,7 +126,7 @@ struct ConnectTests {
         let message = try first.readExactly(22)
         try first.send(message.map { $0 ^ 0x20 })
         _ = try second.readExactly(22)
-        #expect(try child.waitForExit(timeout: .seconds(10)) == 1, "\(child.transcript)")
+        #expect(try child.waitForExit() == 1, "\(child.transcript)")
         #expect(child.stderrText.contains("2 of 2 connections failed"), "\(child.stderrText)")
         first.close()
         second.close()
@@ -140,7 +140,7 @@ struct ConnectTests {
         #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
         try connection.send(Array("Hello".utf8))
         connection.close()
-        #expect(try child.waitForExit(timeout: .seconds(5)) == 1)
+        #expect(try child.waitForExit() == 1)
         #expect(child.stderrText.contains("5 of 12 bytes"), "\(child.stderrText)")
     }
 
@@ -151,7 +151,7 @@ struct ConnectTests {
         let connection = try listener.accept()
         #expect(try connection.readExactly(12) == Array("Hello, world".utf8))
         connection.reset()
-        #expect(try child.waitForExit(timeout: .seconds(5)) == 1, "\(child.transcript)")
+        #expect(try child.waitForExit() == 1, "\(child.transcript)")
         let stderr = child.stderrText
         #expect(stderr.contains("Connection reset by peer"), "\(stderr)")
         #expect(stderr.contains("127.0.0.1:\(listener.port)"), "\(stderr)")
@@ -171,7 +171,7 @@ struct ConnectTests {
         first.reset()
         second.reset()
         // A 60 s run: only the early end can make this bound.
-        #expect(try child.waitForExit(timeout: .seconds(10)) == 1, "\(child.transcript)")
+        #expect(try child.waitForExit() == 1, "\(child.transcript)")
         #expect(child.stderrText.contains("2 of 2 connections failed"), "\(child.transcript)")
     }
 
@@ -186,7 +186,7 @@ struct ConnectTests {
         #expect(try second.readExactly(expected.count) == expected)
         try first.send(expected)
         try second.send(Array(expected.dropLast()) + [UInt8(ascii: "!")])
-        #expect(try child.waitForExit(timeout: .seconds(5)) == 1, "\(child.transcript)")
+        #expect(try child.waitForExit() == 1, "\(child.transcript)")
         #expect(child.stderrText.contains("1 of 2 connections failed"), "\(child.stderrText)")
         first.close()
         second.close()

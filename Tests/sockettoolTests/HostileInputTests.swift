@@ -301,17 +301,18 @@ struct HostileInputTests {
         let started = ContinuousClock.now
         let client = try LoopbackClient.connect(port: server.port)
         try client.send([0xFF, 0xFF, UInt8(ascii: "{")])
-        let (bytes, end) = client.readToEnd(timeout: .seconds(6))
+        let (bytes, end) = client.readToEnd()
         let elapsed = ContinuousClock.now - started
         #expect(end == .eof)
-        #expect(elapsed >= .milliseconds(900) && elapsed <= .seconds(3), "closed after \(elapsed)")
+        // Not before the deadline; that it was --request-timeout (not the default 10 s) the reply says.
+        #expect(elapsed >= .milliseconds(900), "closed after \(elapsed)")
         let result = try #require(AppWire.result(of: try AppWire.decodeOne(bytes).frame), "\(bytes.hex)")
         #expect(result.hasPrefix("Error: request not complete after 1.0 s"), "\(result)")
         client.close()
         try server.expectHealthy()
     }
 
-    @Test("a request dripping one byte every 150 ms is cut off at the total deadline")
+    @Test("a request dripping one byte every 150 ms is cut off mid-request at the total deadline")
     func drippingRequestIsCutAtTheDeadline() throws {
         let server = try AppServerUnderTest(extra: ["--request-timeout", "1"])
         let started = ContinuousClock.now
@@ -319,18 +320,20 @@ struct HostileInputTests {
         var sent = 0
         let request = AppWire.searchRequest("morpheus")
         // Each byte arrives well within any per-read timeout; only a deadline for the whole request stops it.
+        // The whole request at this pace would take 20 s: a server without that deadline would answer it.
         while sent < request.count, try client.socket.wait(for: .readable, timeout: .milliseconds(150)) == .timedOut {
             try client.send([request[sent]])
             sent += 1
         }
-        let (bytes, end) = client.readToEnd(timeout: .seconds(5))
+        let (bytes, end) = client.readToEnd()
         let elapsed = ContinuousClock.now - started
-        #expect(sent < 20, "the server let a drip of \(sent) bytes go on for \(elapsed)")
-        #expect(end == .eof || end == .reset)
-        #expect(elapsed >= .milliseconds(900) && elapsed <= .seconds(3), "cut after \(elapsed)")
-        if let frame = try? AppWire.decodeOne(bytes).frame {
-            #expect(AppWire.result(of: frame)?.hasPrefix("Error: request not complete") == true)
-        }
+        #expect(sent < request.count, "the drip of all \(sent) bytes went on for \(elapsed) and was answered")
+        // The server shuts down its write side and drains what still drips in (lingering), so the close is a
+        // FIN, not a reset, and the reply is there to read.
+        #expect(end == .eof)
+        #expect(elapsed >= .milliseconds(900), "cut after \(elapsed)")
+        let result = try #require(AppWire.result(of: try AppWire.decodeOne(bytes).frame), "\(bytes.hex)")
+        #expect(result.hasPrefix("Error: request not complete after 1.0 s"), "\(result)")
         client.close()
         try server.expectHealthy()
     }
@@ -382,21 +385,21 @@ struct HostileInputTests {
         later.close()
     }
 
-    @Test("content-length 10^12: an immediate framed error, the connection closed, no memory growth")
+    @Test("content-length 10^12: a framed error at the header, the connection closed, no memory growth")
     func hugeContentLength() throws {
-        let server = try AppServerUnderTest()
+        // No deadline can end the request within the bounded wait: the answer must come from the header.
+        let server = try AppServerUnderTest(extra: ["--request-timeout", "600"])
         let rssBefore = try ProcessProbe.residentKiB(server.process.pid)
-        let started = ContinuousClock.now
         let client = try LoopbackClient.connect(port: server.port)
         try client.send(AppWire.message(header: AppWire.header(contentLength: "1000000000000")))
-        let (bytes, end) = client.readToEnd(timeout: .seconds(5))
-        let elapsed = ContinuousClock.now - started
+        let (bytes, end) = client.readToEnd()
         #expect(end == .eof)
-        #expect(elapsed < .seconds(1), "the error took \(elapsed)")
         let result = try #require(AppWire.result(of: try AppWire.decodeOne(bytes).frame), "\(bytes.hex)")
         #expect(result == "Error: content-length 1000000000000 exceeds the limit of 1048576 bytes.")
-        let growth = try ProcessProbe.residentKiB(server.process.pid) - rssBefore
-        #expect(growth < 4 << 10, "server RSS grew by \(growth) KiB")
+        if ProcessProbe.memoryFiguresAreMeaningful {
+            let growth = try ProcessProbe.residentKiB(server.process.pid) - rssBefore
+            #expect(growth < 4 << 10, "server RSS grew by \(growth) KiB")
+        }
         client.close()
         try server.expectHealthy()
     }
@@ -440,14 +443,15 @@ struct HostileInputTests {
 
     @Test("many bad clients at once do not hold up a good one")
     func badClientsDoNotBlockGoodOnes() throws {
-        let server = try AppServerUnderTest()
+        // No deadline ends the stalled requests within the bounded waits: the good one is served beside them.
+        let server = try AppServerUnderTest(extra: ["--request-timeout", "600"])
         let stalled = try (0..<20).map { _ in try LoopbackClient.connect(port: server.port) }
         for client in stalled { try client.send([0x00, 0x67, UInt8(ascii: "{")]) }
-        let started = ContinuousClock.now
         let good = try LoopbackClient.connect(port: server.port)
         try good.send(AppWire.searchRequest("morpheus"))
         #expect(AppWire.result(of: try good.readFrame()) == "Follow the white rabbit. \u{1F430}")
-        #expect(ContinuousClock.now - started < .seconds(1))
+        let ended = stalled.compactMap { $0.endedNow().end }
+        #expect(ended.isEmpty, "stalled clients were closed before the good one was served: \(ended)")
         good.close()
         for client in stalled { client.close() }
         try server.expectHealthy()

@@ -160,10 +160,10 @@ struct InteropTests {
 
         // Both servers are still up, and stop as the guide's does on a signal.
         guide.send(SIGTERM)
-        #expect(try guide.waitForExit(timeout: .seconds(5)) == 0)
+        #expect(try guide.waitForExit() == 0)
         #expect(try guide.remainingLines().last == "Caught keyboard interrupt, exiting")
         ours.send(SIGTERM)
-        #expect(try ours.waitForExit(timeout: .seconds(5)) == 0)
+        #expect(try ours.waitForExit() == 0)
     }
 
     @Test("search puts exactly the guide client's request bytes on the wire", arguments: InteropCase.all)
@@ -174,7 +174,7 @@ struct InteropTests {
             sockettool: ["search", "127.0.0.1", String(listener.port)] + exchange.searchArguments
         )
         let ourRequest = try recordRequestAndAnswer(on: listener)
-        #expect(try search.waitForExit(timeout: .seconds(10)) == 0, "\(search.transcript)")
+        #expect(try search.waitForExit() == 0, "\(search.transcript)")
         let searchLines = search.stdoutLines + (try search.remainingLines())
         let ourSending = try #require(searchLines.first { $0.hasPrefix("Sending b'") }, "\(searchLines)")
 
@@ -185,7 +185,7 @@ struct InteropTests {
             [GuidePeer.script, "client", "127.0.0.1", String(guideListener.port)] + exchange.peerArguments
         )
         let guideRequest = try recordRequestAndAnswer(on: guideListener)
-        #expect(try guide.waitForExit(timeout: .seconds(10)) == 0, "\(guide.transcript)")
+        #expect(try guide.waitForExit() == 0, "\(guide.transcript)")
         let guideLines = guide.stdoutLines + (try guide.remainingLines())
         #expect(GuidePeer.raw("RAW-REQUEST", in: guideLines) == guideRequest, "the peer reports what it sent")
         let guideSending = try #require(guideLines.first { $0.hasPrefix("Sending b'") }, "\(guideLines)")

@@ -18,7 +18,7 @@ struct JSONOutputTests {
             try ChildProcess.sockettool(["connect", "127.0.0.1", String(closed.port), "--json"])
         }
         server.send(SIGTERM)
-        #expect(try server.waitForExit(timeout: .seconds(5)) == 0)
+        #expect(try server.waitForExit() == 0)
         let serverLines = server.stdoutLines + (try server.remainingLines())
 
         // Server: listening, then accepted/received/closed for 4 clients, then shutdown.
@@ -85,7 +85,7 @@ struct JSONOutputTests {
         _ = bad.readToEnd()
         bad.close()
         server.send(SIGTERM)
-        #expect(try server.waitForExit(timeout: .seconds(5)) == 0)
+        #expect(try server.waitForExit() == 0)
         let lines = server.stdoutLines + (try server.remainingLines())
         let serverEvents = jsonLines(lines.joined(separator: "\n"))
         #expect(serverEvents.count == lines.filter { !$0.isEmpty }.count)

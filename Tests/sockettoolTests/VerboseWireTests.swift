@@ -63,7 +63,7 @@ struct VerboseWireTests {
         let header = AppWire.header(contentLength: String(body.count)) + "    "  // padding a decoder must accept
         try connection.send(AppWire.message(header: header, content: body))
         connection.close()
-        #expect(try search.waitForExit(timeout: .seconds(5)) == 0, "\(search.transcript)")
+        #expect(try search.waitForExit() == 0, "\(search.transcript)")
 
         let lines = search.stdoutLines + (try search.remainingLines())
         let server = "127.0.0.1:\(listener.port)"

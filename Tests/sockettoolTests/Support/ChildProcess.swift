@@ -128,7 +128,7 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: - Output
 
     /// The next stdout line, waiting at most `timeout`; nil at end of output.
-    func nextLine(timeout: Duration = .seconds(10)) throws -> String? {
+    func nextLine(timeout: Duration = TestDeadline.generous) throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let newline = stdoutBuffer.firstIndex(of: UInt8(ascii: "\n")) {
@@ -149,7 +149,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Reads stdout lines until one satisfies `predicate`; returns it.
-    func waitForLine(timeout: Duration = .seconds(10), _ predicate: (String) -> Bool) throws -> String {
+    func waitForLine(timeout: Duration = TestDeadline.generous, _ predicate: (String) -> Bool) throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let remaining = deadline - ContinuousClock.now
@@ -161,7 +161,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// The port from the "Listening on HOST:PORT" line (or the JSON "listening" event).
-    func listeningPort(timeout: Duration = .seconds(10)) throws -> UInt16 {
+    func listeningPort(timeout: Duration = TestDeadline.generous) throws -> UInt16 {
         let line = try waitForLine(timeout: timeout) { $0.hasPrefix("Listening on") || $0.contains("\"listening\"") }
         if line.hasPrefix("Listening on"), let port = UInt16(line.split(separator: ":").last ?? "") { return port }
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -173,6 +173,12 @@ final class ChildProcess: @unchecked Sendable {
     var stderrText: String {
         _ = try? pump(until: ContinuousClock.now)
         return String(decoding: stderrBuffer, as: UTF8.self)
+    }
+
+    /// Bytes the child wrote to stdout that this side has not read yet (FIONREAD on the pipe; reads nothing).
+    var unreadStdoutBytes: Int {
+        var count: CInt = 0
+        return st_input_queue_bytes(stdoutDescriptor, &count) == 0 ? Int(count) : 0
     }
 
     /// stdout lines read plus what is buffered, and stderr: for failure messages.
@@ -267,7 +273,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits for the child to exit, reading its output meanwhile; returns the exit status, or 128 + signal.
-    func waitForExit(timeout: Duration = .seconds(20)) throws -> Int32 {
+    func waitForExit(timeout: Duration = TestDeadline.generous) throws -> Int32 {
         if let exitStatus { return exitStatus }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -299,7 +305,7 @@ final class ChildProcess: @unchecked Sendable {
         _ arguments: [String],
         input: String? = nil,
         environment: [String: String] = [:],
-        timeout: Duration = .seconds(30)
+        timeout: Duration = TestDeadline.generous
     ) throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(executable, arguments, environment: environment)
         if let input { try child.feed(input, timeout: timeout) }
@@ -314,7 +320,7 @@ final class ChildProcess: @unchecked Sendable {
         _ arguments: [String],
         input: String? = nil,
         environment: [String: String] = [:],
-        timeout: Duration = .seconds(30)
+        timeout: Duration = TestDeadline.generous
     ) throws -> (status: Int32, stdout: String, stderr: String) {
         try run(Self.sockettool, arguments, input: input, environment: environment, timeout: timeout)
     }

@@ -47,7 +47,7 @@ final class LoopbackClient {
         receiveBuffer: Int? = nil,
         sendBuffer: Int? = nil,
         noDelay: Bool = true,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = TestDeadline.generous
     ) throws -> LoopbackClient {
         guard let address = SocketAddress(ipv4: host, port: port) ?? SocketAddress(ipv6: host, port: port) else {
             throw LoopbackFailure("not a numeric address: \(host)")
@@ -79,13 +79,13 @@ final class LoopbackClient {
     // MARK: - Sending
 
     /// Writes all of `bytes`, waiting for room; throws if no room comes within `timeout`.
-    func send(_ bytes: [UInt8], timeout: Duration = .seconds(5)) throws {
+    func send(_ bytes: [UInt8], timeout: Duration = TestDeadline.generous) throws {
         let outcome = try bytes.withUnsafeBytes { try socket.writeAll($0, timeout: timeout) }
         guard outcome == .ready else { throw LoopbackFailure("sending \(bytes.count) bytes to \(address) timed out") }
     }
 
     /// Writes `bytes` one byte per send(2) call, back to back.
-    func sendOneBytePerCall(_ bytes: [UInt8], timeout: Duration = .seconds(5)) throws {
+    func sendOneBytePerCall(_ bytes: [UInt8], timeout: Duration = TestDeadline.generous) throws {
         for byte in bytes { try send([byte], timeout: timeout) }
     }
 
@@ -103,7 +103,7 @@ final class LoopbackClient {
     // MARK: - Receiving
 
     /// One read of at most `limit` bytes: the bytes, `[]` at EOF; throws on timeout or reset.
-    func readSome(limit: Int = 65536, timeout: Duration = .seconds(5)) throws -> [UInt8] {
+    func readSome(limit: Int = 65536, timeout: Duration = TestDeadline.generous) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: limit)
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -117,7 +117,7 @@ final class LoopbackClient {
     }
 
     /// Reads exactly `count` bytes; throws at EOF, reset or timeout.
-    func readExactly(_ count: Int, timeout: Duration = .seconds(5)) throws -> [UInt8] {
+    func readExactly(_ count: Int, timeout: Duration = TestDeadline.generous) throws -> [UInt8] {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         while received.count < count {
@@ -131,7 +131,7 @@ final class LoopbackClient {
     }
 
     /// Reads until EOF, a reset or the deadline: everything received and how it ended.
-    func readToEnd(timeout: Duration = .seconds(5)) -> (bytes: [UInt8], end: StreamEnd) {
+    func readToEnd(timeout: Duration = TestDeadline.generous) -> (bytes: [UInt8], end: StreamEnd) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         let deadline = ContinuousClock.now + timeout
@@ -151,7 +151,7 @@ final class LoopbackClient {
     }
 
     /// Reads one app-protocol message; throws if the stream ends or breaks first.
-    func readFrame(timeout: Duration = .seconds(5)) throws -> Frame {
+    func readFrame(timeout: Duration = TestDeadline.generous) throws -> Frame {
         var decoder = FrameDecoder(maximumContentLength: 1 << 24)
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -205,7 +205,7 @@ final class LoopbackListener {
     }
 
     /// Waits at most `timeout` for a connection.
-    func accept(timeout: Duration = .seconds(10)) throws -> LoopbackClient {
+    func accept(timeout: Duration = TestDeadline.generous) throws -> LoopbackClient {
         let deadline = ContinuousClock.now + timeout
         while true {
             let left = deadline - ContinuousClock.now

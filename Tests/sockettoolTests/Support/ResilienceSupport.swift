@@ -45,7 +45,7 @@ final class ResilientServer {
     /// - Returns: How long it took, connect included.
     /// - Throws: If the answer is late, wrong or missing.
     @discardableResult
-    func exchange(timeout: Duration = .seconds(5)) throws -> Duration {
+    func exchange(timeout: Duration = TestDeadline.generous) throws -> Duration {
         let started = ContinuousClock.now
         let client = try LoopbackClient.connect(port: port, timeout: timeout)
         defer { client.close() }
@@ -88,7 +88,7 @@ final class ResilientServer {
     }
 
     /// SIGTERM, then the exit status (bounded).
-    func terminate(timeout: Duration = .seconds(10)) throws -> Int32 {
+    func terminate(timeout: Duration = TestDeadline.generous) throws -> Int32 {
         process.send(SIGTERM)
         return try process.waitForExit(timeout: timeout)
     }
@@ -190,7 +190,17 @@ enum ResilienceSockets {
 
     /// Connections waiting in the accept queue of the listener on 127.0.0.1:`port` (nil if none listens).
     static func acceptQueue(port: UInt16) throws -> Int? {
-        try ss(["-Hltn", "( sport = :\(port) )"]).first.flatMap { $0.count >= 2 ? Int($0[1]) : nil }
+        try listenQueue(port: port)?.waiting
+    }
+
+    /// The accept queue of the listener on `port`: connections waiting (ss's Recv-Q) and its backlog (ss's
+    /// Send-Q); the kernel counts it full once more than the backlog wait. Nil if nothing listens.
+    static func listenQueue(port: UInt16) throws -> (waiting: Int, backlog: Int)? {
+        // "LISTEN Recv-Q Send-Q Local:Port Peer:Port"
+        guard let fields = try ss(["-Hltn", "( sport = :\(port) )"]).first, fields.count >= 3,
+            let waiting = Int(fields[1]), let backlog = Int(fields[2])
+        else { return nil }
+        return (waiting, backlog)
     }
 
     /// The local addresses ("127.0.0.1:PORT", "0.0.0.0:PORT", "[::]:PORT", "*:PORT") listening on `port`.
@@ -213,12 +223,6 @@ extension Duration {
     var millisecondsValue: Double {
         Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
-}
-
-/// The middle value (the upper one of the two middles for an even count).
-func medianDuration(_ values: [Duration]) -> Duration {
-    let sorted = values.sorted()
-    return sorted[sorted.count / 2]
 }
 
 /// Waits `duration` with poll(2) on nothing: the measuring window for CPU use, never a stand-in for an event.
