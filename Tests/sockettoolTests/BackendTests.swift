@@ -17,7 +17,9 @@ struct BackendTests {
 
     /// The servers with an event loop, as this pass starts them (no --backend).
     static let loopServers: [[String]] = [
-        ["serve", "multi", "127.0.0.1", "0"], ["serve", "app", "127.0.0.1", "0"], ["flood", "serve", "127.0.0.1", "0"],
+        ["serve", "multi", "127.0.0.1", "0"], ["serve", "app", "127.0.0.1", "0"],
+        ["serve", "discard", "127.0.0.1", "0"],
+        ["flood", "serve", "127.0.0.1", "0"],
     ]
 
     @Test("the servers of this pass run the backend SOCKETTOOL_BACKEND names", arguments: loopServers)
@@ -52,7 +54,7 @@ struct BackendTests {
         "an unknown SOCKETTOOL_BACKEND is a usage error naming poll and epoll, for every command",
         arguments: [
             ["serve", "multi", "127.0.0.1", "0"], ["serve", "app", "127.0.0.1", "0"],
-            ["serve", "echo", "127.0.0.1", "0"],
+            ["serve", "echo", "127.0.0.1", "0"], ["serve", "discard", "127.0.0.1", "0"],
             ["flood", "serve", "127.0.0.1", "0"], ["connect", "127.0.0.1", "1"], ["search", "127.0.0.1", "1", "x"],
         ]
     )
