@@ -59,12 +59,16 @@ struct SocketsCLITests {
     func ownersMatchLsof() throws {
         let scene = try QueueScene()
         defer { scene.close() }
-        let ours = try socketEvents(["--port", String(scene.port)])
+        // TCP only, and only what this process owns, as lsof is asked: another process on this machine (a
+        // parallel test run) may use the same port number for UDP, or as a client's local port.
+        let ours = try socketEvents(["--port", String(scene.port), "--tcp"])
         let lsof = try Lsof.rows(["-iTCP:\(scene.port)", "-a", "-p", String(getpid())])
         // Ours: the listener, the accepted server end and the three clients; the two server ends in the
         // accept queue have no descriptor yet.
         #expect(lsof.count == 5, "\(lsof)")
-        let owned = ours.values.filter { !(($0["processes"] as? [[String: Any]]) ?? []).isEmpty }
+        let owned = ours.values.filter { event in
+            ((event["processes"] as? [[String: Any]]) ?? []).contains { $0["pid"] as? Int == Int(getpid()) }
+        }
         #expect(owned.count == lsof.count, "\(ours)")
         for row in lsof {
             let key =
