@@ -108,16 +108,20 @@ struct CLIContractColourTests {
     }
 
     @Test(
-        "on a terminal, progress lines: no colour with NO_COLOR; no escape at all with TERM=dumb",
+        "on a terminal, progress lines: there, without colour with NO_COLOR, and without any escape with TERM=dumb",
         .enabled(if: scriptPath != nil, "util-linux `script` is needed for a pseudo-terminal")
     )
     func terminalProgress() throws {
         let flood = ["flood", "--sndbuf", "4096", "--rcvbuf", "4096"]
+        // flood's live line: "\r 0.10 s  accepted 12,288  Send-Q 8,192  Recv-Q 4,096 ...".
+        let floodProgress = /\d+\.\d\d s  accepted [\d,]+  Send-Q/
         let noColour = try runOnTerminal(flood, environment: ["NO_COLOR": "1"])
         #expect(noColour.status == 0, "\(noColour.output)")
+        #expect(noColour.output.contains(floodProgress), "no progress line: \(noColour.output.debugDescription)")
         #expect(!containsColour(noColour.output), "\(noColour.output.debugDescription)")
 
-        // A dumb terminal cannot erase a line: progress must not send it ESC [ K or ESC [ 2 K.
+        // A dumb terminal cannot erase a line: progress must not send it ESC [ K or ESC [ 2 K, and comes as
+        // plain lines instead ("[1.0 s] ..." once a second for a load run).
         let dumbFlood = try runOnTerminal(flood, environment: ["TERM": "dumb"])
         #expect(dumbFlood.status == 0, "\(dumbFlood.output)")
         let dumbLoad = try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { server, port in
@@ -128,6 +132,10 @@ struct CLIContractColourTests {
             )
         }
         #expect(dumbLoad.status == 0, "\(dumbLoad.output)")
+        #expect(dumbLoad.output.contains(/\[1\.0 s\] [\d,]+ chunks\/s/), "no progress line: \(dumbLoad.output)")
+        withKnownIssue("flood prints no progress at all on a dumb terminal (no live line, no interval lines)") {
+            #expect(dumbFlood.output.contains(floodProgress), "no progress line: \(dumbFlood.output)")
+        }
         for (what, run) in [("flood", dumbFlood), ("connect --duration", dumbLoad)] {
             let escapes = run.output.matches(of: /\u{1B}\[[0-9;]*[A-Za-z]/).map { String(run.output[$0.range]) }
             #expect(escapes.isEmpty, "\(what) sent to TERM=dumb: \(Set(escapes).sorted().debugDescription)")

@@ -207,12 +207,21 @@ struct CLIContractExitStatusTests {
         )
     }
 
-    @Test("an IPv6 address is not mistaken for HOST:PORT")
+    @Test("an IPv6 address is not mistaken for HOST:PORT: it is dialled, and refused by the closed port")
     func ipv6AddressIsAHost() throws {
+        // The IPv4-mapped form of 127.0.0.1: colons in the host, and a port that stays closed throughout.
         let closed = try ClosedPort()
-        let result = try runSockettool(["connect", "::ffff:127.0.0.1", String(closed.port), "--timeout", "1"])
-        #expect(result.status != Self.usage.status, "\(result.transcript)")
-        #expect(!result.stderr.contains("separate arguments"), "\(result.transcript)")
+        let port = String(closed.port)
+        try expectFailure(
+            ["connect", "::ffff:127.0.0.1", port],
+            ExpectedFailure(status: 69, kind: "connection_refused", hint: true)
+        )
+        let result = try runSockettool(["connect", "::ffff:127.0.0.1", port])
+        #expect(
+            result.stderrLines.first == "error: connect([::ffff:127.0.0.1]:\(port)): Connection refused",
+            "\(result.transcript)"
+        )
+        withExtendedLifetime(closed) {}
     }
 
     @Test(
