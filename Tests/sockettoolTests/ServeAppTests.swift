@@ -1,5 +1,5 @@
 // ServeAppTests.swift -- `serve app` and `search` together, tried as a new user would: the README's
-// transcript, line by line, over IPv4 and IPv6 loopback.
+// transcripts, read from README.md, line by line, over IPv4 and IPv6 loopback.
 import Foundation
 import Glibc
 import SocketCore
@@ -7,35 +7,47 @@ import Testing
 
 @Suite("serve app + search: the guide's application client and server")
 struct ServeAppTests {
-    @Test("search morpheus prints the README's transcript; the server prints the guide's events")
+    @Test("serve app and search morpheus print the README's two transcripts, line for line")
     func readmeTranscript() throws {
-        try withServer(["serve", "app", "127.0.0.1", "0"]) { server, port in
-            let search = try ChildProcess.sockettool(["search", "127.0.0.1", String(port), "morpheus"])
-            #expect(search.status == 0, "\(search.stderr)")
-            let address = "127.0.0.1:\(port)"
-            let request =
-                #"b'\x00g{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "#
-                + #""content-length": 41}{"action": "search", "value": "morpheus"}'"#
-            #expect(
-                search.stdout.split(separator: "\n").map(String.init) == [
-                    "Starting connection to \(address)",
-                    "Sending \(request) to \(address)",
-                    "Received response {'result': 'Follow the white rabbit. \u{1F430}'} from \(address)",
-                    "Got result: Follow the white rabbit. \u{1F430}",
-                    "Closing connection to \(address)",
-                ]
-            )
+        let server = try ChildProcess(sockettool: ["serve", "app", "127.0.0.1", "0"])
+        let port = try server.listeningPort()
+        let search = try ChildProcess.sockettool(["search", "127.0.0.1", String(port), "morpheus"])
+        #expect(search.status == 0, "\(search.stderr)")
+        _ = try server.waitForLine { $0.hasPrefix("Closing connection to ") }
+        server.send(SIGINT)
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
+        let served = server.stdoutLines + (try server.remainingLines())
 
-            let accepted = try server.waitForLine { $0.hasPrefix("Accepted connection from ") }
-            let peer = try #require(accepted.suffixAfter("Accepted connection from "))
-            #expect(isLoopbackAddress(peer))
-            let response =
-                #"b'\x00g{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "#
-                + #""content-length": 43}{"result": "Follow the white rabbit. \xf0\x9f\x90\xb0"}'"#
-            #expect(try server.nextLine() == "Received request {'action': 'search', 'value': 'morpheus'} from \(peer)")
-            #expect(try server.nextLine() == "Sending \(response) to \(peer)")
-            #expect(try server.nextLine() == "Closing connection to \(peer)")
+        // The README's transcripts, with its ports (65432, and the client's 54490) replaced by this run's.
+        let readme = try String(
+            contentsOf: ContractPaths.packageRoot.appendingPathComponent("README.md"),
+            encoding: .utf8
+        )
+        let readmeServer = try #require(Self.transcript(of: "$ sockettool serve app 127.0.0.1 65432", in: readme))
+        let readmeSearch = try #require(Self.transcript(of: "$ sockettool search 127.0.0.1 65432 morpheus", in: readme))
+        let readmePeer = try #require(
+            readmeServer.lazy.compactMap { $0.suffixAfter("Accepted connection from ") }.first,
+            "\(readmeServer)"
+        )
+        let peer = try #require(
+            served.lazy.compactMap { $0.suffixAfter("Accepted connection from ") }.first,
+            "\(served)"
+        )
+        #expect(isLoopbackAddress(peer))
+        func thisRun(_ line: String) -> String {
+            line.replacingOccurrences(of: readmePeer, with: peer)
+                .replacingOccurrences(of: "127.0.0.1:65432", with: "127.0.0.1:\(port)")
         }
+        #expect(search.stdout.split(separator: "\n").map(String.init) == readmeSearch.map(thisRun))
+        #expect(served == readmeServer.map(thisRun))
+    }
+
+    /// The lines a fenced block of `markdown` shows under the command line `command`, up to the next
+    /// command or the end of the block.
+    static func transcript(of command: String, in markdown: String) -> [String]? {
+        let lines = markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let start = lines.firstIndex(of: command) else { return nil }
+        return Array(lines[(start + 1)...].prefix { !$0.hasPrefix("```") && !$0.hasPrefix("$ ") })
     }
 
     @Test("search --binary 😃 prints the guide's binary exchange")
@@ -51,7 +63,10 @@ struct ServeAppTests {
         }
     }
 
-    @Test("serve app on ::1 and search ::1: IPv6 addresses print as [::1]:port", .enabled(if: hasIPv6Loopback()))
+    @Test(
+        "serve app on ::1 and search ::1: IPv6 addresses print as [::1]:port",
+        .enabled(if: IPv6Loopback.isAvailable, Comment(rawValue: IPv6Loopback.missing))
+    )
     func ipv6Loopback() throws {
         try withServer(["serve", "app", "::1", "0"]) { server, port in
             #expect(server.stdoutLines.first == "Listening on [::1]:\(port)")
@@ -110,11 +125,4 @@ struct ServeAppTests {
             }
         }
     }
-}
-
-/// True when ::1 can be bound here (containers may have no IPv6).
-private func hasIPv6Loopback() -> Bool {
-    guard let socket = try? Socket(family: AF_INET6) else { return false }
-    defer { socket.close() }
-    return (try? socket.bind(to: SocketAddress(ipv6: "::1", port: 0)!)) != nil
 }
