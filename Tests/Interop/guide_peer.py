@@ -4,8 +4,9 @@
 This file is an independent re-implementation of the Python programs of the
 Real Python guide "Socket Programming in Python" (app-server.py + libserver.py,
 app-client.py + libclient.py and multiconn-client.py). It was written from
-docs/DESIGN.md ("The app protocol") and the guide's code listings, not from
-any Swift code, and the Swift interop tests of sockettool use it as the
+the app protocol's description (in this repository: docs/protocol.md, "The
+app protocol, byte by byte") and the guide's code listings, not from any
+Swift code, and the Swift interop tests of sockettool use it as the
 reference peer to check byte-for-byte interoperability. Standard library only.
 
 Subcommands (all output lines are flushed at once):

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct FrameEncoderTests {
     @Test func theGuidesSearchRequest() {
-        // DESIGN.md, "The app protocol": the exact request for `search morpheus` (byteorder little).
+        // docs/protocol.md, "The request `sockettool search 127.0.0.1 65432 morpheus` sends" (byteorder little).
         let expected = Array(
             #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}{"action": "search", "value": "morpheus"}"#
                 .utf8
