@@ -10,13 +10,16 @@ struct SocketsCLITests {
     static let hasSS = installedTool("ss") != nil
     static let hasLsof = installedTool("lsof") != nil
 
-    /// The JSON "socket" events of one run, by "local foreign".
-    private func socketEvents(_ arguments: [String]) throws -> [String: [String: Any]] {
+    /// The JSON "socket" events of one run, by "local foreign"; with `scene`, only its seven sockets (another
+    /// process may use the same port number).
+    private func socketEvents(_ arguments: [String], of scene: QueueScene? = nil) throws -> [String: [String: Any]] {
         let result = try ChildProcess.sockettool(["sockets", "--json"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         var events: [String: [String: Any]] = [:]
+        let pairs = scene?.pairs
         for event in jsonLines(result.stdout) where event["event"] as? String == "socket" {
-            events["\(event["local"] as? String ?? "?") \(event["foreign"] as? String ?? "?")"] = event
+            let key = "\(event["local"] as? String ?? "?") \(event["foreign"] as? String ?? "?")"
+            if pairs?.contains(key) ?? true { events[key] = event }
         }
         return events
     }
@@ -29,7 +32,7 @@ struct SocketsCLITests {
         let scene = try QueueScene()
         defer { scene.close() }
         let before = try scene.settledSSRows()
-        let ours = try socketEvents(["--port", String(scene.port), "--tcp"])
+        let ours = try socketEvents(["--port", String(scene.port), "--tcp"], of: scene)
         let after = try scene.settledSSRows()
         #expect(before == after, "the sockets moved while sockettool read them")
         // The listener, the accepted connection and two waiting ones, each seen from both ends.
@@ -94,7 +97,8 @@ struct SocketsCLITests {
             lines.first?.split(separator: " ").joined(separator: " ")
                 == "Proto Recv-Q Send-Q Local Address Foreign Address State COMMAND PID USER FD"
         )
-        let row = try #require(lines.first { $0.hasPrefix("tcp ") }).split(separator: " ").map(String.init)
+        let row = try #require(lines.first { $0.hasPrefix("tcp ") && $0.contains(" 127.0.0.1:\(scene.port) ") })
+            .split(separator: " ").map(String.init)
         #expect(row.count == 10, "\(row)")
         #expect(Array(row[0..<6]) == ["tcp", "2", "7", "127.0.0.1:\(scene.port)", "0.0.0.0:*", "LISTEN"])
         #expect(row[7] == String(getpid()) && row[9] == "\(scene.listener.descriptor)u")
@@ -195,7 +199,7 @@ struct SocketsCLITests {
         let scene = try QueueScene(host: "::1")
         defer { scene.close() }
         let before = try scene.settledSSRows(family: "-6")
-        let ours = try socketEvents(["--port", String(scene.port), "-6"])
+        let ours = try socketEvents(["--port", String(scene.port), "-6"], of: scene)
         #expect(ours.count == before.count && before.count == 7, "\(ours.keys) vs \(before)")
         for row in before {
             let event = try #require(ours["\(row.local) \(row.peer)"], "ss lists \(row), sockettool does not")
@@ -210,13 +214,13 @@ struct SocketsCLITests {
         let scene = try QueueScene()
         defer { scene.close() }
         let port = String(scene.port)
-        let mine = try socketEvents(["--port", port, "--pid", String(getpid())])
+        let mine = try socketEvents(["--port", port, "--pid", String(getpid())], of: scene)
         #expect(mine.count == 5, "the listener, the accepted end and three clients (not the queued ends): \(mine.keys)")
-        let listening = try socketEvents(["--port", port, "--listening"])
+        let listening = try socketEvents(["--port", port, "--listening"], of: scene)
         #expect(Array(listening.keys) == ["127.0.0.1:\(port) 0.0.0.0:*"])
-        let established = try socketEvents(["--port", port, "--state", "estab"])
+        let established = try socketEvents(["--port", port, "--state", "estab"], of: scene)
         #expect(established.count == 6 && established.values.allSatisfy { $0["state"] as? String == "ESTABLISHED" })
-        let both = try socketEvents(["--port", port, "--state", "listen,ESTABLISHED"])
+        let both = try socketEvents(["--port", port, "--state", "listen,ESTABLISHED"], of: scene)
         #expect(both.count == 7)
         let bad = try ChildProcess.sockettool(["sockets", "--state", "resting"])
         #expect(bad.status == 64 && bad.stderr.contains("'resting' is not a socket state"), "\(bad)")
@@ -244,7 +248,10 @@ struct SocketsCLITests {
         defer { scene.close() }
         let child = try ChildProcess(unprivilegedSockettool: ["sockets", "--json", "--port", String(scene.port)])
         #expect(try child.waitForExit() == 0, "\(child.stderrText)")
-        let events = jsonLines(try child.remainingLines().joined(separator: "\n"))
+        let pairs = scene.pairs
+        let events = jsonLines(try child.remainingLines().joined(separator: "\n")).filter {
+            pairs.contains("\($0["local"] as? String ?? "") \($0["foreign"] as? String ?? "")")
+        }
         #expect(events.count == 7, "\(events)")
         #expect(events.allSatisfy { ($0["processes"] as? [Any])?.isEmpty == true })
     }

@@ -187,7 +187,13 @@ struct TraceCLITests {
                 let waiting = try ChildProcess.sockettool([
                     "sockets", "--json", "--port", String(port), "--state", "time-wait",
                 ])
-                let locals = Set(jsonLines(waiting.stdout).compactMap { $0["local"] as? String })
+                // This connection's TIME_WAITs only: another process may use the port number too.
+                let ends = Set([connection["client"] as? String, connection["server"] as? String].compactMap { $0 })
+                let locals = Set(
+                    jsonLines(waiting.stdout).filter {
+                        ends.contains($0["local"] as? String ?? "") && ends.contains($0["foreign"] as? String ?? "")
+                    }.compactMap { $0["local"] as? String }
+                )
                 let expected = Set(sides.compactMap { connection[$0] as? String })
                 #expect(locals == expected, "trace: \(connection), sockets: \(waiting.stdout)")
             }

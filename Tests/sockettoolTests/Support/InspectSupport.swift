@@ -177,12 +177,35 @@ final class QueueScene {
         return socket
     }
 
-    /// ss's view of the port, once two readings 100 ms apart agree (the last bytes in flight have landed).
+    /// "LOCAL FOREIGN" of the scene's seven sockets: the listener, and both ends of each of the three
+    /// connections. Another process may use the same port number (a client's local port, a UDP socket), so
+    /// the tests compare these rows and ignore the rest.
+    var pairs: Set<String> {
+        var pairs: Set<String> = []
+        if let listening = try? listener.localAddress() {
+            pairs.insert("\(listening) \(listening.isIPv6 ? "[::]:*" : "0.0.0.0:*")")
+        }
+        for socket in [client] + waiting {
+            guard let local = try? socket.localAddress(), let peer = try? socket.peerAddress() else { continue }
+            pairs.insert("\(local) \(peer)")
+            pairs.insert("\(peer) \(local)")
+        }
+        return pairs
+    }
+
+    /// ss's view of the scene's sockets, once two readings 100 ms apart agree (the last bytes in flight have
+    /// landed).
     func settledSSRows(family: String = "-4") throws -> [SSRow] {
-        var previous = try SS.rows(["-ta", family, "( sport = :\(port) or dport = :\(port) )"])
+        let pairs = self.pairs
+        let read = {
+            try SS.rows(["-ta", family, "( sport = :\(self.port) or dport = :\(self.port) )"]).filter {
+                pairs.contains("\($0.local) \($0.peer)")
+            }
+        }
+        var previous = try read()
         for _ in 0..<50 {
             measuringPause(.milliseconds(100))
-            let now = try SS.rows(["-ta", family, "( sport = :\(port) or dport = :\(port) )"])
+            let now = try read()
             if now == previous { return now }
             previous = now
         }
