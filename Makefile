@@ -45,21 +45,31 @@ release:
 	strip $(BIN_DIR)/sockettool
 	@ls -l $(BIN_DIR)/sockettool | awk '{ printf "release binary: %s (%.1f MiB)\n", $$NF, $$5 / 1048576 }'
 
-# argument-parser's generate-manual plugin: the man page comes from the command definitions.
-man:
+# The man page and the completion scripts come from the command definitions, written by the binary itself
+# (--generate-manual, --generate-completion-script): ManualPage.swift and CompletionScript.swift say why
+# not argument-parser's generate-manual plugin and plain scripts.
+define write-man
 	mkdir -p .build/man
-	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
+	$(BIN_DIR)/sockettool --generate-manual > .build/man/sockettool.1
+endef
 
-completions:
+define write-completions
 	mkdir -p .build/completions
 	$(BIN_DIR)/sockettool --generate-completion-script bash > .build/completions/sockettool.bash
 	$(BIN_DIR)/sockettool --generate-completion-script zsh > .build/completions/_sockettool
 	$(BIN_DIR)/sockettool --generate-completion-script fish > .build/completions/sockettool.fish
+endef
 
-# The man page first: its plugin rebuilds the package, which must not replace the static binary.
-install: man
-	$(MAKE) release
-	$(MAKE) completions
+man: build
+	$(write-man)
+
+completions: build
+	$(write-completions)
+
+# From the static release binary (`build` would relink it without the Swift runtime inside).
+install: release
+	$(write-man)
+	$(write-completions)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d

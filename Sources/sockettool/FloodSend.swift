@@ -38,6 +38,108 @@ struct FloodSend: ParsableCommand {
     @Argument(help: ArgumentHelp("Server port. Default: 65432.", valueName: "port"))
     var port: String?
 
+    @OptionGroup var flags: FloodFlags
+
+    func validate() throws {
+        if host != nil {
+            try refuseHostWithPort(host)
+            _ = try target()
+            if flags.rcvbuf != nil || flags.drain != nil {
+                throw ValidationError(
+                    "--rcvbuf and --drain set up the receiver, which is another program here: give them to "
+                        + "'sockettool flood serve', or drop HOST and PORT for the one-process demo."
+                )
+            }
+        }
+    }
+
+    /// HOST and PORT after the defaults (a lone number is the port on 127.0.0.1); nil for the demo.
+    func target() throws -> (host: String, port: UInt16)? {
+        guard let host else { return nil }
+        if port == nil, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
+        return (host, try port.map(parseServerPort) ?? guidePort)
+    }
+
+    func run() throws {
+        let log = flags.output.makeLog()
+        try reportingFailures(log, results: log.output, refine: refusedHint) {
+            ignoreBrokenPipeSignal()
+            let plotFile = try flags.plot.map { try PlotFile(creating: $0) }
+            defer { plotFile?.close() }
+            let display = FloodDisplay.automatic(log: log)
+            let signals = SignalPipe.shared
+            signals.install([SIGINT, SIGTERM])
+            defer { signals.uninstall([SIGINT, SIGTERM]) }
+            let finish = { (report: FloodReport) throws in
+                try conclude(report, plotFile: plotFile, display: display, signals: signals)
+            }
+            let report: FloodReport
+            if let target = try target() {
+                let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
+                report = try FloodExperiment.run(
+                    against: DialTarget(addresses: addresses),
+                    options: flags.options,
+                    display: display,
+                    signals: signals,
+                    beforeClose: finish
+                )
+            } else {
+                report = try FloodExperiment.runLocal(
+                    options: flags.options,
+                    display: display,
+                    signals: signals,
+                    beforeClose: finish
+                )
+            }
+            if case .failed(let error) = report.ending { throw error }
+        }
+    }
+
+    /// A refused connection here means no receiver was started: say how to start the one this experiment wants.
+    private func refusedHint(_ error: any Error, _ diagnosis: Diagnosis) -> Diagnosis {
+        guard let failure = error as? ClientFailure, failure.kind == .refused, let error = failure.systemError,
+            let target = try? target()
+        else {
+            return diagnosis
+        }
+        var refined = diagnosis
+        refined.hint =
+            "nothing is listening on \(error.detail): for this experiment, start a receiver that never reads "
+            + "first: 'sockettool flood serve \(target.host) \(target.port)', or run 'sockettool flood' alone for the "
+            + "one-process demo."
+        return refined
+    }
+
+    /// With the sockets still open: writes the plot, prints the table and summary, and holds if asked.
+    private func conclude(
+        _ report: FloodReport,
+        plotFile: PlotFile?,
+        display: FloodDisplay,
+        signals: SignalPipe
+    ) throws {
+        var report = report
+        if let plotFile {
+            report.plotPath = plotFile.path
+            try plotFile.writeAndClose(FloodPlot.svg(report))
+        }
+        report.emit(to: display)
+        let command = FloodExperiment.ssCommand(port: report.peer.port)
+        if flags.hold && report.ending != .interrupted {
+            display.notice("holding the sockets open; compare with: \(command)   (Ctrl-C to end)")
+            display.log.flush()
+            _ = try FloodExperiment.waitForSignal(signals)
+        } else if report.isLocalDemo && display.log.format == .text && display.log.wants(.normal) {
+            display.log.event(
+                "hint",
+                text: "To compare with the kernel's own view, run with --hold and then: \(command)"
+            )
+        }
+    }
+}
+
+/// The demo's and the sender's options, without HOST and PORT: the completion scripts offer them on `flood`
+/// itself (see CompletionScript).
+struct FloodFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Bytes per send() call, e.g. 1024 or 64k.", valueName: "bytes"))
     var chunk = ByteCount(bytes: 64 * 1024)
 
@@ -108,23 +210,6 @@ struct FloodSend: ParsableCommand {
         try validateSeconds(duration, "--duration")
         try validateSeconds(connectTimeout, "--connect-timeout")
         if let plot, plot.isEmpty { throw ValidationError("--plot needs a file name, such as queues.svg.") }
-        if host != nil {
-            try refuseHostWithPort(host)
-            _ = try target()
-            if rcvbuf != nil || drain != nil {
-                throw ValidationError(
-                    "--rcvbuf and --drain set up the receiver, which is another program here: give them to "
-                        + "'sockettool flood serve', or drop HOST and PORT for the one-process demo."
-                )
-            }
-        }
-    }
-
-    /// HOST and PORT after the defaults (a lone number is the port on 127.0.0.1); nil for the demo.
-    func target() throws -> (host: String, port: UInt16)? {
-        guard let host else { return nil }
-        if port == nil, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
-        return (host, try port.map(parseServerPort) ?? guidePort)
     }
 
     var options: FloodOptions {
@@ -137,81 +222,5 @@ struct FloodSend: ParsableCommand {
             drainRate: drain?.bytes,
             connectTimeout: connectTimeout.asDuration
         )
-    }
-
-    func run() throws {
-        let log = output.makeLog()
-        try reportingFailures(log, results: log.output, refine: refusedHint) {
-            ignoreBrokenPipeSignal()
-            let plotFile = try plot.map { try PlotFile(creating: $0) }
-            defer { plotFile?.close() }
-            let display = FloodDisplay.automatic(log: log)
-            let signals = SignalPipe.shared
-            signals.install([SIGINT, SIGTERM])
-            defer { signals.uninstall([SIGINT, SIGTERM]) }
-            let finish = { (report: FloodReport) throws in
-                try conclude(report, plotFile: plotFile, display: display, signals: signals)
-            }
-            let report: FloodReport
-            if let target = try target() {
-                let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
-                report = try FloodExperiment.run(
-                    against: DialTarget(addresses: addresses),
-                    options: options,
-                    display: display,
-                    signals: signals,
-                    beforeClose: finish
-                )
-            } else {
-                report = try FloodExperiment.runLocal(
-                    options: options,
-                    display: display,
-                    signals: signals,
-                    beforeClose: finish
-                )
-            }
-            if case .failed(let error) = report.ending { throw error }
-        }
-    }
-
-    /// A refused connection here means no receiver was started: say how to start the one this experiment wants.
-    private func refusedHint(_ error: any Error, _ diagnosis: Diagnosis) -> Diagnosis {
-        guard let failure = error as? ClientFailure, failure.kind == .refused, let error = failure.systemError,
-            let target = try? target()
-        else {
-            return diagnosis
-        }
-        var refined = diagnosis
-        refined.hint =
-            "nothing is listening on \(error.detail): for this experiment, start a receiver that never reads "
-            + "first: 'sockettool flood serve \(target.host) \(target.port)', or run 'sockettool flood' alone for the "
-            + "one-process demo."
-        return refined
-    }
-
-    /// With the sockets still open: writes the plot, prints the table and summary, and holds if asked.
-    private func conclude(
-        _ report: FloodReport,
-        plotFile: PlotFile?,
-        display: FloodDisplay,
-        signals: SignalPipe
-    ) throws {
-        var report = report
-        if let plotFile {
-            report.plotPath = plotFile.path
-            try plotFile.writeAndClose(FloodPlot.svg(report))
-        }
-        report.emit(to: display)
-        let command = FloodExperiment.ssCommand(port: report.peer.port)
-        if hold && report.ending != .interrupted {
-            display.notice("holding the sockets open; compare with: \(command)   (Ctrl-C to end)")
-            display.log.flush()
-            _ = try FloodExperiment.waitForSignal(signals)
-        } else if report.isLocalDemo && display.log.format == .text && display.log.wants(.normal) {
-            display.log.event(
-                "hint",
-                text: "To compare with the kernel's own view, run with --hold and then: \(command)"
-            )
-        }
     }
 }
