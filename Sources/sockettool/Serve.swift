@@ -28,7 +28,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         OutputBuffer(descriptor: STDERR_FILENO, policy: .eachLine).writeLine(
             """
-            Error: Name the server to run: echo, multi, app or discard.
+            error: Name the server to run: echo, multi, app or discard.
             Usage: sockettool serve <subcommand>
               See 'sockettool serve --help' for more information.
             """

@@ -1,5 +1,6 @@
 // SocketTool.swift -- the root command: configuration only. Each subcommand lives in its own file.
 import ArgumentParser
+import Glibc
 import SocketCore
 
 @main
@@ -43,12 +44,22 @@ struct SocketTool: ParsableCommand {
 }
 
 extension SocketTool {
-    /// argument-parser's `main()`, plus one thing: with --json, a usage error is also an "error" event on
-    /// stdout, so a script reading JSON lines learns why nothing else came (the exit status stays 64).
+    /// argument-parser's `main()`, plus: with --json, a usage error is also an "error" event on stdout, so
+    /// a script reading JSON lines learns why nothing else came (the exit status stays 64); the completion
+    /// scripts come from `CompletionScript`, which knows about default subcommands; and the hidden
+    /// `--generate-manual` prints the man page (`ManualPage`).
     static func main() {
         StandardStreams.ensureOpen()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let script = CompletionScript.requested(by: arguments) {
+            print(script)
+            return
+        }
         do {
+            if let page = try ManualPage.requested(by: arguments) {
+                print(page, terminator: "")
+                return
+            }
             var command = try parseAsRoot(arguments)
             // Every command checks the variable, not only those that start a loop: a script that sets it
             // wrong learns so on its first command.
@@ -59,8 +70,35 @@ extension SocketTool {
                 let message = message(for: error)
                 print(EventLog.jsonLine("error", [("kind", .string("usage")), ("message", .string(message))]))
             }
-            exit(withError: error)
+            exit(reporting: error, arguments: arguments)
         }
+    }
+
+    /// argument-parser's exit, with its "Error:" label written as every other error line is: "error:",
+    /// coloured as `--color` (when it could be read) and the terminal allow.
+    static func exit(reporting error: any Error, arguments: [String]) -> Never {
+        let status = exitCode(for: error)
+        let text = fullMessage(for: error)
+        let label = "Error: "
+        guard status != .success, text.hasPrefix(label) else { exit(withError: error) }
+        let style = TerminalStyle(choice: colorChoice(in: arguments), descriptor: STDERR_FILENO)
+        var lines = text.dropFirst(label.count)
+        while lines.last == "\n" { lines.removeLast() }
+        OutputBuffer(descriptor: STDERR_FILENO).writeLine(style.error("error:") + " " + lines)
+        exit(withError: ExitCode(status.rawValue))
+    }
+
+    /// The `--color` value among `arguments`, read by hand (they did not parse); auto if none.
+    private static func colorChoice(in arguments: [String]) -> TerminalStyle.Choice {
+        var choice = TerminalStyle.Choice.auto
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--color", index + 1 < arguments.count {
+                choice = TerminalStyle.Choice(rawValue: arguments[index + 1]) ?? choice
+            } else if argument.hasPrefix("--color=") {
+                choice = TerminalStyle.Choice(rawValue: String(argument.dropFirst("--color=".count))) ?? choice
+            }
+        }
+        return choice
     }
 }
 

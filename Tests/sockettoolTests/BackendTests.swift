@@ -64,7 +64,7 @@ struct BackendTests {
         let run = try runSockettool(arguments, environment: environment)
         #expect(
             run.stderrLines.first
-                == "Error: SOCKETTOOL_BACKEND='Epoll' is not a backend: set it to poll or epoll, or unset it.",
+                == "error: SOCKETTOOL_BACKEND='Epoll' is not a backend: set it to poll or epoll, or unset it.",
             "\(run.transcript)"
         )
         #expect(!run.stdout.contains("Listening"), "nothing may start: \(run.transcript)")
@@ -79,7 +79,7 @@ struct BackendTests {
         let run = try runSockettool(["serve", "app", "127.0.0.1", "0", "--backend", "kqueue"])
         #expect(
             run.stderrLines.first
-                == "Error: The value 'kqueue' is invalid for '--backend <backend>'. Please provide one of 'poll' and 'epoll'.",
+                == "error: The value 'kqueue' is invalid for '--backend <backend>'. Please provide one of 'poll' and 'epoll'.",
             "\(run.transcript)"
         )
     }

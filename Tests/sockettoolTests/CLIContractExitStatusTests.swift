@@ -14,8 +14,6 @@ struct ExpectedFailure {
     let kind: String?
     /// Whether the table's class comes with a `hint:` line.
     let hint: Bool
-    /// A usage error: argument-parser prints it ("Error: ..." plus the usage), before any JSON output exists.
-    var usage = false
 }
 
 /// Runs `arguments` twice, as is and with --json, and checks both against `expected`.
@@ -33,14 +31,20 @@ func expectFailure(
     let command = (["sockettool"] + arguments).joined(separator: " ")
     #expect(plain.status == expected.status, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
 
-    // stderr: exactly one error line (argument-parser writes "Error:" for usage errors), and a hint.
-    let errorPrefix = expected.usage ? "Error: " : "error: "
-    let errorLines = plain.stderrLines.filter { $0.hasPrefix(errorPrefix) }
+    // stderr: exactly one error line, and a hint (a usage error has its usage lines instead).
+    let errorLines = plain.stderrLines.filter { $0.hasPrefix("error: ") }
     #expect(errorLines.count == 1, "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
+    #expect(
+        !plain.stderr.contains("Error:"),
+        "one label, error:, for every error\n\(plain.stderr)",
+        sourceLocation: sourceLocation
+    )
     let hints = plain.stderrLines.filter { $0.hasPrefix("hint: ") }
     #expect(hints.count == (expected.hint ? 1 : 0), "\(command)\n\(plain.transcript)", sourceLocation: sourceLocation)
+    // The command's own error is for people (stderr); stdout carries only events, such as a failed
+    // connection among several ("error: connection 2: ...").
     #expect(
-        !plain.stdout.contains("error:"),
+        !errorLines.contains { plain.stdoutLines.contains($0) },
         "errors belong on stderr: \(plain.stdout)",
         sourceLocation: sourceLocation
     )
@@ -70,7 +74,7 @@ func expectFailure(
 
 @Suite("CLI contract: exit statuses, error and hint lines")
 struct CLIContractExitStatusTests {
-    static let usage = ExpectedFailure(status: 64, kind: nil, hint: false, usage: true)
+    static let usage = ExpectedFailure(status: 64, kind: nil, hint: false)
 
     @Test(
         "usage errors exit 64",
@@ -124,7 +128,7 @@ struct CLIContractExitStatusTests {
         #expect(result.status == Self.usage.status)
         #expect(result.stdoutLines.isEmpty, "\(result.stdoutLines)")
         #expect(
-            result.stderr.contains("Error: Name the server to run: echo, multi, app or discard."),
+            result.stderr.contains("error: Name the server to run: echo, multi, app or discard."),
             "\(result.stderr)"
         )
         #expect(result.stderr.contains("Usage: sockettool serve <subcommand>"), "\(result.stderr)")
@@ -202,7 +206,7 @@ struct CLIContractExitStatusTests {
         let result = try runSockettool(arguments)
         #expect(result.status == Self.usage.status, "\(result.transcript)")
         #expect(
-            result.stderrLines.contains("Error: Host and port are separate arguments: \(split)."),
+            result.stderrLines.contains("error: Host and port are separate arguments: \(split)."),
             "\(result.transcript)"
         )
     }

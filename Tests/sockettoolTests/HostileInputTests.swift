@@ -216,7 +216,7 @@ struct HostileInputTests {
         #expect(result.contains(hostile.reason), "\(result)")
         client.close()
         // One escaped line in the server's log names the peer and the reason.
-        let logged = try server.process.waitForLine { $0.hasPrefix("Error: 127.0.0.1:") }
+        let logged = try server.process.waitForLine { $0.hasPrefix("error: 127.0.0.1:") }
         #expect(logged.contains(hostile.reason), "\(logged)")
         #expect(logged.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }, "escaped: \(logged)")
         try server.expectHealthy()

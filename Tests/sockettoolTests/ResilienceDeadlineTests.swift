@@ -26,7 +26,7 @@ struct ResilienceDeadlineTests {
         #expect(elapsed >= .milliseconds(450), "closed after \(elapsed)")
         let result = try #require(AppWire.result(of: try AppWire.decodeOne(bytes).frame), "\(bytes.hex)")
         #expect(result.hasPrefix("Error: request not complete after 0.5 s"), "\(result)")
-        let logged = try server.process.waitForLine { $0.hasPrefix("Error: 127.0.0.1:\(clientPort):") }
+        let logged = try server.process.waitForLine { $0.hasPrefix("error: 127.0.0.1:\(clientPort):") }
         #expect(logged.contains("request not complete after 0.5 s"), "\(logged)")
         try server.exchange()
     }

@@ -69,7 +69,7 @@ struct ResilienceDefaultsTests {
             // The same bytes raw in the header: invalid JSON, and the error line must not carry them.
             (
                 AppWire.message(header: "{\"byteorder\": \"\u{1B}[2J\nX\", \"content-length\": 0}"),
-                "Error: "
+                "error: "
             ),
             // A content-type with ESC and a newline: the binary path logs it.
             (
@@ -88,11 +88,11 @@ struct ResilienceDefaultsTests {
             #expect(client.readToEnd().end == .eof)
             client.close()
             let line = try server.process.waitForLine {
-                $0.hasPrefix("Received") || $0.hasPrefix("Error:")
+                $0.hasPrefix("Received") || $0.hasPrefix("error:")
             }
             #expect(line.hasPrefix(expected), "\(line.debugDescription)")
             #expect(
-                line.hasSuffix(" from 127.0.0.1:\(clientPort)") || line.hasPrefix("Error: 127.0.0.1:\(clientPort):"),
+                line.hasSuffix(" from 127.0.0.1:\(clientPort)") || line.hasPrefix("error: 127.0.0.1:\(clientPort):"),
                 "\(line)"
             )
         }
@@ -138,7 +138,7 @@ struct ResilienceDefaultsTests {
 /// Every line is one known event and holds no raw control character.
 private func expectOneLinePerEvent(_ lines: [String], sourceLocation: SourceLocation = #_sourceLocation) {
     let events = [
-        "Listening on ", "Accepted connection from ", "Received ", "Sending ", "Closing ", "Echoing ", "Error: ",
+        "Listening on ", "Accepted connection from ", "Received ", "Sending ", "Closing ", "Echoing ", "error: ",
     ]
     for line in lines where !line.isEmpty && line != "Caught SIGTERM, exiting" {
         #expect(

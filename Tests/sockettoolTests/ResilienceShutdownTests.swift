@@ -190,7 +190,7 @@ struct ResilienceShutdownTests {
         )
         rude.reset()
 
-        let logged = try server.process.waitForLine { $0.hasPrefix("Error: 127.0.0.1:\(rudePort):") }
+        let logged = try server.process.waitForLine { $0.hasPrefix("error: 127.0.0.1:\(rudePort):") }
         print("SIGPIPE multi (\(peer)): sent \(sent) bytes, then RST; logged: \(logged)")
         if halfClosed { #expect(logged.hasSuffix("Broken pipe"), "the EPIPE path was not taken: \(logged)") }
         try server.exchange()
@@ -218,7 +218,7 @@ struct ResilienceShutdownTests {
         server.process.send(SIGCONT)
         try server.exchange()
         // The first reset noticed (the others come in the same few turns of the loop).
-        _ = try? server.process.waitForLine { $0.hasPrefix("Error: 127.0.0.1:") }
+        _ = try? server.process.waitForLine { $0.hasPrefix("error: 127.0.0.1:") }
         #expect(try server.terminate() == 0, "not 0 (141 would be SIGPIPE): \(server.process.transcript)")
         let lines = server.process.stdoutLines + (try server.process.remainingLines())
         var total = 0
@@ -228,7 +228,7 @@ struct ResilienceShutdownTests {
             total += about.count
         }
         print(
-            "SIGPIPE app (\(what)): \(total) error lines for 5 reset peers: \(lines.filter { $0.hasPrefix("Error") })"
+            "SIGPIPE app (\(what)): \(total) error lines for 5 reset peers: \(lines.filter { $0.hasPrefix("error") })"
         )
         #expect(total >= 1, "no reset was noticed at all: \(lines)")
     }

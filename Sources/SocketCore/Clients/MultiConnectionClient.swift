@@ -92,7 +92,7 @@ public final class MultiConnectionClient {
         log.event(
             "error",
             level: .quiet,
-            text: "Error: \(labelled.message)",
+            text: "error: \(labelled.message)",
             fields: [("connection", .int(exchange.id)), ("message", .string(failure.message))]
         )
     }

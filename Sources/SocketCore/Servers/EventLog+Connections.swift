@@ -131,12 +131,12 @@ extension EventLog {
         }
     }
 
-    /// "Error: 127.0.0.1:54490: <reason>": one escaped line per bad request or failed connection.
+    /// "error: 127.0.0.1:54490: <reason>": one escaped line per bad request or failed connection.
     func connectionError(_ reason: String, peer: String) {
         event(
             "error",
             level: .quiet,
-            text: "Error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
+            text: "error: \(peer): \(ByteNotation.escapeForLog(reason, limit: 300))",
             fields: [("peer", .string(peer)), ("message", .string(reason))]
         )
     }
