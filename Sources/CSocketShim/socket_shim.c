@@ -73,6 +73,8 @@ int st_epoll_wait(int epfd, struct st_epoll_event *events, int max, int timeout_
 }
 
 static volatile sig_atomic_t signal_pipe_fd[65];
+// Signals that ask for something (SIGUSR1: print the stats) rather than an end: never counted as unread.
+static volatile sig_atomic_t signal_is_request[65];
 // Signals written to the pipe, and signals the program has read back from it (lock-free atomics are
 // async-signal-safe).
 static _Atomic unsigned signals_delivered;
@@ -81,13 +83,23 @@ static _Atomic unsigned signals_consumed;
 static void st_signal_handler(int signo) {
     // Only async-signal-safe calls here: write(2) one byte, keep errno for the interrupted code.
     int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    if (signo > 0 && signo < 65 && signal_is_request[signo]) {
+        // A request the loop answers when it gets to it; a second one while the first is unread is not a
+        // sign of a stuck loop, and is dropped by a full pipe at worst.
+        if (signal_pipe_fd[signo] > 0) {
+            ssize_t ignored = write(signal_pipe_fd[signo], &byte, 1);
+            (void)ignored;
+        }
+        errno = saved;
+        return;
+    }
     unsigned delivered = atomic_fetch_add(&signals_delivered, 1) + 1;
     if (delivered - atomic_load(&signals_consumed) >= 2) {
         // The previous signal is still unread: the program is stuck (say, in a write to a stdout nobody
         // reads), so its loop will never act on this one either. "A second signal exits at once."
         _exit(128 + signo);
     }
-    unsigned char byte = (unsigned char)signo;
     if (signo > 0 && signo < 65 && signal_pipe_fd[signo] > 0) {
         ssize_t ignored = write(signal_pipe_fd[signo], &byte, 1);
         (void)ignored;
@@ -97,11 +109,14 @@ static void st_signal_handler(int signo) {
 
 void st_signals_consumed(unsigned count) { atomic_fetch_add(&signals_consumed, count); }
 
-int st_install_signal_pipe(int signo, int write_fd) {
+int st_signal_is_request(int signo) { return signo > 0 && signo < 65 && signal_is_request[signo]; }
+
+int st_install_signal_pipe(int signo, int write_fd, int is_request) {
     if (signo <= 0 || signo >= 65) {
         errno = EINVAL;
         return -1;
     }
+    signal_is_request[signo] = is_request != 0;
     signal_pipe_fd[signo] = write_fd;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -37,6 +37,15 @@ struct Diagnosis: Sendable, Equatable {
         case let error as BindAddressError: self = Diagnosis.bindAddress(error)
         case let error as LocalIOError: self = Diagnosis.localIO(error)
         case let error as RelayFailure: self = Diagnosis.relay(error, server: server)
+        case let error as SocketActivationError:
+            self.init(
+                message: error.description,
+                hint: "the service manager passed sockets this server cannot use: give the .socket unit one "
+                    + "ListenStream= and Accept=no (docs/service.md), or unset LISTEN_PID and LISTEN_FDS to "
+                    + "bind HOST PORT instead.",
+                exitStatus: ExitStatus.cannotListen,
+                kind: "socket_activation"
+            )
         default:
             self.init(message: "\(error)", hint: nil, exitStatus: ExitStatus.failure, kind: "failure")
         }

@@ -63,6 +63,9 @@ struct ServerEndpoint: ParsableArguments {
         return (host, try port.map(parsePort) ?? guidePort)
     }
 
+    /// True when HOST or PORT was given (socket activation then says it does not use them).
+    var isGiven: Bool { host != nil || port != nil }
+
     /// The address to bind (never one no client could reach: see BindAddressCheck).
     func address() throws -> SocketAddress {
         let (host, port) = try resolved()

@@ -11,8 +11,9 @@ struct FloodServe: ParsableCommand {
             The receiver of the experiment, for a sender in another terminal or on
             another machine ('sockettool flood HOST PORT', or any program that
             writes). Each connection's Recv-Q is printed as it grows, as netstat
-            would show it; --drain makes it read slowly instead. SIGINT or SIGTERM
-            prints the table of open connections and exits 0.
+            would show it; --drain makes it read slowly instead. SIGINT, SIGTERM or
+            SIGHUP prints the table of open connections and exits 0; SIGUSR1 prints
+            a stats line.
 
             Example:
               sockettool flood serve 127.0.0.1 65432
@@ -61,6 +62,8 @@ struct FloodServe: ParsableCommand {
     )
     var idleTimeout: Seconds = 300
 
+    @OptionGroup var stats: StatsFlags
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -75,12 +78,13 @@ struct FloodServe: ParsableCommand {
     func run() throws {
         let log = output.makeLog()
         try reportingFailures(log) {
-            ignoreBrokenPipeSignal()
             let reactor = try Reactor(kind: try Backend.fromEnvironment())
             let display = FloodDisplay.automatic(log: log)
+            let service = try ServiceEnvironment.take(log: log)
+            let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let server = try FloodServer(
                 reactor: reactor,
-                address: try endpoint.address(),
+                address: try listener?.localAddress() ?? endpoint.address(),
                 options: FloodServeOptions(
                     receiveBufferSize: rcvbuf?.bytes,
                     drainRate: drain?.bytes,
@@ -88,15 +92,10 @@ struct FloodServe: ParsableCommand {
                     maxConnections: maxConnections,
                     idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
                 ),
-                display: display
+                display: display,
+                listeningSocket: listener
             )
-            try reactor.handleSignals([SIGINT, SIGTERM]) { signal in
-                let (text, fields) = EventLog.shutdownEvent(for: signal)
-                display.event("shutdown", level: .quiet, text: text, fields: fields)
-                server.stop(reason: signalName(signal))
-            }
-            try server.start()
-            try reactor.run()
+            try runUntilSignalled(server, log: log, service: service, statsInterval: stats.statsInterval)
         }
     }
 }

@@ -9,9 +9,16 @@ struct Serve: ParsableCommand {
         discussion: """
             A server listens on 127.0.0.1 (this machine only) unless given a host;
             '', 0.0.0.0 or :: listen on every interface. Port 0 picks a free port
-            and prints it. SIGINT or SIGTERM stops accepting; multi and app let work
-            in flight finish (--grace), echo closes its one client and discard its
-            senders at once; then the server exits 0. A second signal exits at once.
+            and prints it. SIGINT, SIGTERM or SIGHUP stops accepting; multi and app
+            let work in flight finish (--grace), echo closes its one client and
+            discard its senders at once; then the server exits 0. A second signal
+            exits at once. SIGUSR1 prints one stats line (connections, requests,
+            bytes, errors, uptime), as dd does; --stats-interval prints it
+            periodically.
+
+            Under systemd (docs/service.md) a server takes the socket of its
+            .socket unit (LISTEN_FDS) instead of binding HOST PORT, and tells the
+            manager READY=1, STATUS=, STOPPING=1 and WATCHDOG=1 (NOTIFY_SOCKET).
 
             Examples:
               sockettool serve echo 127.0.0.1 65432

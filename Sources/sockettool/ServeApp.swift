@@ -76,13 +76,16 @@ struct ServeApp: ParsableCommand {
                 requestTimeout: requestTimeout.asDuration,
                 maxBufferedBytes: maxBuffered?.bytes
             )
+            let service = try ServiceEnvironment.take(log: log)
+            let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
-                options: server.options(address: try endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
                 app: app,
-                log: log
+                log: log,
+                listeningSocket: listener
             )
-            try runUntilSignalled(appServer, log: log)
+            try runUntilSignalled(appServer, log: log, service: service, statsInterval: server.stats.statsInterval)
         }
     }
 }

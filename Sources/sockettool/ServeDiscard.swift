@@ -42,13 +42,16 @@ struct ServeDiscard: ParsableCommand {
         let log = output.makeLog(flushPerLine: false)
         try reportingFailures(log) {
             let reactor = try Reactor(kind: try server.selectedBackend())
+            let service = try ServiceEnvironment.take(log: log)
+            let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let discard = try ConnectionServer.discard(
                 reactor: reactor,
-                options: server.options(address: try endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
                 discard: DiscardOptions(idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil),
-                log: log
+                log: log,
+                listeningSocket: listener
             )
-            try runUntilSignalled(discard, log: log)
+            try runUntilSignalled(discard, log: log, service: service, statsInterval: server.stats.statsInterval)
         }
     }
 }

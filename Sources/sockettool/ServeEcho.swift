@@ -30,6 +30,8 @@ struct ServeEcho: ParsableCommand {
     )
     var idleTimeout: Seconds = 300
 
+    @OptionGroup var stats: StatsFlags
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -40,18 +42,42 @@ struct ServeEcho: ParsableCommand {
         let log = output.makeLog()
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
-            SignalPipe.shared.install([SIGINT, SIGTERM])
+            SignalPipe.shared.install(SignalNumber.draining + [SignalNumber.stats], requests: [SignalNumber.stats])
             let options = BlockingEchoOptions(
                 keepServing: keep,
                 idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
             )
+            let service = try ServiceEnvironment.take(log: log)
+            let listener = try ServiceEnvironment.listener(
+                service,
+                blocking: true,
+                endpointGiven: endpoint.isGiven,
+                log: log
+            )
             let server = try BlockingEchoServer(
-                address: try endpoint.address(),
+                address: try listener?.localAddress() ?? endpoint.address(),
                 options: options,
                 log: log,
-                signals: SignalPipe.shared
+                signals: SignalPipe.shared,
+                listeningSocket: listener
             )
-            if let signal = try server.run() { log.shutdown(signal) }
+            let notifier = ServiceNotifier(settings: service, log: log)
+            if let interval = stats.statsInterval?.asDuration {
+                server.every(interval) { log.stats(server.statsReport()) }
+            }
+            if let interval = notifier.watchdogInterval { server.every(interval) { notifier.watchdog() } }
+            if notifier.isActive {
+                server.every(ServiceNotifier.statusInterval) {
+                    notifier.status("Listening on \(server.address): " + server.statsReport().status)
+                }
+            }
+            server.start()
+            notifier.ready(status: "Listening on \(server.address)")
+            if notifier.watchdogInterval != nil { notifier.watchdog() }
+            if let signal = try server.run() {
+                log.shutdown(signal)
+                notifier.stopping(status: "Stopping (\(signalName(signal)))")
+            }
         }
     }
 }

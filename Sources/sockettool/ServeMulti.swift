@@ -55,13 +55,16 @@ struct ServeMulti: ParsableCommand {
                 maxPendingBytes: maxPending.bytes,
                 idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
             )
+            let service = try ServiceEnvironment.take(log: log)
+            let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let multi = try ConnectionServer.multi(
                 reactor: reactor,
-                options: server.options(address: try endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
                 echo: echo,
-                log: log
+                log: log,
+                listeningSocket: listener
             )
-            try runUntilSignalled(multi, log: log)
+            try runUntilSignalled(multi, log: log, service: service, statsInterval: server.stats.statsInterval)
         }
     }
 }

@@ -20,7 +20,7 @@ struct ServerFlags: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "On SIGINT/SIGTERM, seconds to let responses in flight finish before closing.",
+            "On SIGINT, SIGTERM or SIGHUP, seconds to let responses in flight finish before closing.",
             valueName: "seconds"
         )
     )
@@ -33,6 +33,8 @@ struct ServerFlags: ParsableArguments {
         )
     )
     var backend: SelectorKind?
+
+    @OptionGroup var stats: StatsFlags
 
     func validate() throws {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
@@ -57,22 +59,52 @@ struct ServerFlags: ParsableArguments {
     }
 }
 
-/// Runs a server until SIGINT/SIGTERM: the first signal stops accepting and lets work in flight finish
-/// within --grace; a second one exits at once.
-func runUntilSignalled(_ server: ConnectionServer, log: EventLog) throws {
-    ignoreBrokenPipeSignal()
-    var signalsSeen = 0
-    try server.reactor.handleSignals([SIGINT, SIGTERM]) { signal in
-        signalsSeen += 1
-        if signalsSeen > 1 {
-            log.flush()
-            exit(128 + signal)
+/// --stats-interval: the stats line SIGUSR1 prints, every so often.
+struct StatsFlags: ParsableArguments {
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Print the stats line (what SIGUSR1 prints) every this many seconds.",
+            valueName: "seconds"
+        )
+    )
+    var statsInterval: Seconds?
+
+    func validate() throws {
+        if let statsInterval, statsInterval.value < 0.001 {
+            throw ValidationError("--stats-interval must be at least 0.001 seconds.")
         }
-        log.shutdown(signal)
-        server.beginShutdown()
     }
-    try server.start()
-    try server.reactor.run()
-    server.closeAll()
-    log.flush()
+}
+
+/// Runs a server until SIGINT, SIGTERM or SIGHUP: the first stops accepting and lets work in flight finish
+/// within --grace; a second one exits at once. SIGUSR1 prints the stats line.
+func runUntilSignalled(
+    _ server: some SupervisedServer,
+    log: EventLog,
+    service: ServiceManagerSettings,
+    statsInterval: Seconds?
+) throws {
+    ignoreBrokenPipeSignal()
+    let supervisor = ServerSupervisor(
+        server: server,
+        log: log,
+        settings: service,
+        statsInterval: statsInterval?.asDuration
+    )
+    var drainSignals = 0
+    try server.reactor.handleSignals(
+        SignalNumber.draining + [SignalNumber.stats],
+        requests: [SignalNumber.stats]
+    ) { signal in
+        if signal != SignalNumber.stats {
+            drainSignals += 1
+            if drainSignals > 1 {
+                log.flush()
+                exit(128 + signal)
+            }
+        }
+        supervisor.signalled(signal)
+    }
+    try supervisor.run()
 }

@@ -57,13 +57,17 @@ int st_epoll_ctl(int epfd, int op, int fd, uint32_t events);
 int st_epoll_wait(int epfd, struct st_epoll_event *events, int max, int timeout_ms);
 
 /// Installs a handler for signo that writes the signal number as one byte to write_fd (a non-blocking
-/// pipe). Everything else happens on the event loop that reads the pipe. Returns 0 or -1.
-int st_install_signal_pipe(int signo, int write_fd);
+/// pipe). Everything else happens on the event loop that reads the pipe. A request (is_request != 0, e.g.
+/// SIGUSR1 for the stats) never counts toward "a second signal exits at once". Returns 0 or -1.
+int st_install_signal_pipe(int signo, int write_fd, int is_request);
+/// True when signo was installed as a request.
+int st_signal_is_request(int signo);
 /// Restores the default disposition of signo.
 int st_reset_signal(int signo);
 
-/// Tells the signal handler that `count` signals were read from the pipe. While one is unread, another
-/// signal ends the process at once with 128 + its number (the loop that would read it is stuck).
+/// Tells the signal handler that `count` signals (requests not included) were read from the pipe. While
+/// one is unread, another signal ends the process at once with 128 + its number (the loop that would read
+/// it is stuck).
 void st_signals_consumed(unsigned count);
 /// Ignores SIGPIPE for the whole process, so a write to a reset peer fails with EPIPE instead.
 void st_ignore_sigpipe(void);

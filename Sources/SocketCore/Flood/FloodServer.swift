@@ -90,29 +90,42 @@ public final class FloodServer {
     public private(set) var acceptedCount = 0
     /// Bytes that arrived and were never read, over connections already closed.
     private var unreadOfClosed = 0
+    /// Bytes `--drain` read, over connections already closed.
+    private var drainedOfClosed = 0
+    /// When `start()` ran, for the stats' uptime.
+    private var startedAt: UInt64 = 0
     private var tickTimer: ReactorTimer?
     private var stopTimer: ReactorTimer?
     private var nextLive: UInt64 = 0
     private var isStopped = false
 
-    /// Binds and listens, with SO_RCVBUF set before listen() so the handshake's window scale reflects it.
+    /// Binds and listens, with SO_RCVBUF set before listen() so the handshake's window scale reflects it; or
+    /// takes a socket the service manager passed (SO_RCVBUF is then set on it late: accepted connections
+    /// still inherit it).
     ///
     /// - Throws: `SystemError` from socket, setsockopt, bind or listen (EADDRINUSE, EACCES, ...).
     public init(
         reactor: Reactor,
         address: SocketAddress,
         options: FloodServeOptions,
-        display: FloodDisplay
+        display: FloodDisplay,
+        listeningSocket: Socket? = nil
     ) throws(SystemError) {
         self.reactor = reactor
         self.options = options
         self.display = display
-        let socket = try Socket.listening(
-            on: address,
-            backlog: options.backlog,
-            receiveBufferSize: options.receiveBufferSize
-        )
+        let socket: Socket
+        if let listeningSocket {
+            socket = listeningSocket
+        } else {
+            socket = try Socket.listening(
+                on: address,
+                backlog: options.backlog,
+                receiveBufferSize: options.receiveBufferSize
+            )
+        }
         do {
+            if listeningSocket != nil, let size = options.receiveBufferSize { try socket.setReceiveBufferSize(size) }
             listener = try Listener(socket: socket, log: display.log)
         } catch {
             socket.close()
@@ -133,6 +146,7 @@ public final class FloodServer {
             throw error
         }
         reactor.addBeforeSleepHook { [unowned self] in self.display.log.flush() }
+        startedAt = MonotonicClock.now()
         display.event(
             "listening",
             level: .quiet,
@@ -306,6 +320,7 @@ public final class FloodServer {
         connections.removeAll { $0 === connection }
         listener.connectionClosed(in: reactor)
         unreadOfClosed += connection.receiveQueue
+        drainedOfClosed += connection.drain?.drainedBytes ?? 0
         display.event(
             "closed",
             text: "Closing connection to \(connection.peer): \(why), "
@@ -335,3 +350,27 @@ public final class FloodServer {
 
 @available(*, unavailable)
 extension FloodServer: Sendable {}
+
+extension FloodServer: SupervisedServer {
+    public func run() throws(SystemError) {
+        try reactor.run()
+    }
+
+    /// The shutdown line (after the live line is cleared), then the table of open connections, then exit.
+    public func beginShutdown(after signal: CInt) {
+        let (text, fields) = EventLog.shutdownEvent(for: signal)
+        display.event("shutdown", level: .quiet, text: text, fields: fields)
+        stop(reason: signalName(signal))
+    }
+
+    /// Connections held and accepted; bytes in are what `--drain` read (the point is what is never read).
+    public func statsReport() -> ServerStatsReport {
+        var counters = ServerStats.Snapshot()
+        counters.open = connections.count
+        counters.accepted = acceptedCount
+        counters.bytesIn = drainedOfClosed + connections.reduce(0) { $0 + ($1.drain?.drainedBytes ?? 0) }
+        return ServerStatsReport(counters: counters, uptime: MonotonicClock.now() &- startedAt, countsRequests: false)
+    }
+
+    public var loopsAreTurning: Bool { true }
+}

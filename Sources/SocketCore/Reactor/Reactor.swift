@@ -181,7 +181,14 @@ public final class Reactor {
 
     /// Delivers these signals to `action` on the loop's thread instead of their default action. One reactor
     /// per process may do this (the signal pipe is the process's).
-    public func handleSignals(_ signals: [CInt], _ action: @escaping (CInt) -> Void) throws(SystemError) {
+    ///
+    /// - Parameter requests: Signals among them that ask for something rather than an end (SIGUSR1), so
+    ///   several in a row are never taken for a stuck loop (see `SignalPipe.install`).
+    public func handleSignals(
+        _ signals: [CInt],
+        requests: [CInt] = [],
+        _ action: @escaping (CInt) -> Void
+    ) throws(SystemError) {
         let pipe = SignalPipe.shared
         if signalAction == nil {
             try register(
@@ -192,7 +199,7 @@ public final class Reactor {
             )
         }
         signalAction = action
-        pipe.install(signals)
+        pipe.install(signals, requests: requests)
     }
 
     fileprivate func deliverSignals() {

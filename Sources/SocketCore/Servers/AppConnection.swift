@@ -88,6 +88,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         do {
             try reactor.register(socket, interest: .readable, handler: self)
         } catch {
+            server.stats.count(.io)
             reportError("\(error)", in: reactor)
             close(in: reactor)
             return
@@ -115,6 +116,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         do {
             result = try socket.read(into: readBuffer.bytes)
         } catch {
+            server.stats.count(.io)
             reportError("\(error.call): \(error.errno)", in: reactor)
             close(in: reactor)
             return
@@ -126,7 +128,9 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             endOfRequestStream(in: reactor)
             return
         }
+        server.stats.received(count)
         guard budget.take(count) else {
+            server.stats.count(.overBudget)
             let limit = NumberFormat.bytes(budget.limit)
             refuse(
                 "the server holds as many request bytes as it may (--max-buffered \(limit)); try again.",
@@ -140,6 +144,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             guard let frame = try decoder.next() else { return }
             answer(frame, in: reactor)
         } catch {
+            server.stats.count(.badRequest)
             refuse(error.description, in: reactor)
         }
     }
@@ -154,6 +159,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             try decoder.finish()
         } catch {
             // The client may only have shut its write side: it can still read why its request failed.
+            server.stats.count(.badRequest)
             refuse(error.description, in: reactor)
         }
     }
@@ -169,9 +175,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         do {
             request = try AppProtocol.request(from: frame)
         } catch {
+            server.stats.count(.badRequest)
             refuse(error.description, in: reactor)
             return
         }
+        server.stats.requestAnswered()
         server.log.received(request, header: frame.header, from: peer)
         send(AppProtocol.response(to: request), in: reactor)
     }
@@ -200,9 +208,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         )
         // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.
         var written = 0
+        defer { server.stats.sent(written) }
         do {
             if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.write($0) }) { written = count }
         } catch {
+            server.stats.count(.io)
             reportError("\(error)", in: reactor)
             close(in: reactor)
             return
@@ -223,9 +233,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
                     reactor.setInterest(.writable, for: descriptor)
                     return
                 }
+                server.stats.sent(written)
                 response.consume(written)
             }
         } catch {
+            server.stats.count(.io)
             reportError("\(error.call): \(error.errno)", in: reactor)
             close(in: reactor)
             return
@@ -266,6 +278,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             case .wouldBlock:
                 return
             case .processed(let count) where count > 0:
+                server.stats.received(count)
                 lingerDiscarded += count
                 if lingerDiscarded > Self.lingerDiscardLimit {
                     close(in: reactor)
@@ -283,9 +296,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     func deadlinePassed(in reactor: Reactor) {
         switch phase {
         case .reading:
+            server.stats.count(.timeout)
             let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
             refuse("request not complete after \(seconds) s (\(requestBytes) bytes received).", in: reactor)
         case .writing:
+            server.stats.count(.timeout)
             reportError("client did not read the response within the request timeout", in: reactor)
             close(in: reactor)
         case .lingering, .closed:

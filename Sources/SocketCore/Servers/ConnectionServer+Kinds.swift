@@ -3,35 +3,47 @@
 // share one read buffer.
 
 extension ConnectionServer {
-    /// An echo server for any number of clients at once. Binds and listens; call `start()`, then run the
-    /// reactor.
+    /// An echo server for any number of clients at once. Binds and listens (or takes `listeningSocket`);
+    /// call `start()`, then run the reactor.
     public static func multi(
         reactor: Reactor,
         options: ServerOptions,
         echo: EchoOptions,
-        log: EventLog
+        log: EventLog,
+        listeningSocket: Socket? = nil
     )
         throws(SystemError) -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
-        return try ConnectionServer(reactor: reactor, options: options, log: log) { socket, peer, server in
+        return try ConnectionServer(
+            reactor: reactor,
+            options: options,
+            log: log,
+            listeningSocket: listeningSocket
+        ) { socket, peer, server in
             EchoConnection(socket: socket, peer: peer, server: server, readBuffer: readBuffer, options: echo)
         }
     }
 
     /// The application-protocol server: one request per connection, answered, then closed. Binds and
-    /// listens; call `start()`, then run the reactor.
+    /// listens (or takes `listeningSocket`); call `start()`, then run the reactor.
     public static func app(
         reactor: Reactor,
         options: ServerOptions,
         app: AppOptions,
-        log: EventLog
+        log: EventLog,
+        listeningSocket: Socket? = nil
     )
         throws(SystemError) -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
         let budget = RequestBudget(limit: app.maxBufferedBytes)
-        return try ConnectionServer(reactor: reactor, options: options, log: log) { socket, peer, server in
+        let server = try ConnectionServer(
+            reactor: reactor,
+            options: options,
+            log: log,
+            listeningSocket: listeningSocket
+        ) { socket, peer, server in
             AppConnection(
                 socket: socket,
                 peer: peer,
@@ -41,20 +53,29 @@ extension ConnectionServer {
                 options: app
             )
         }
+        server.countsRequests = true
+        return server
     }
 
     /// The discard server (RFC 863): every connection is read to its end and the bytes dropped, counted
-    /// for the receiver's line at close. Binds and listens; call `start()`, then run the reactor.
+    /// for the receiver's line at close. Binds and listens (or takes `listeningSocket`); call `start()`, then
+    /// run the reactor.
     public static func discard(
         reactor: Reactor,
         options: ServerOptions,
         discard: DiscardOptions,
-        log: EventLog
+        log: EventLog,
+        listeningSocket: Socket? = nil
     )
         throws(SystemError) -> ConnectionServer
     {
         let readBuffer = ReadBuffer(size: DiscardOptions.readSize)
-        return try ConnectionServer(reactor: reactor, options: options, log: log) { socket, peer, server in
+        return try ConnectionServer(
+            reactor: reactor,
+            options: options,
+            log: log,
+            listeningSocket: listeningSocket
+        ) { socket, peer, server in
             DiscardConnection(socket: socket, peer: peer, server: server, readBuffer: readBuffer, options: discard)
         }
     }

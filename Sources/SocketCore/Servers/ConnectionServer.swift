@@ -66,28 +66,45 @@ public final class ConnectionServer {
     private var deadlines = DeadlineQueue()
     private var deadlineTimer: ReactorTimer?
     private var memoryReturnTimer: ReactorTimer?
+    /// What this server has done; its loop writes it, any thread may read it.
+    public let stats = ServerStats()
+    /// When `start()` ran (`MonotonicClock` nanoseconds), for the stats' uptime.
+    public private(set) var startedAt: UInt64 = 0
+    /// True for servers that answer requests (`serve app`): the stats line counts them.
+    public var countsRequests = false
     /// Connections open now.
-    public private(set) var openConnectionCount = 0
+    public var openConnectionCount: Int { stats.openConnections }
     /// Connections accepted since start.
-    public private(set) var acceptedCount = 0
+    public var acceptedCount: Int { stats.snapshot().accepted }
+    /// The serial of the latest connection accepted.
+    private var lastSerial: UInt64 = 0
     /// True once shutdown began.
     public private(set) var isShuttingDown = false
     private let makeConnection: (Socket, SocketAddress, ConnectionServer) -> ServedConnection
 
-    /// Binds and listens (not yet accepting: call `start()`).
+    /// Binds and listens, or takes a listening socket the service manager passed (not yet accepting: call
+    /// `start()`).
     ///
+    /// - Parameter listeningSocket: A socket already listening (socket activation); nil binds
+    ///   `options.address`. The server owns it from here on.
     /// - Throws: `SystemError` from socket/bind/listen.
     public init(
         reactor: Reactor,
         options: ServerOptions,
         log: EventLog,
+        listeningSocket: Socket? = nil,
         makeConnection: @escaping (Socket, SocketAddress, ConnectionServer) -> ServedConnection
     ) throws(SystemError) {
         self.reactor = reactor
         self.options = options
         self.log = log
         self.makeConnection = makeConnection
-        let socket = try Socket.listening(on: options.address, backlog: options.backlog)
+        let socket: Socket
+        if let listeningSocket {
+            socket = listeningSocket
+        } else {
+            socket = try Socket.listening(on: options.address, backlog: options.backlog)
+        }
         do {
             listener = try Listener(socket: socket, log: log)
         } catch {
@@ -104,9 +121,20 @@ public final class ConnectionServer {
         listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
         listener.hasRoom = { [unowned self] in self.openConnectionCount < self.options.maxConnections }
         listener.maxConnections = { [unowned self] in self.options.maxConnections }
+        listener.stats = stats
         try reactor.register(listener.socket, interest: .readable, handler: listener)
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
+        startedAt = MonotonicClock.now()
         log.listening(on: address, backend: reactor.kind)
+    }
+
+    /// The stats line's content now.
+    public func statsReport() -> ServerStatsReport {
+        ServerStatsReport(
+            counters: stats.snapshot(),
+            uptime: MonotonicClock.now() &- startedAt,
+            countsRequests: countsRequests
+        )
     }
 
     private func accepted(_ socket: Socket, _ peer: SocketAddress, in reactor: Reactor) {
@@ -117,9 +145,9 @@ public final class ConnectionServer {
             serials.append(contentsOf: repeatElement(0, count: connections.count - serials.count))
         }
         connections[fd] = connection
-        openConnectionCount += 1
-        acceptedCount += 1
-        serials[fd] = UInt64(acceptedCount)
+        stats.connectionOpened()
+        lastSerial += 1
+        serials[fd] = lastSerial
         connection.start(in: reactor)
     }
 
@@ -158,7 +186,7 @@ public final class ConnectionServer {
             "connectionClosed for an unknown connection"
         )
         connections[fd] = nil
-        openConnectionCount -= 1
+        stats.connectionClosed()
         if isShuttingDown {
             if openConnectionCount == 0 { reactor.stop() }
         } else {

@@ -79,6 +79,7 @@ final class DiscardConnection: ServedConnection, DeadlineOwner {
                 result = try socket.read(into: space)
             } catch {
                 // A reset ends this sender only; what it sent until then is counted.
+                server.stats.count(.io)
                 server.log.connectionError("\(error.call): \(error.errno)", peer: peer)
                 closeNow(in: reactor)
                 return
@@ -88,6 +89,7 @@ final class DiscardConnection: ServedConnection, DeadlineOwner {
                 closeNow(in: reactor)
                 return
             }
+            server.stats.received(count)
             totals.bytes += count
             totals.reads += 1
             idle.progress()
@@ -120,6 +122,7 @@ final class DiscardConnection: ServedConnection, DeadlineOwner {
 
     func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
         guard socket.isOpen, let timeout = options.idleTimeout else { return }
+        server.stats.count(.idle)
         server.log.closingIdle(peer, after: timeout)
         closeNow(in: reactor)
     }

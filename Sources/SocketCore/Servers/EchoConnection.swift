@@ -83,6 +83,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
                 return
             }
             idle.progress()
+            server.stats.received(count)
             bytesEchoed += count
             reads += 1
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count])
@@ -99,6 +100,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
         do {
             while !pending.isEmpty {
                 guard case .processed(let written) = try socket.write(pending.readableBytes) else { break }
+                server.stats.sent(written)
                 pending.consume(written)
                 idle.progress()
             }
@@ -120,6 +122,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
         if pending.isEmpty {
             do {
                 if case .processed(let written) = try socket.write(chunk) {
+                    server.stats.sent(written)
                     rest = UnsafeRawBufferPointer(rebasing: chunk[written...])
                 }
             } catch {
@@ -148,6 +151,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
 
     private func fail(_ error: SystemError, in reactor: Reactor) {
         // A reset or broken pipe ends this client only; the guide's server dies here.
+        server.stats.count(.io)
         server.log.connectionError("\(error.call): \(error.errno)", peer: peer)
         closeNow(in: reactor)
     }
@@ -167,6 +171,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
 
     func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
         guard socket.isOpen, let timeout = options.idleTimeout else { return }
+        server.stats.count(.idle)
         server.log.closingIdle(peer, after: timeout)
         closeNow(in: reactor)
     }

@@ -18,12 +18,12 @@ extension EventLog {
         }
     }
 
-    /// "Caught keyboard interrupt, exiting" (the guide's words for Ctrl-C) or "Caught SIGTERM, exiting", and
-    /// the JSON fields naming the signal.
+    /// "Caught keyboard interrupt, exiting" (the guide's words for Ctrl-C), "Caught SIGTERM, exiting" or
+    /// "Caught SIGHUP, exiting", and the JSON fields naming the signal.
     public static func shutdownEvent(for signal: CInt) -> (text: String, fields: [(String, JSONValue)]) {
         let interrupt = signal == SignalNumber.interrupt
         return (
-            interrupt ? "Caught keyboard interrupt, exiting" : "Caught SIGTERM, exiting",
+            interrupt ? "Caught keyboard interrupt, exiting" : "Caught \(signalName(signal)), exiting",
             [("signal", .string(signalName(signal)))]
         )
     }

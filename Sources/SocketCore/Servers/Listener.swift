@@ -30,6 +30,8 @@ public final class Listener: SocketHandler {
     /// The cap in force, for the log line.
     var maxConnections: () -> Int = { 0 }
     private var refusedSinceLog = 0
+    /// Counts accept failures (EMFILE, ENOMEM), when a server keeps stats.
+    var stats: ServerStats?
 
     init(socket: Socket, log: EventLog) throws(SystemError) {
         self.socket = socket
@@ -95,6 +97,7 @@ public final class Listener: SocketHandler {
     }
 
     private func handleExhaustion(_ error: SystemError, in reactor: Reactor) {
+        stats?.count(.accept)
         // With the spare freed there is one descriptor for the waiting connection: accept it and close it
         // at once, so that client is answered and the listener is not readable forever.
         spare.release()

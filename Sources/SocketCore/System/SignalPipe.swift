@@ -20,8 +20,13 @@ public final class SignalPipe: Sendable {
     }
 
     /// Routes these signals into the pipe (instead of their default action).
-    public func install(_ signals: [CInt]) {
-        for signal in signals { _ = st_install_signal_pipe(signal, pipe.writeDescriptor) }
+    ///
+    /// - Parameter requests: Signals among them that ask for something (SIGUSR1: the stats) rather than an
+    ///   end, so that two in a row never count as a stuck loop's second signal.
+    public func install(_ signals: [CInt], requests: [CInt] = []) {
+        for signal in signals {
+            _ = st_install_signal_pipe(signal, pipe.writeDescriptor, requests.contains(signal) ? 1 : 0)
+        }
     }
 
     /// Gives these signals their default action back.
@@ -32,7 +37,8 @@ public final class SignalPipe: Sendable {
     /// The signal numbers that arrived since the last call (non-blocking; empty if none).
     public func drain() -> [CInt] {
         let signals = pipe.drain().map { CInt($0) }
-        if !signals.isEmpty { st_signals_consumed(UInt32(signals.count)) }
+        let ends = signals.count { st_signal_is_request($0) == 0 }
+        if ends > 0 { st_signals_consumed(UInt32(ends)) }
         return signals
     }
 }
@@ -43,8 +49,14 @@ public enum SignalNumber {
     public static let interrupt: CInt = SIGINT
     /// SIGTERM.
     public static let terminate: CInt = SIGTERM
+    /// SIGHUP: the terminal went away, or an operator's `kill -HUP`; servers drain as for SIGTERM.
+    public static let hangup: CInt = SIGHUP
+    /// SIGUSR1: a server prints its stats line (as dd prints its progress).
+    public static let stats: CInt = SIGUSR1
     /// SIGINT and SIGTERM: what ends a run early.
     public static let stopping: [CInt] = [SIGINT, SIGTERM]
+    /// What ends a server gracefully: SIGINT, SIGTERM, SIGHUP.
+    public static let draining: [CInt] = [SIGINT, SIGTERM, SIGHUP]
 }
 
 /// "SIGINT", "SIGTERM", ...: the names the event lines and JSON use.
@@ -54,6 +66,7 @@ public func signalName(_ signal: CInt) -> String {
     case SIGTERM: "SIGTERM"
     case SIGHUP: "SIGHUP"
     case SIGQUIT: "SIGQUIT"
+    case SIGUSR1: "SIGUSR1"
     default: "signal \(signal)"
     }
 }

@@ -80,4 +80,13 @@ public enum Environment {
     public static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
+
+    /// Removes `names` from the environment, so programs started later do not inherit them. Call it before
+    /// any thread starts (setenv and unsetenv are not thread-safe). The corresponding C function is `unsetenv(3)`.
+    public static func unset(_ names: [String]) {
+        for name in names { unsetenv(name) }
+    }
+
+    /// This process's id. The corresponding C function is `getpid(2)`.
+    public static var processID: Int32 { getpid() }
 }

@@ -46,7 +46,14 @@ final class ChildProcess: @unchecked Sendable {
     private(set) var stdoutLines: [String] = []
 
     /// Starts `executable` with `arguments`. The environment is the test's own plus `environment`.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    ///
+    /// - Parameter passing: Descriptors the child gets as 3, 4, ... (what socket activation passes).
+    init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        passing descriptors: [CInt] = []
+    ) throws {
         let inPipe = try Self.makePipe()
         let outPipe = try Self.makePipe()
         let errPipe = try Self.makePipe()
@@ -57,6 +64,8 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in inPipe + outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        // dup2 clears close-on-exec on the copy, so only the child holds these as 3, 4, ...
+        for (index, fd) in descriptors.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, CInt(3 + index)) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -110,8 +119,12 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts sockettool with `arguments`.
-    convenience init(sockettool arguments: [String], environment: [String: String] = [:]) throws {
-        try self.init(ChildProcess.sockettool, arguments, environment: environment)
+    convenience init(
+        sockettool arguments: [String],
+        environment: [String: String] = [:],
+        passing descriptors: [CInt] = []
+    ) throws {
+        try self.init(ChildProcess.sockettool, arguments, environment: environment, passing: descriptors)
     }
 
     deinit {
