@@ -25,15 +25,15 @@ run: build
 	$(BIN_DIR)/sockettool $(RUN_ARGS)
 
 # The CLI tests drive the debug binary, so build it before testing. Each pass names its backend, which the
-# servers it starts inherit; BackendTests checks they run it.
+# servers it starts inherit; BackendTests checks they run it. run-suite.sh repeats what failed at the end.
 test:
 	$(SWIFT) build
-	SOCKETTOOL_BACKEND=poll $(SWIFT) test
+	SOCKETTOOL_BACKEND=poll Tests/run-suite.sh $(SWIFT) test
 	$(MAKE) test-epoll
 
 # The whole suite again with epoll as the default backend.
 test-epoll:
-	SOCKETTOOL_BACKEND=epoll $(SWIFT) test --skip-build
+	SOCKETTOOL_BACKEND=epoll Tests/run-suite.sh $(SWIFT) test --skip-build
 
 # The shipped binary (static, stripped): start-up figures are those of what users run.
 bench: release
