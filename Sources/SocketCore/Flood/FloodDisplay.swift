@@ -24,13 +24,15 @@ public final class FloodDisplay {
         self.printsIntervalLines = printsIntervalLines
     }
 
-    /// The usual choice: a live line when stderr is a terminal; interval lines when stdout is not one (or
-    /// in JSON mode, where every interval is a "sample" event). -q shows neither.
+    /// The usual choice: a live line when stderr is a terminal that can erase a line; interval lines when
+    /// there is no live line to watch (stdout not a terminal, or a dumb one) and in JSON mode, where every
+    /// interval is a "sample" event. -q shows neither.
     public static func automatic(log: EventLog) -> FloodDisplay {
         FloodDisplay(
             log: log,
             showsLiveLine: log.verbosity >= .normal && log.diagnostics.canRedraw,
-            printsIntervalLines: log.wants(.normal) && (log.format == .json || !log.output.isTerminal)
+            printsIntervalLines: log.wants(.normal)
+                && (log.format == .json || !log.output.isTerminal || !log.diagnostics.canRedraw)
         )
     }
 
