@@ -225,9 +225,11 @@ struct FloodCLITests {
 
     @Test("the server resets mid-run: the summary still comes, then the reset as an error, exit status 1")
     func serverResetsMidRun() throws {
-        // The server gives up after a second and closes with unread data, which sends a reset.
-        try withServer(["flood", "serve", "127.0.0.1", "0", "--duration", "1"]) { server, port in
-            let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(port), "--quiet-period", "5"])
+        // The server gives up after 3 s (counted from its start: time enough for a client spawned on a busy
+        // machine to connect) and closes with unread data, which sends a reset; the client's 10 s quiet period
+        // keeps it sending until then.
+        try withServer(["flood", "serve", "127.0.0.1", "0", "--duration", "3"]) { server, port in
+            let result = try ChildProcess.sockettool(["flood", "127.0.0.1", String(port), "--quiet-period", "10"])
             #expect(result.status == ExitStatus.failure, "\(result.stdout)\n\(result.stderr)")
             #expect(result.stdout.contains("send() failed after "))
             #expect(result.stdout.contains("until the connection was reset"))
