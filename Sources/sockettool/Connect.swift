@@ -26,6 +26,8 @@ struct Connect: ParsableCommand {
                   the same, every chunk dumped in hex on stderr
               sockettool connect 127.0.0.1 65432 --duration 5 --conns 16
                   load: MB/s and round-trip latency percentiles
+              sockettool connect 127.0.0.1 65432 --send-only --duration 5
+                  one-way load to 'serve discard', iperf3's lines and summary
             """
     )
 
@@ -65,11 +67,16 @@ struct Connect: ParsableCommand {
     )
     var duration: Seconds?
 
-    @Option(help: ArgumentHelp("Load mode: bytes per chunk. Default: 16384.", valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Load mode: bytes per chunk. Default: 16384 (with --send-only, 131072, as iperf3 writes).",
+            valueName: "bytes"
+        )
+    )
     var size: ByteCount?
 
     /// Bytes per chunk in load mode.
-    var chunkSize: Int { size?.bytes ?? 16384 }
+    var chunkSize: Int { size?.bytes ?? (relay.sendOnly ? 131072 : 16384) }
 
     @Option(
         help: ArgumentHelp(
@@ -101,8 +108,16 @@ struct Connect: ParsableCommand {
         if bytes != nil && !messages.isEmpty { throw ValidationError("Choose one of --message and --bytes.") }
         if let conns, conns < 1 { throw ValidationError("--conns must be at least 1.") }
         if isNetcat && conns != nil { throw ValidationError("Netcat mode ('-m -') uses one connection; drop --conns.") }
-        if relay.isAnySet && !isNetcat {
-            throw ValidationError("--no-shutdown, --send-only and --recv-only apply to netcat mode ('-m -').")
+        if relay.isAnySet && !isNetcat && !(duration != nil && relay.sendOnly && !relay.noShutdown) {
+            throw ValidationError(
+                duration == nil || !relay.sendOnly
+                    ? "--no-shutdown, --send-only and --recv-only apply to netcat mode ('-m -'); "
+                        + "--send-only also to load mode (--duration)."
+                    : "--no-shutdown applies to netcat mode ('-m -'): a send-only load run always ends with FIN."
+            )
+        }
+        if relay.sendOnly && duration != nil && window != nil {
+            throw ValidationError("--window limits bytes awaiting their echo; --send-only expects none: drop it.")
         }
         if dump.hexdump && duration != nil {
             throw ValidationError("-x dumps each chunk; a load run (--duration) sends millions: drop one of them.")
@@ -143,7 +158,11 @@ struct Connect: ParsableCommand {
             ignoreBrokenPipeSignal()
             let target = try endpoint.target()
             if let duration {
-                try runLoad(target, seconds: duration, log: log)
+                if relay.sendOnly {
+                    try runSendLoad(target, seconds: duration, log: log)
+                } else {
+                    try runLoad(target, seconds: duration, log: log)
+                }
                 return
             }
             let summary: TransferSummary
@@ -220,7 +239,10 @@ struct Connect: ParsableCommand {
             ("mode", .string("echo")), ("connections", .int(connections)), ("chunk_bytes", .int(size)),
             ("mb_per_s", .double(report.megabytesPerSecond)), ("chunks", .int(report.completed)),
         ]
-        try reportLoad(report, lines: lines, fields: fields, attempts: connections, unit: "connections", log: log)
+        try reportLoad(report, lines: lines, fields: fields, attempts: connections, unit: "connections", log: log) {
+            "  stream \($0.stream)    \(NumberFormat.grouped($0.bytesReceived)) bytes echoed and checked "
+                + "(\(NumberFormat.fixed(Double($0.bytesReceived) / 1e6 / (Double(max(report.nanoseconds, 1)) / 1e9), decimals: 1)) MB/s)"
+        }
     }
 
     private func runNetcat(_ target: DialTarget, log: EventLog) throws -> TransferSummary {

@@ -232,6 +232,14 @@ struct Diagnosis: Sendable, Equatable {
             )
         case .unreachable:
             return Diagnosis(message: error.message, hint: nil, exitStatus: ExitStatus.unavailable, kind: "unreachable")
+        case .starved:
+            return Diagnosis(
+                message: error.message,
+                hint:
+                    "the server accepted the connection but did not serve it (one client at a time, a full backlog?).",
+                exitStatus: ExitStatus.failure,
+                kind: "no_bytes"
+            )
         case .reset:
             return Diagnosis(
                 message: error.message,

@@ -76,6 +76,54 @@ final class LoadProgressPrinter {
     }
 }
 
+/// iperf3's per-second lines for a send-only run -- interval, bytes sent, bit rate, retransmits and the
+/// congestion window(s) from TCP_INFO -- kept on stdout as iperf3 keeps them; an "interval" event with --json.
+final class SendProgressPrinter {
+    private let log: EventLog
+    /// "[  1]" for one stream, "[SUM]" for several, as iperf3 labels them.
+    let label: String
+    private var last = (bytes: 0, retransmits: 0)
+    /// The end of the last interval printed (ns since the start).
+    private(set) var lastTime: UInt64 = 0
+    private var headerPrinted = false
+
+    static let header = "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd"
+
+    init(log: EventLog, streams: Int) {
+        self.log = log
+        self.label = streams == 1 ? "[  1]" : "[SUM]"
+    }
+
+    func print(_ progress: LoadProgress, elapsed: UInt64) {
+        let bytes = progress.bytesSent.load(ordering: .relaxed)
+        let retransmits = progress.retransmits.load(ordering: .relaxed)
+        let window = progress.congestionWindowBytes.load(ordering: .relaxed)
+        let moved = bytes - last.bytes
+        let rate = ThroughputFormat.bitsPerSecond(bytes: moved, nanoseconds: elapsed &- lastTime)
+        let line =
+            "\(label) \(Self.interval(from: lastTime, to: elapsed))  \(ThroughputFormat.bytes(moved))"
+            + "  \(ThroughputFormat.bitRate(rate))  \(ThroughputFormat.padded(String(retransmits - last.retransmits), width: 4))"
+            + "   \(ThroughputFormat.bytes(window))"
+        let fields: [(String, JSONValue)] = [
+            ("start_s", .double(Double(lastTime) / 1e9)), ("end_s", .double(Double(elapsed) / 1e9)),
+            ("bytes", .int(moved)), ("bits_per_second", .double(rate, decimals: 0)),
+            ("retransmits", .int(retransmits - last.retransmits)), ("cwnd_bytes", .int(window)),
+        ]
+        let header = headerPrinted ? "" : Self.header + "\n"
+        log.event("interval", text: header + line, fields: fields)
+        headerPrinted = true
+        last = (bytes, retransmits)
+        lastTime = elapsed
+    }
+
+    /// "  0.00-1.00   sec", iperf3's "%6.2f-%-6.2f sec".
+    static func interval(from start: UInt64, to end: UInt64) -> String {
+        let first = ThroughputFormat.padded(NumberFormat.fixed(Double(start) / 1e9, decimals: 2), width: 6)
+        let second = NumberFormat.fixed(Double(end) / 1e9, decimals: 2)
+        return first + "-" + second + String(repeating: " ", count: max(0, 6 - second.count)) + " sec"
+    }
+}
+
 /// Runs the load workers, printing progress once a second. Ctrl-C or SIGTERM ends the run early with its
 /// summary (a second signal ends the process at once).
 func runInterruptibleLoad(
@@ -84,31 +132,54 @@ func runInterruptibleLoad(
     printer: LoadProgressPrinter,
     makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
 ) throws -> LoadReport {
-    SignalPipe.shared.install([SIGINT, SIGTERM])
-    let report = try LoadRunner.run(
+    let report = try runInterruptibleLoad(
         threads: threads,
         progress: progress,
         interval: printer.print,
-        signals: SignalPipe.shared,
         makeWorker: makeWorker
     )
     printer.finish()
     return report
 }
 
+/// The same, with any once-a-second `interval` printer.
+func runInterruptibleLoad(
+    threads: Int,
+    progress: LoadProgress,
+    interval: (LoadProgress, UInt64) -> Void,
+    makeWorker: @escaping @Sendable (Int) throws -> LoadWorker
+) throws -> LoadReport {
+    SignalPipe.shared.install([SIGINT, SIGTERM])
+    return try LoadRunner.run(
+        threads: threads,
+        progress: progress,
+        interval: interval,
+        signals: SignalPipe.shared,
+        makeWorker: makeWorker
+    )
+}
+
 /// Prints a load run's summary (the text lines, or one "summary" event with `fields` and the report's
 /// latency and failure members); then exits 128 + signal if a signal ended the run, or fails the command if
-/// anything failed.
+/// anything failed. A streaming run also lists its streams: every one with -v, else the failed ones (so
+/// the summary says which), and all of them in the JSON's "streams", each line written by `streamLine`.
 func reportLoad(
     _ report: LoadReport,
     lines: [String],
     fields: [(String, JSONValue)],
     attempts: Int,
     unit: String,
-    log: EventLog
+    log: EventLog,
+    streamLine: (StreamReport) -> String = { _ in "" }
 ) throws {
     var lines = lines
     var fields = report.commonFields + fields
+    if !report.streams.isEmpty {
+        for stream in report.streams where log.verbosity >= .verbose || stream.failure != nil {
+            lines.append(streamLine(stream) + (stream.failure.map { "  FAILED: " + $0.message } ?? ""))
+        }
+        fields.append(("streams", .array(report.streams.map(\.jsonValue))))
+    }
     if let signal = report.interruption {
         let name = signalName(signal)
         lines.append("  stopped     early by \(name): the figures cover the run until then")
@@ -119,5 +190,19 @@ func reportLoad(
     if let signal = report.interruption { throw ExitCode(128 + signal) }
     if report.failureCount > 0 {
         throw PartialFailure(failed: report.failureCount, total: attempts, first: report.firstFailure, unit: unit)
+    }
+}
+
+extension StreamReport {
+    /// One stream in the JSON summary's "streams".
+    var jsonValue: JSONValue {
+        var members = [
+            JSONMember("stream", .int(stream)), JSONMember("bytes_sent", .int(bytesSent)),
+            JSONMember("bytes_received", .int(bytesReceived)),
+        ]
+        if let retransmits { members.append(JSONMember("retransmits", .int(retransmits))) }
+        members.append(JSONMember("failure", failure.map { .string($0.kind.reportName) } ?? .null))
+        if let failure { members.append(JSONMember("error", .string(failure.message))) }
+        return .object(members)
     }
 }

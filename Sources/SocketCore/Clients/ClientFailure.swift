@@ -19,6 +19,8 @@ public enum FailureKind: Sendable, Hashable, CaseIterable {
     case noDescriptors
     /// No route to the host or network (EHOSTUNREACH, ENETUNREACH).
     case unreachable
+    /// Connected, but no byte moved during a load run: the server never served the connection.
+    case starved
     /// Any other system failure.
     case other
 
@@ -46,6 +48,7 @@ public enum FailureKind: Sendable, Hashable, CaseIterable {
         case .protocolViolation: "protocol"
         case .noDescriptors: "no_descriptors"
         case .unreachable: "unreachable"
+        case .starved: "no_bytes"
         case .other: "other"
         }
     }
@@ -54,7 +57,7 @@ public enum FailureKind: Sendable, Hashable, CaseIterable {
     /// run starts the next request at once after these, and backs off after the others.
     public var isTheServersAnswer: Bool {
         switch self {
-        case .mismatch, .protocolViolation, .closedEarly: true
+        case .mismatch, .protocolViolation, .closedEarly, .starved: true
         case .refused, .reset, .timedOut, .noDescriptors, .unreachable, .other: false
         }
     }
@@ -103,6 +106,11 @@ public struct ClientFailure: Error, Sendable, Equatable, CustomStringConvertible
     /// The echo or response is not what it should be.
     public static func mismatch(_ detail: String) -> ClientFailure {
         ClientFailure(kind: .mismatch, message: detail)
+    }
+
+    /// A load stream that moved no bytes during the run.
+    public static func starved(_ detail: String) -> ClientFailure {
+        ClientFailure(kind: .starved, message: "moved no bytes: " + detail)
     }
 
     /// "invalid response from 127.0.0.1:65432: <reason>".

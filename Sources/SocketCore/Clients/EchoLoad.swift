@@ -59,78 +59,33 @@ public final class EchoLoadWorker: LoadWorker {
     let progress: LoadProgress
     let pattern: PatternBlock
     let readBuffer = ReadBuffer()
+    let window: LoadWindow
     var report = LoadReport()
     private var streams: [EchoStream] = []
-    private var started: UInt64 = 0
-    /// Streams not closed yet; when all have failed before the deadline, the run ends at once instead of
-    /// idling until the deadline and averaging over the dead time.
-    private var openStreams = 0
-    private var deadlineTimer: ReactorTimer?
-    /// Looks for an early stop (a signal, seen by the runner on another thread) a few times a second.
-    private var stopWatchTimer: ReactorTimer?
-    /// When the run ended, if before the deadline.
-    private var endedEarlyAt: UInt64?
-    private static let stopWatchInterval: Duration = .milliseconds(100)
-    /// The end of the measured window: the deadline, or the early stop. Echoes that come back later
-    /// (while the streams drain) are checked but not counted.
-    var measuredUntil: UInt64 { endedEarlyAt ?? options.deadline }
+    /// The end of the measured window: echoes that come back later (while the streams drain) are checked
+    /// but not counted.
+    var measuredUntil: UInt64 { window.measuredUntil }
 
     public init(reactor: Reactor, options: EchoLoadOptions, progress: LoadProgress) {
         self.reactor = reactor
         self.options = options
         self.progress = progress
         self.pattern = PatternBlock()
+        self.window = LoadWindow(reactor: reactor, progress: progress, deadline: options.deadline)
     }
 
     public func start() {
-        started = MonotonicClock.now()
-        deadlineTimer = reactor.schedule(atNanoseconds: options.deadline) { [unowned self] reactor in
-            self.deadlineTimer = nil
-            self.end(in: reactor)
-        }
-        watchForStop()
         streams = options.streams.map { EchoStream(id: $0, worker: self) }
-        openStreams = streams.count
-        for stream in streams { stream.open() }
-    }
-
-    /// The deadline, or an early stop: send nothing new, close each stream once its echo is back.
-    private func end(in reactor: Reactor) {
-        if let stopWatchTimer { reactor.cancel(stopWatchTimer) }
-        stopWatchTimer = nil
-        for stream in streams { stream.drain() }
-    }
-
-    private func watchForStop() {
-        stopWatchTimer = reactor.schedule(after: Self.stopWatchInterval) { [unowned self] reactor in
-            self.stopWatchTimer = nil
-            guard let deadlineTimer = self.deadlineTimer else { return }  // the run has ended already
-            guard self.progress.stopping.load(ordering: .relaxed) else {
-                self.watchForStop()
-                return
-            }
-            reactor.cancel(deadlineTimer)
-            self.deadlineTimer = nil
-            self.endedEarlyAt = MonotonicClock.now()
-            self.end(in: reactor)
+        // The deadline, or an early stop: send nothing new, close each stream once its echo is back.
+        window.start(streams: streams.count) { [unowned self] _ in
+            for stream in self.streams { stream.drain() }
         }
-    }
-
-    /// A stream closed, after draining or failing.
-    fileprivate func streamClosed(in reactor: Reactor) {
-        openStreams -= 1
-        guard openStreams == 0 else { return }
-        if let deadlineTimer { reactor.cancel(deadlineTimer) }
-        if let stopWatchTimer { reactor.cancel(stopWatchTimer) }
-        deadlineTimer = nil
-        stopWatchTimer = nil
+        for stream in streams { stream.open() }
     }
 
     public func run() throws -> LoadReport {
         try reactor.run()
-        // A run shorter than the set-up has nothing to measure, rather than a wrapped-around time.
-        let end = min(measuredUntil, options.deadline)
-        report.nanoseconds = min(end, MonotonicClock.now()) - min(started, end)
+        report.nanoseconds = window.measuredNanoseconds
         return report
     }
 }
@@ -153,6 +108,9 @@ private final class EchoStream: ClientExchange {
     /// Bytes sent and received; the echo must equal the pattern from offset 0.
     private var sent = 0
     private var received = 0
+    /// Echoed bytes that came back inside the measured window: none means the server never served this
+    /// stream (one client at a time, a full backlog), which fails the run.
+    private var receivedInWindow = 0
     /// Bytes of the current chunk still to send.
     private var chunkRemaining = 0
     /// Send time of each chunk in flight, keyed by the stream offset where the chunk ends.
@@ -191,6 +149,7 @@ private final class EchoStream: ClientExchange {
             received += count
             let now = reactor.now
             if now < worker.measuredUntil {
+                receivedInWindow += count
                 worker.report.bytesReceived += count
                 worker.progress.bytesReceived.wrappingAdd(count, ordering: .relaxed)
             }
@@ -280,10 +239,18 @@ private final class EchoStream: ClientExchange {
     }
 
     func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
+        let failure =
+            failure
+            ?? (receivedInWindow == 0
+                ? ClientFailure.starved("no echo came back during the run (\(sent) bytes sent to \(connection.peer))")
+                : nil)
+        worker.report.streams.append(
+            StreamReport(stream: id + 1, bytesSent: sent, bytesReceived: receivedInWindow, failure: failure)
+        )
         if let failure {
             worker.report.fail(failure.labelled(label))
             worker.progress.failed.wrappingAdd(1, ordering: .relaxed)
         }
-        worker.streamClosed(in: reactor)
+        worker.window.streamClosed(in: reactor)
     }
 }

@@ -10,6 +10,12 @@ public final class LoadProgress: Sendable {
     public let failed = Atomic<Int>(0)
     /// Bytes received.
     public let bytesReceived = Atomic<Int>(0)
+    /// Bytes sent (send-only runs report these).
+    public let bytesSent = Atomic<Int>(0)
+    /// TCP retransmissions of every stream so far, and the congestion windows of the open streams
+    /// together (bytes), from each stream's TCP_INFO, sampled by the workers about once a second.
+    public let retransmits = Atomic<Int>(0)
+    public let congestionWindowBytes = Atomic<Int>(0)
     /// Requests claimed so far, for runs limited by a count.
     public let claimed = Atomic<Int>(0)
     /// Set when the run should wind down (a count reached, or a worker that could not start).

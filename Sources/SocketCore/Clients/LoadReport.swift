@@ -1,6 +1,25 @@
 // LoadReport.swift -- what a load run measured: completed work, failures by kind, bytes, latency
 // percentiles from a histogram; printed for people and as JSON.
 
+/// What one stream of a streaming load run (`connect --duration`) moved inside the measured window.
+public struct StreamReport: Sendable {
+    /// Numbered from 1, as messages name it.
+    public var stream: Int
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    /// TCP retransmissions over the stream's life (TCP_INFO), where measured.
+    public var retransmits: Int?
+    public var failure: ClientFailure?
+
+    public init(stream: Int, bytesSent: Int, bytesReceived: Int, retransmits: Int? = nil, failure: ClientFailure?) {
+        self.stream = stream
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.retransmits = retransmits
+        self.failure = failure
+    }
+}
+
 /// The totals of one load run (or of one worker, merged at the end).
 public struct LoadReport: Sendable {
     /// Requests (search) or echoed chunks (connect) that completed and checked out.
@@ -17,6 +36,12 @@ public struct LoadReport: Sendable {
     public var firstFailure: ClientFailure?
     /// The signal that ended the run early (SIGINT, SIGTERM), if one did.
     public var interruption: CInt?
+    /// Each stream of a streaming run, by stream number (empty for request runs).
+    public var streams: [StreamReport] = []
+    /// Send-only runs: bytes the receiver confirmed by closing after our FIN, and when the last one did
+    /// (from the start of the run).
+    public var bytesDelivered = 0
+    public var deliveredNanoseconds: UInt64 = 0
 
     public init() {}
 
@@ -31,6 +56,9 @@ public struct LoadReport: Sendable {
         latency.merge(other.latency)
         if firstFailure == nil { firstFailure = other.firstFailure }
         if interruption == nil { interruption = other.interruption }
+        streams = (streams + other.streams).sorted { $0.stream < $1.stream }
+        bytesDelivered += other.bytesDelivered
+        deliveredNanoseconds = max(deliveredNanoseconds, other.deliveredNanoseconds)
     }
 
     /// Records a failure.
