@@ -61,7 +61,7 @@ struct Connect: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Load mode: stream for this many seconds and report MB/s and round-trip latency.",
+            "Load mode: stream for this many seconds and report MB/s and round-trip latency; with --send-only, one way (to 'serve discard'), as iperf3.",
             valueName: "seconds"
         )
     )

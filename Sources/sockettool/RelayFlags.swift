@@ -7,12 +7,7 @@ struct RelayFlags: ParsableArguments {
     @Flag(help: "Relay: when stdin ends, keep the write side open instead of sending FIN (shutdown(SHUT_WR)).")
     var noShutdown = false
 
-    @Flag(
-        help: """
-            Send only: the relay sends stdin, a load run (--duration) its pattern; what the peer sends is read \
-            and dropped. Ends when both sides have closed.
-            """
-    )
+    @Flag(help: "Relay: send stdin only; what the peer sends is read and dropped. Ends when both sides have closed.")
     var sendOnly = false
 
     @Flag(help: "Relay: copy the peer to stdout only; stdin is not read. Ends when the peer closes.")
