@@ -19,6 +19,8 @@ struct Connect: ParsableCommand {
                   multiconn-client.py, with the guide's two messages
               sockettool connect 127.0.0.1 65432 --bytes 1048576
                   1 MiB of a random pattern, checked
+              sockettool connect 127.0.0.1 65432 --recv-size 5
+                  recv(5) returned 5 bytes: b'Hello', ... 2 bytes: b'ld'
               sockettool connect 127.0.0.1 65432 -m - < file.bin
                   netcat: stdin to the server, the server to stdout; when
                   stdin ends, FIN, and the server's bytes until it closes
@@ -86,6 +88,15 @@ struct Connect: ParsableCommand {
     )
     var window: ByteCount?
 
+    @Option(
+        help: ArgumentHelp(
+            "Bytes each recv() asks for (the guide's recv(1024)), 1 to 65536; one connection then prints every "
+                + "read, which may bring less.",
+            valueName: "bytes"
+        )
+    )
+    var recvSize: ByteCount?
+
     @OptionGroup var load: LoadFlags
     @OptionGroup var relay: RelayFlags
     @OptionGroup var dump: HexDumpFlag
@@ -144,6 +155,14 @@ struct Connect: ParsableCommand {
         if chunkSize < 1 || chunkSize > 1 << 24 { throw ValidationError("--size must be from 1 byte to 16 MiB.") }
         if let window, window.bytes < chunkSize { throw ValidationError("--window must be at least --size.") }
         if let conns, load.threadCount > conns { throw ValidationError("--threads cannot exceed --conns.") }
+        if let recvSize {
+            if isNetcat || duration != nil {
+                throw ValidationError("--recv-size applies to echo connections; drop it with -m - and --duration.")
+            }
+            if recvSize.bytes < 1 || recvSize.bytes > MultiConnectionClient.largestReceiveSize {
+                throw ValidationError("--recv-size must be from 1 to 65536 bytes.")
+            }
+        }
     }
 
     func run() throws {
@@ -176,7 +195,8 @@ struct Connect: ParsableCommand {
                     payload: payload(for: 0),
                     options: client.options,
                     log: log,
-                    reactor: try Reactor(kind: try Backend.fromEnvironment())
+                    reactor: try Reactor(kind: try Backend.fromEnvironment()),
+                    receiveSize: recvSize?.bytes
                 )
             }
             printSummary(summary, log: log)
@@ -196,6 +216,7 @@ struct Connect: ParsableCommand {
         DescriptorLimit.raiseToHardLimit()
         let reactor = try Reactor(kind: try Backend.fromEnvironment())
         let multi = MultiConnectionClient(reactor: reactor, log: log, options: client.options)
+        multi.receiveSize = recvSize?.bytes
         multi.start(target: target, count: count) { id in messageList(for: id - 1) }
         return try multi.run()
     }

@@ -105,7 +105,8 @@ struct Diagnosis: Sendable, Equatable {
             return Diagnosis(
                 message: message,
                 hint: "another process listens on that port: find it with 'ss -ltnp', pick another port, or use "
-                    + "port 0 for a free one. (Old connections in TIME_WAIT do not block it: servers set SO_REUSEADDR.)",
+                    + "port 0 for a free one. (Old connections in TIME_WAIT block it only with --no-reuseaddr: "
+                    + "'ss -tan state time-wait' lists them.)",
                 exitStatus: ExitStatus.cannotListen,
                 kind: "address_in_use"
             )

@@ -19,6 +19,10 @@ struct Search: ParsableCommand {
                   Got response: b'First 10 bytes of request: binary\\xf0\\x9f\\x98\\x83'
               sockettool search 127.0.0.1 65432 --action frob x
                   Got result: Error: invalid action 'frob'.
+              sockettool search 127.0.0.1 65432 --binary --action frob x
+                  Got response: b'First 10 bytes of request: frobx'
+              sockettool search 127.0.0.1 65432 morpheus --byteorder big
+                  Sending b'\\x00d{"byteorder": "big", ...': the guide's 143 bytes
               sockettool search 127.0.0.1 65432 morpheus --duration 5 --concurrency 128
                   load: requests per second and latency percentiles
             """
@@ -33,14 +37,29 @@ struct Search: ParsableCommand {
     @Argument(help: ArgumentHelp("What to search for.", valueName: "value"))
     var value: String
 
-    @Option(help: ArgumentHelp("The request's action (the server knows only 'search').", valueName: "name"))
-    var action: String = "search"
+    @Option(
+        help: ArgumentHelp(
+            "The request's action (the server knows only 'search'); with --binary, the content's first word.",
+            valueName: "name"
+        )
+    )
+    var action: String?
 
     @Flag(
-        help:
-            "Send the guide's binary request (content type binary/custom-client-binary-type, content 'binary' + VALUE)."
+        help: ArgumentHelp(
+            "Send the guide's binary request (content type binary/custom-client-binary-type, content ACTION + VALUE, "
+                + "ACTION 'binary' unless --action names one)."
+        )
     )
     var binary = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The request header's byteorder: little or big (the guide's big-endian client). Default: this machine's.",
+            valueName: "order"
+        )
+    )
+    var byteorder: ByteOrder?
 
     @Option(help: ArgumentHelp("Largest response content accepted, in bytes.", valueName: "bytes"))
     var maxContent = ByteCount(bytes: FrameDecoder.defaultMaximumContentLength)
@@ -69,7 +88,6 @@ struct Search: ParsableCommand {
     func validate() throws {
         try refuseHostWithPort(host)
         _ = try parseServerPort(port)
-        if binary && action != "search" { throw ValidationError("--binary sends the action 'binary'; drop --action.") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
         if count != nil && duration != nil { throw ValidationError("Choose one of --count and --duration.") }
@@ -86,8 +104,14 @@ struct Search: ParsableCommand {
 
     var isLoad: Bool { count != nil || duration != nil }
 
+    /// app-client.py's request: text/json for an action, binary content (ACTION + VALUE) with --binary.
     var request: Frame {
-        binary ? AppProtocol.binaryRequest(value: value) : AppProtocol.searchRequest(action: action, value: value)
+        var frame =
+            binary
+            ? AppProtocol.binaryRequest(action: action ?? "binary", value: value)
+            : AppProtocol.searchRequest(action: action ?? "search", value: value)
+        if let byteorder { frame.header.byteOrder = byteorder }
+        return frame
     }
 
     func run() throws {
@@ -157,3 +181,5 @@ struct Search: ParsableCommand {
         )
     }
 }
+
+extension ByteOrder: ExpressibleByArgument {}

@@ -31,6 +31,7 @@ struct ServeEcho: ParsableCommand {
     var idleTimeout: Seconds = 300
 
     @OptionGroup var stats: StatsFlags
+    @OptionGroup var reuse: ReuseAddressFlag
 
     @OptionGroup var output: OutputOptions
 
@@ -45,7 +46,8 @@ struct ServeEcho: ParsableCommand {
             SignalPipe.shared.install(SignalNumber.draining + [SignalNumber.stats], requests: [SignalNumber.stats])
             let options = BlockingEchoOptions(
                 keepServing: keep,
-                idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil
+                idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil,
+                reuseAddress: reuse.reuseAddress
             )
             let service = try ServiceEnvironment.take(log: log)
             let listener = try ServiceEnvironment.listener(

@@ -35,6 +35,7 @@ struct ServerFlags: ParsableArguments {
     var backend: SelectorKind?
 
     @OptionGroup var stats: StatsFlags
+    @OptionGroup var reuse: ReuseAddressFlag
 
     func validate() throws {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
@@ -50,12 +51,14 @@ struct ServerFlags: ParsableArguments {
     func options(address: SocketAddress) -> ServerOptions {
         // A server wants every descriptor it may have; the default cap follows the raised limit.
         DescriptorLimit.raiseToHardLimit()
-        return ServerOptions(
+        var options = ServerOptions(
             address: address,
             maxConnections: maxConnections,
             backlog: backlog,
             grace: grace.asDuration
         )
+        options.reuseAddress = reuse.reuseAddress
+        return options
     }
 }
 

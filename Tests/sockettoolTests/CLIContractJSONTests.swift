@@ -26,9 +26,14 @@ struct CLIContractJSONTests {
         let events = expectNDJSON(server.stdoutLines + (try server.remainingLines()), "serve echo --json")
         let names = eventNames(events)
         #expect(names.first == "listening", "\(names)")
-        #expect(names.last == "closed", "\(names)")
+        // -v ends each connection with its TCP_INFO: who closed first, here the client.
+        #expect(names.last == (verbosity.isEmpty ? "closed" : "tcp_info"), "\(names)")
         #expect(names.contains("accepted"), "\(names)")
         #expect(events.first?["port"] as? Int == Int(port))
+        if !verbosity.isEmpty {
+            #expect(events.last?["closed_first"] as? String == "client", "\(names)")
+            #expect(events.last?["bytes_received"] as? Int == 12, "\(names)")
+        }
         // Like the text lines, the per-read events come with -v only.
         let received = events.filter { $0["event"] as? String == "received" }.compactMap { $0["bytes"] as? Int }
         #expect(received.reduce(0, +) == (verbosity.isEmpty ? 0 : 12), "\(names)")

@@ -86,6 +86,10 @@ public final class ClientConnection: DeadlineOwner {
     public private(set) var address: SocketAddress?
     /// When `open` began (`MonotonicClock`), for the -v line's handshake time.
     public private(set) var dialStartedAt: UInt64 = 0
+    /// Set by an exchange that prints the -v TCP_INFO line at close: teardown then reads it just before close().
+    public var recordsTCPInfoAtClose = false
+    /// The connected socket's TCP_INFO just before its close (nil unless recorded; nil for a Unix socket).
+    public private(set) var tcpInfoAtClose: KernelTCPInfo?
     /// One per address, kept for the next life (a load run reopens a connection per request).
     private var attempts: [DialAttempt] = []
     /// The next address to try, as an index into `target.addresses`.
@@ -366,8 +370,10 @@ public final class ClientConnection: DeadlineOwner {
     /// closed, and then (only then, and only once) the exchange told.
     private func teardown(_ failure: ClientFailure?) {
         guard phase == .dialing || phase == .connected else { return }
+        let wasConnected = phase == .connected
         phase = .closed
         deadline.cancel()
+        tcpInfoAtClose = recordsTCPInfoAtClose && wasConnected ? socket.flatMap(KernelTCPInfo.init(of:)) : nil
         for attempt in attempts where attempt.socket != nil { attempt.close(in: reactor) }
         inFlight = 0
         socket = nil

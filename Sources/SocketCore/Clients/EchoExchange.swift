@@ -30,6 +30,8 @@ final class EchoExchange: ClientExchange {
     private var received: [UInt8] = []
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
+    /// For the -v line at close.
+    private(set) var tcpInfoAtClose: KernelTCPInfo?
 
     init(id: Int, messages: [[UInt8]], voice: EchoVoice, client: MultiConnectionClient) {
         self.id = id
@@ -101,7 +103,8 @@ final class EchoExchange: ClientExchange {
     }
 
     func readable(_ connection: ClientConnection, in reactor: Reactor) throws(ClientFailure) {
-        let buffer = client.readBuffer.bytes
+        let whole = client.readBuffer.bytes
+        let buffer = client.receiveSize.map { UnsafeMutableRawBufferPointer(rebasing: whole[0..<$0]) } ?? whole
         guard let count = try connection.read(into: buffer) else { return }
         if count == 0 {
             let closer = "server closed the connection after \(bytesReceived) of \(expected.count) bytes came back"
@@ -111,6 +114,7 @@ final class EchoExchange: ClientExchange {
         log.hexDump(chunk, .received, offset: bytesReceived, peer: dumpName(connection))
         switch voice {
         case .single:
+            if client.receiveSize != nil { logRead(chunk, asked: buffer.count) }
             received.append(contentsOf: chunk)
             bytesReceived += count
             if bytesReceived >= expected.count { try finishSingle(on: connection) }
@@ -119,6 +123,16 @@ final class EchoExchange: ClientExchange {
             bytesReceived += count
             if bytesReceived == expected.count { connection.close() }
         }
+    }
+
+    /// "recv(5) returned 2 bytes: b'ld'": one read of `connect --recv-size`, which may bring less than asked.
+    private func logRead(_ chunk: UnsafeRawBufferPointer, asked: Int) {
+        log.event(
+            "read",
+            text:
+                "recv(\(asked)) returned \(chunk.count) byte\(chunk.count == 1 ? "" : "s"): \(ByteNotation.format(chunk))",
+            fields: [("asked", .int(asked)), ("bytes", .int(chunk.count))]
+        )
     }
 
     /// Who a -x dump names: the server, or with several connections to it, which one.
@@ -164,6 +178,7 @@ final class EchoExchange: ClientExchange {
     }
 
     func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
+        tcpInfoAtClose = connection.tcpInfoAtClose
         client.finished(self, failure: failure)
     }
 }

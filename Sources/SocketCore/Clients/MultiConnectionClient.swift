@@ -7,7 +7,12 @@ public final class MultiConnectionClient {
     let log: EventLog
     let options: ClientOptions
     /// One read buffer for every connection of the loop.
-    let readBuffer = ReadBuffer(size: 64 * 1024)
+    let readBuffer = ReadBuffer(size: MultiConnectionClient.largestReceiveSize)
+    /// The most bytes one read asks for (`connect --recv-size`).
+    public static let largestReceiveSize = 64 * 1024
+    /// What each recv() asks for when `connect --recv-size` set it (at most `largestReceiveSize`): the
+    /// guide's recv(1024). A single connection then prints every read, to show how the echo arrives.
+    public var receiveSize: Int?
     private var exchanges: [EchoExchange] = []
     private var voice = EchoVoice.numbered
     /// Per-connection outcome, filled in as connections finish.
@@ -45,6 +50,7 @@ public final class MultiConnectionClient {
                     fields: [("connection", .int(exchange.id)), ("peer", .string(target.first.description))]
                 )
             }
+            exchange.connection.recordsTCPInfoAtClose = log.wants(.verbose)
             exchange.connection.open(target)
         }
     }
@@ -81,6 +87,7 @@ public final class MultiConnectionClient {
                     fields: [("connection", .int(exchange.id))]
                 )
             }
+            log.tcpSummary(exchange.tcpInfoAtClose, side: .client, peer: exchange.connection.peer)
             return
         }
         summary.failedConnections += 1
@@ -112,9 +119,11 @@ public enum EchoClient {
         payload: [UInt8],
         options: ClientOptions,
         log: EventLog,
-        reactor: Reactor
+        reactor: Reactor,
+        receiveSize: Int? = nil
     ) throws -> TransferSummary {
         let client = MultiConnectionClient(reactor: reactor, log: log, options: options)
+        client.receiveSize = receiveSize
         client.start(target: target, voice: .single, messages: [[payload]])
         return try client.run()
     }

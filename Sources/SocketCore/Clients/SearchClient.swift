@@ -140,6 +140,7 @@ public final class SearchClient: ClientExchange {
         let response = AppResponse(frame: frame, raw: raw)
         try Self.report(response, peer: peer, log: log)
         log.event("closed", text: "Closing connection to \(peer)", fields: [("peer", .string(peer))])
+        if let socket = connection.socket { log.tcpSummary(of: socket, side: .client, peer: peer) }
         self.response = response
         connection.close()
     }

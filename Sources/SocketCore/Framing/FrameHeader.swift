@@ -1,7 +1,7 @@
 // FrameHeader.swift -- the JSON header of a message: the four required keys, validated strictly.
 
 /// The byte order a header declares for its content (the 2-byte prefix is always big-endian).
-public enum ByteOrder: String, Sendable {
+public enum ByteOrder: String, Sendable, CaseIterable {
     case little, big
 
     /// This machine's order, as Python's `sys.byteorder` names it.

@@ -330,6 +330,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         requestBytes = 0
         linger?.cancel()
         server.log.closing(peer)
+        server.log.tcpSummary(of: socket, side: .server, peer: peer)
         reactor.deregister(socket)
         socket.close()
         server.connectionClosed(self, descriptor: descriptor)

@@ -25,6 +25,8 @@ public struct ServerOptions: Sendable {
     public var backlog: CInt
     /// How long shutdown waits for responses in flight.
     public var grace: Duration
+    /// SO_REUSEADDR on the listener (false: `--no-reuseaddr`).
+    public var reuseAddress = true
 
     public init(
         address: SocketAddress,
@@ -103,7 +105,11 @@ public final class ConnectionServer {
         if let listeningSocket {
             socket = listeningSocket
         } else {
-            socket = try Socket.listening(on: options.address, backlog: options.backlog)
+            socket = try Socket.listening(
+                on: options.address,
+                backlog: options.backlog,
+                reuseAddress: options.reuseAddress
+            )
         }
         do {
             listener = try Listener(socket: socket, log: log)

@@ -113,6 +113,7 @@ final class DiscardConnection: ServedConnection, DeadlineOwner {
         totals.nanoseconds = reactor.now &- acceptedAt
         server.log.discardTotals(totals, peer: peer)
         server.log.closing(peer)
+        server.log.tcpSummary(of: socket, side: .server, peer: peer)
         reactor.deregister(socket)
         socket.close()
         server.connectionClosed(self, descriptor: descriptor)

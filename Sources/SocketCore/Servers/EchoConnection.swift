@@ -161,6 +161,7 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
         idle.cancel()
         server.log.echoTotals(bytes: bytesEchoed, reads: reads, nanoseconds: reactor.now &- acceptedAt, peer: peer)
         server.log.closing(peer)
+        server.log.tcpSummary(of: socket, side: .server, peer: peer)
         reactor.deregister(socket)
         socket.close()
         pending.removeAll()

@@ -9,10 +9,13 @@ public struct BlockingEchoOptions: Sendable {
     public var keepServing: Bool
     /// Close a client that sends nothing for this long; nil never.
     public var idleTimeout: Duration?
+    /// SO_REUSEADDR on the listener (false: `--no-reuseaddr`).
+    public var reuseAddress: Bool
 
-    public init(keepServing: Bool = false, idleTimeout: Duration? = .seconds(300)) {
+    public init(keepServing: Bool = false, idleTimeout: Duration? = .seconds(300), reuseAddress: Bool = true) {
         self.keepServing = keepServing
         self.idleTimeout = idleTimeout
+        self.reuseAddress = reuseAddress
     }
 }
 
@@ -53,7 +56,12 @@ public final class BlockingEchoServer {
         if let listeningSocket {
             listener = listeningSocket
         } else {
-            listener = try Socket.listening(on: address, backlog: Socket.defaultBacklog, blocking: true)
+            listener = try Socket.listening(
+                on: address,
+                backlog: Socket.defaultBacklog,
+                blocking: true,
+                reuseAddress: options.reuseAddress
+            )
         }
         do {
             self.address = try listener.localAddress()
@@ -111,6 +119,7 @@ public final class BlockingEchoServer {
     private func serve(_ client: Socket, peer: String) throws(SystemError) -> CInt? {
         stats.connectionOpened()
         defer {
+            log.tcpSummary(of: client, side: .server, peer: peer)
             client.close()
             stats.connectionClosed()
         }

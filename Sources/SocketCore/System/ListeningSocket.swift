@@ -6,7 +6,7 @@ extension Socket {
     /// makes bursts of clients fail with refused connections (the bench README's pitfall).
     public static let defaultBacklog: CInt = 4096
 
-    /// socket + SO_REUSEADDR (+ SO_RCVBUF) + bind + listen.
+    /// socket + SO_REUSEADDR (unless `reuseAddress` is false) (+ SO_RCVBUF) + bind + listen.
     ///
     /// - Parameters:
     ///   - address: Where to listen; port 0 lets the kernel pick (read it back with `localAddress()`).
@@ -14,17 +14,20 @@ extension Socket {
     ///   - blocking: False for the reactor's servers, true for `serve echo`.
     ///   - receiveBufferSize: SO_RCVBUF, set before listen: accepted sockets inherit it, and the handshake
     ///     chooses the window scale from it (flood's receiver).
+    ///   - reuseAddress: False leaves SO_REUSEADDR off (`--no-reuseaddr`): the guide's server, which a
+    ///     connection of its own in TIME_WAIT keeps from binding again.
     /// - Throws: `SystemError` naming the call and address (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...).
     public static func listening(
         on address: SocketAddress,
         backlog: CInt = defaultBacklog,
         blocking: Bool = false,
-        receiveBufferSize: Int? = nil
+        receiveBufferSize: Int? = nil,
+        reuseAddress: Bool = true
     ) throws(SystemError) -> Socket {
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
             // Lets a restarted server bind at once while old connections sit in TIME_WAIT.
-            try socket.setReuseAddress(true)
+            if reuseAddress { try socket.setReuseAddress(true) }
             // "::" should take IPv4 connections too, whatever net.ipv6.bindv6only says.
             if address.isIPv6 && address.isWildcard { try socket.setIPv6Only(false) }
             if let receiveBufferSize { try socket.setReceiveBufferSize(receiveBufferSize) }
