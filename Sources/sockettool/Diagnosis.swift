@@ -25,9 +25,12 @@ struct Diagnosis: Sendable, Equatable {
             self.init(
                 message: "cannot resolve host '\(error.host)': \(error.reason)",
                 hint: Self.hostPortHint(error.host)
-                    ?? (error.isTemporary
-                        ? "the resolver did not answer: check the network and DNS (/etc/resolv.conf), or give an IP address"
-                        : "check the spelling, or give an IP address such as 127.0.0.1 or ::1"),
+                    ?? (error.isWrongFamily
+                        ? "-4 and -6 keep one IP family: drop the flag, or give the other one"
+                        : nil)
+                        ?? (error.isTemporary
+                            ? "the resolver did not answer: check the network and DNS (/etc/resolv.conf), or give an IP address"
+                            : "check the spelling, or give an IP address such as 127.0.0.1 or ::1"),
                 exitStatus: ExitStatus.unknownHost,
                 kind: "unknown_host"
             )
@@ -35,6 +38,8 @@ struct Diagnosis: Sendable, Equatable {
         case let error as PartialFailure:
             self.init(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
         case let error as BindAddressError: self = Diagnosis.bindAddress(error)
+        case let error as EndpointError:
+            self.init(message: error.message, hint: error.hint, exitStatus: error.exitStatus, kind: error.kind)
         case let error as LocalIOError: self = Diagnosis.localIO(error)
         case let error as RelayFailure: self = Diagnosis.relay(error, server: server)
         case let error as SocketActivationError:

@@ -1,21 +1,24 @@
-// Endpoint.swift -- the HOST and PORT arguments, with the guide's defaults and rules.
+// Endpoint.swift -- the HOST and PORT arguments, with the guide's defaults and rules, and the flags that
+// say how to reach them (-4, -6, --source): one endpoint model for every server and client command.
 import ArgumentParser
 import SocketCore
 
 /// The port every guide example uses.
 let guidePort: UInt16 = 65432
 
-/// Parses a port: 0-65535.
+/// Parses a port: 0-65535, or a service name from the system's services list ("http" is 80).
 func parsePort(_ text: String) throws -> UInt16 {
-    guard let port = UInt16(text) else {
-        throw ValidationError(
-            "'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one)."
-        )
-    }
-    return port
+    if let port = UInt16(text) { return port }
+    if !looksLikePort(text), !text.hasPrefix("-"), let port = AddressResolver.servicePort(text) { return port }
+    throw ValidationError(
+        looksLikePort(text) || text.hasPrefix("-")
+            ? "'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one)."
+            : "'\(text)' is not a port: use a number from 0 to 65535, or a TCP service name from /etc/services "
+                + "(such as http)."
+    )
 }
 
-/// Parses a client's port: 1-65535 (port 0 means "any free port" only when listening).
+/// Parses a client's port: 1-65535 or a service name (port 0 means "any free port" only when listening).
 func parseServerPort(_ text: String) throws -> UInt16 {
     let port = try parsePort(text)
     guard port != 0 else {
@@ -38,18 +41,51 @@ func looksLikePort(_ text: String) -> Bool {
     !text.isEmpty && text.allSatisfy(\.isNumber) && text.count <= 5
 }
 
+/// An endpoint that cannot work as given, found when the command runs (after resolving).
+struct EndpointError: Error, CustomStringConvertible {
+    let message: String
+    let hint: String?
+    let exitStatus: Int32
+    let kind: String
+
+    var description: String { message }
+}
+
+/// `-4` / `-6`: resolve, listen and connect in one IP family only.
+struct FamilyFlags: ParsableArguments {
+    @Flag(name: .customShort("4"), help: "IPv4 only: a name resolves to its IPv4 addresses alone.")
+    var ipv4Only = false
+
+    @Flag(name: .customShort("6"), help: "IPv6 only: a name resolves to its IPv6 addresses alone.")
+    var ipv6Only = false
+
+    func validate() throws {
+        if ipv4Only && ipv6Only { throw ValidationError("Choose one of -4 and -6.") }
+    }
+
+    /// The family names may resolve to.
+    var family: IPFamily { ipv4Only ? .ipv4 : ipv6Only ? .ipv6 : .any }
+}
+
 /// `[HOST] [PORT]` for a server: no host means loopback only; a single number is the port.
 struct ServerEndpoint: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
-            "Address to listen on: a name, an IPv4 or IPv6 address; '', 0.0.0.0 or :: for every interface. Default: 127.0.0.1 (this machine only).",
+            "Address to listen on: a name, an IPv4 or IPv6 address; '', 0.0.0.0 or :: for every interface. Default: 127.0.0.1 (this machine only; ::1 with -6).",
             valueName: "host"
         )
     )
     var host: String?
 
-    @Argument(help: ArgumentHelp("Port; 0 picks a free port and prints it. Default: 65432.", valueName: "port"))
+    @Argument(
+        help: ArgumentHelp(
+            "Port or service name (http); 0 picks a free port and prints it. Default: 65432.",
+            valueName: "port"
+        )
+    )
     var port: String?
+
+    @OptionGroup var families: FamilyFlags
 
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
     func validate() throws {
@@ -66,12 +102,100 @@ struct ServerEndpoint: ParsableArguments {
     /// True when HOST or PORT was given (socket activation then says it does not use them).
     var isGiven: Bool { host != nil || port != nil }
 
-    /// The address to bind (never one no client could reach: see BindAddressCheck).
-    func address() throws -> SocketAddress {
+    /// The address to bind (never one no client could reach: see BindAddressCheck). A name that resolves
+    /// is reported with every address it gave and the one bound: a client that resolves the same name may
+    /// try another one first (the guide's "Using Hostnames" warning).
+    func address(log: EventLog) throws -> SocketAddress {
         let (host, port) = try resolved()
-        let address = try AddressResolver.serverAddress(host: host, port: port)
+        let addresses = try AddressResolver.serverAddresses(host: host, port: port, family: families.family)
+        let address = addresses[0]
         try BindAddressCheck.checkStreamServer(address)
+        if let host, !host.isEmpty, !AddressResolver.isNumeric(host) {
+            reportResolution(of: host, to: addresses, binding: address, log: log)
+        }
         return address
+    }
+
+    private func reportResolution(of host: String, to addresses: [SocketAddress], binding: SocketAddress, log: EventLog)
+    {
+        let names = addresses.map(\.host)
+        var text = "'\(host)' resolved to \(names.joined(separator: ", ")); listening on \(binding.host)"
+        if addresses.count > 1 {
+            text += " only: a client that tries '\(host)' as \(names[1]) is refused (give the address, or -4/-6)"
+        }
+        switch log.format {
+        case .json:
+            log.event(
+                "resolved",
+                level: .quiet,
+                text: text,
+                fields: [
+                    ("host", .string(host)), ("addresses", .array(names.map { .string($0) })),
+                    ("bound", .string(binding.host)),
+                ]
+            )
+        case .text: log.notice(text)
+        }
+    }
+}
+
+/// `-4`, `-6` and `--source`: how a client reaches its server, the same for every client command.
+struct DialFlags: ParsableArguments {
+    @OptionGroup var families: FamilyFlags
+
+    @Option(
+        help: ArgumentHelp(
+            "Local address to connect from, bound before connect: ADDR, ADDR:PORT or [IPv6]:PORT (no port: the "
+                + "kernel picks one). Only server addresses of its family are tried.",
+            valueName: "addr[:port]"
+        )
+    )
+    var source: String?
+
+    func validate() throws {
+        if let source { _ = try Self.splitSource(source) }
+    }
+
+    /// Every address `host` resolves to (in -4/-6's family), in the order to try them, and the source.
+    ///
+    /// - Throws: `ResolutionError`, or a `ValidationError` when the source is of a family none of the
+    ///   server's addresses has.
+    func target(host: String, port: UInt16) throws -> DialTarget {
+        let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: families.family)
+        guard let source else { return DialTarget(addresses: addresses) }
+        let (sourceHost, sourcePort) = try Self.splitSource(source)
+        let candidates = try AddressResolver.serverAddresses(
+            host: sourceHost,
+            port: sourcePort,
+            family: families.family
+        )
+        guard let local = candidates.first(where: { candidate in addresses.contains { $0.family == candidate.family } })
+        else {
+            throw EndpointError(
+                message: "--source \(source) is \(candidates.map(\.host).joined(separator: ", ")), but '\(host)' "
+                    + "resolved to \(addresses.map(\.host).joined(separator: ", ")) only",
+                hint: "a socket bound to an address of one IP family cannot reach the other: give a source of the "
+                    + "server's family",
+                exitStatus: ExitStatus.usage,
+                kind: "source_family"
+            )
+        }
+        return DialTarget(addresses: addresses, source: local)
+    }
+
+    /// "ADDR", "ADDR:PORT", "[v6]:PORT" or a bare IPv6 address, as host and port (0: any).
+    static func splitSource(_ text: String) throws -> (host: String, port: UInt16) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty || rest.hasPrefix(":") else {
+                throw ValidationError("--source '\(text)': write an IPv6 source as [ADDR]:PORT or ADDR.")
+            }
+            return (host, rest.isEmpty ? 0 : try parsePort(String(rest.dropFirst())))
+        }
+        let colons = text.filter { $0 == ":" }.count
+        guard colons == 1, let colon = text.firstIndex(of: ":") else { return (text, 0) }
+        return (String(text[..<colon]), try parsePort(String(text[text.index(after: colon)...])))
     }
 }
 
@@ -80,8 +204,10 @@ struct ClientEndpoint: ParsableArguments {
     @Argument(help: ArgumentHelp("Server name or address (IPv4, IPv6). Default: 127.0.0.1.", valueName: "host"))
     var host: String?
 
-    @Argument(help: ArgumentHelp("Server port. Default: 65432.", valueName: "port"))
+    @Argument(help: ArgumentHelp("Server port or service name (http). Default: 65432.", valueName: "port"))
     var port: String?
+
+    @OptionGroup var dial: DialFlags
 
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
     func validate() throws {
@@ -95,9 +221,9 @@ struct ClientEndpoint: ParsableArguments {
         return (host ?? "127.0.0.1", try port.map(parseServerPort) ?? guidePort)
     }
 
-    /// Every address the host resolves to, in the order to try them.
+    /// Every address the host resolves to, in the order to try them, and --source.
     func target() throws -> DialTarget {
         let (host, port) = try resolved()
-        return DialTarget(addresses: try AddressResolver.clientAddresses(host: host, port: port))
+        return try dial.target(host: host, port: port)
     }
 }

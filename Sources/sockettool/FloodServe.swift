@@ -84,7 +84,7 @@ struct FloodServe: ParsableCommand {
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let server = try FloodServer(
                 reactor: reactor,
-                address: try listener?.localAddress() ?? endpoint.address(),
+                address: try listener?.localAddress() ?? endpoint.address(log: log),
                 options: FloodServeOptions(
                     receiveBufferSize: rcvbuf?.bytes,
                     drainRate: drain?.bytes,

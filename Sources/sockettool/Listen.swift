@@ -74,7 +74,7 @@ struct Listen: ParsableCommand {
         log.dumpsBytes = dump.hexdump
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
-            let listener = try Socket.listening(on: try endpoint.address())
+            let listener = try Socket.listening(on: try endpoint.address(log: log))
             defer { listener.close() }
             log.relayListening(on: try listener.localAddress())
             let reactor = try Reactor(kind: try Backend.fromEnvironment())

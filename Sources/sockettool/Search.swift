@@ -31,7 +31,7 @@ struct Search: ParsableCommand {
     @Argument(help: ArgumentHelp("Server name or address.", valueName: "host"))
     var host: String
 
-    @Argument(help: ArgumentHelp("Server port.", valueName: "port"))
+    @Argument(help: ArgumentHelp("Server port or service name (http).", valueName: "port"))
     var port: String
 
     @Argument(help: ArgumentHelp("What to search for.", valueName: "value"))
@@ -81,6 +81,7 @@ struct Search: ParsableCommand {
     /// Requests in flight in load mode.
     var inFlight: Int { concurrency ?? 1 }
 
+    @OptionGroup var dial: DialFlags
     @OptionGroup var load: LoadFlags
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
@@ -118,9 +119,7 @@ struct Search: ParsableCommand {
         let log = output.makeLog()
         try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)", results: log.output) {
             ignoreBrokenPipeSignal()
-            let target = DialTarget(
-                addresses: try AddressResolver.clientAddresses(host: host, port: try parseServerPort(port))
-            )
+            let target = try dial.target(host: host, port: try parseServerPort(port))
             if isLoad {
                 try runLoad(target, log: log)
                 return

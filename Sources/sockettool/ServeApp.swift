@@ -80,7 +80,7 @@ struct ServeApp: ParsableCommand {
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
-                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
                 app: app,
                 log: log,
                 listeningSocket: listener

@@ -46,7 +46,7 @@ struct ServeDiscard: ParsableCommand {
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let discard = try ConnectionServer.discard(
                 reactor: reactor,
-                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
                 discard: DiscardOptions(idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil),
                 log: log,
                 listeningSocket: listener

@@ -57,7 +57,7 @@ struct ServeEcho: ParsableCommand {
                 log: log
             )
             let server = try BlockingEchoServer(
-                address: try listener?.localAddress() ?? endpoint.address(),
+                address: try listener?.localAddress() ?? endpoint.address(log: log),
                 options: options,
                 log: log,
                 signals: SignalPipe.shared,

@@ -59,7 +59,7 @@ struct ServeMulti: ParsableCommand {
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
             let multi = try ConnectionServer.multi(
                 reactor: reactor,
-                options: server.options(address: try listener?.localAddress() ?? endpoint.address()),
+                options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
                 echo: echo,
                 log: log,
                 listeningSocket: listener

@@ -1,0 +1,172 @@
+// EndpointCLITests.swift -- the endpoint flags through the binary: service names, -4/-6, --source, a server
+// given a name saying what it resolved to, and every client mode reaching a server when the name's first
+// address has no listener (a name made to resolve to ::1 then 127.0.0.1 in a mount namespace of its own).
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+@Suite("endpoints through the binary: service names, -4/-6, --source, names with two addresses")
+struct EndpointCLITests {
+    @Test("a service name is a port: 'http' is 80, and a name the services list lacks is a usage error")
+    func serviceNamePorts() throws {
+        let unknown = try ChildProcess.sockettool(["connect", "127.0.0.1", "no-such-service"])
+        #expect(unknown.status == 64, "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("'no-such-service' is not a port"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("/etc/services"), "\(unknown.stderr)")
+        guard AddressResolver.servicePort("http") == 80 else { return }
+        // Port 80 is not ours to serve on: what matters is that the client dialled it.
+        let http = try ChildProcess.sockettool(["connect", "127.0.0.1", "http", "--connect-timeout", "2"])
+        #expect(http.status == 0 || http.stderr.contains("127.0.0.1:80"), "\(http.stderr)")
+    }
+
+    @Test("--source ADDR and ADDR:PORT: the server sees the connection come from there")
+    func sourceAddress() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0"]) { server, port in
+            let run = try ChildProcess.sockettool(["connect", "127.0.0.1", String(port), "--source", "127.0.0.2"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let accepted = try server.waitForLine { $0.hasPrefix("Accepted connection from ") }
+            #expect(accepted.hasPrefix("Accepted connection from 127.0.0.2:"), "\(accepted)")
+            // An echo server is no app server, so the search fails: what is checked is where it came from.
+            _ = try ChildProcess.sockettool(
+                ["search", "127.0.0.1", String(port), "x", "--source", "127.0.0.3:0", "--count", "2", "-q"]
+            )
+            _ = try server.waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.3:") }
+        }
+    }
+
+    @Test("--source of the other family: exit 64 saying why, before any connection")
+    func sourceOfTheOtherFamily() throws {
+        let run = try ChildProcess.sockettool(["connect", "127.0.0.1", "1", "--source", "::1"])
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains("error: --source ::1 is ::1, but '127.0.0.1' resolved to 127.0.0.1 only"))
+    }
+
+    @Test(
+        "-4 and -6 refuse an address of the other family (exit 68, with a hint naming the flag)",
+        arguments: [
+            ["serve", "multi", "-4", "::1", "0"], ["connect", "-6", "127.0.0.1", "1"],
+            ["search", "-4", "::1", "1", "x"],
+        ]
+    )
+    func familyFlags(arguments: [String]) throws {
+        let run = try ChildProcess.sockettool(arguments)
+        #expect(run.status == 68, "\(run.stderr)")
+        #expect(run.stderr.contains("hint: -4 and -6 keep one IP family"), "\(run.stderr)")
+    }
+
+    @Test("-4 and -6 together are a usage error")
+    func bothFamilies() throws {
+        let run = try ChildProcess.sockettool(["serve", "app", "-4", "-6", "0"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("Choose one of -4 and -6."), "\(run.stderr)")
+    }
+
+    @Test("a server given a name says what it resolved to and which address it bound")
+    func serverReportsResolution() throws {
+        try withServer(["serve", "multi", "localhost", "0"]) { server, _ in
+            #expect(
+                eventually { server.stderrText.contains("notice: 'localhost' resolved to ") },
+                "\(server.transcript)"
+            )
+            #expect(server.stderrText.contains("; listening on "), "\(server.transcript)")
+        }
+    }
+
+    // MARK: - A name with two addresses, the first refusing
+
+    /// `unshare -m` and `mount --bind` over /etc/hosts, so a name can resolve to ::1 then 127.0.0.1 for one
+    /// command without touching the machine's own file.
+    static let unshare = NetcatTools.path("unshare")
+    static let canRemapHosts: Bool = {
+        guard let unshare else { return false }
+        let run = try? ChildProcess.run(
+            unshare,
+            ["-m", "sh", "-c", "mount --bind /etc/hosts /etc/hosts"],
+            timeout: .seconds(20)
+        )
+        return run?.status == 0 && IPv6Loopback.isAvailable
+    }()
+
+    /// Runs sockettool with `twohost` resolving to ::1 first, then 127.0.0.1.
+    static func withTwoAddressName(
+        _ arguments: [String],
+        input: String? = nil
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let directory = try ScratchDirectory()
+        let hosts = directory.path + "/hosts"
+        try "::1 twohost\n127.0.0.1 twohost\n127.0.0.1 localhost\n".write(
+            toFile: hosts,
+            atomically: true,
+            encoding: .utf8
+        )
+        let script = "mount --bind \"$0\" /etc/hosts && exec \"$@\""
+        return try withExtendedLifetime(directory) {
+            try ChildProcess.run(
+                unshare!,
+                ["-m", "sh", "-c", script, hosts, ChildProcess.sockettool] + arguments,
+                input: input
+            )
+        }
+    }
+
+    @Test(
+        "every client mode reaches a server on the name's second address when the first refuses",
+        .enabled(if: canRemapHosts, "needs unshare -m and mount --bind (root or a user namespace) and ::1"),
+        arguments: [
+            ["connect", "twohost", "PORT"],
+            ["connect", "twohost", "PORT", "--conns", "3"],
+            ["connect", "twohost", "PORT", "--duration", "0.3", "--conns", "2"],
+            ["connect", "twohost", "PORT", "-m", "-"],
+        ]
+    )
+    func echoModesFallBack(template: [String]) throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in
+            let arguments = template.map { $0 == "PORT" ? String(port) : $0 }
+            let run = try Self.withTwoAddressName(arguments, input: "relayed\n")
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            if arguments.contains("-") { #expect(run.stdout == "relayed", "\(run.stdout)") }
+        }
+    }
+
+    @Test(
+        "search and its load mode reach an app server on the name's second address",
+        .enabled(if: canRemapHosts, "needs unshare -m and mount --bind (root or a user namespace) and ::1"),
+        arguments: [[], ["--count", "5", "--concurrency", "2"]]
+    )
+    func searchFallsBack(extra: [String]) throws {
+        try withServer(["serve", "app", "127.0.0.1", "0", "-q"]) { _, port in
+            let run = try Self.withTwoAddressName(["search", "twohost", String(port), "morpheus", "-q"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+    }
+
+    @Test(
+        "a server given that name binds its first address and names both; -4 binds the IPv4 one",
+        .enabled(if: canRemapHosts, "needs unshare -m and mount --bind (root or a user namespace) and ::1"),
+        arguments: [([String](), "::1", "[::1]"), (["-4"], "127.0.0.1", "127.0.0.1")]
+    )
+    func serverNamesBothAddresses(flags: [String], bound: String, listening: String) throws {
+        let directory = try ScratchDirectory()
+        let hosts = directory.path + "/hosts"
+        try "::1 twohost\n127.0.0.1 twohost\n".write(toFile: hosts, atomically: true, encoding: .utf8)
+        let server = try ChildProcess(
+            Self.unshare!,
+            ["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts, ChildProcess.sockettool]
+                + ["serve", "multi", "twohost", "0"] + flags
+        )
+        let line = try server.waitForLine { $0.hasPrefix("Listening on ") }
+        #expect(line.hasPrefix("Listening on \(listening):"), "\(line)")
+        let resolved = flags.isEmpty ? "::1, 127.0.0.1" : "127.0.0.1"
+        #expect(
+            eventually {
+                server.stderrText.contains("notice: 'twohost' resolved to \(resolved); listening on \(bound)")
+            },
+            "\(server.transcript)"
+        )
+        if flags.isEmpty {
+            #expect(server.stderrText.contains("a client that tries 'twohost' as 127.0.0.1 is refused"))
+        }
+        withExtendedLifetime(directory) {}
+    }
+}
