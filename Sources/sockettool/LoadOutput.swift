@@ -61,8 +61,8 @@ final class LoadProgressPrinter {
             )
         case .text:
             guard log.verbosity >= .normal else { return }
-            if log.diagnostics.canRedraw {
-                log.diagnostics.write("\r\u{1B}[2K" + text)
+            if log.diagnostics.canRedrawBeside(log.output) {
+                log.diagnostics.redrawLive(text)
                 redrawing = true
             } else {
                 log.diagnostics.writeLine(text)

@@ -24,13 +24,14 @@ public final class FloodDisplay {
         self.printsIntervalLines = printsIntervalLines
     }
 
-    /// The usual choice: a live line when stderr is a terminal that can erase a line; interval lines when
+    /// The usual choice: a live line when stderr is a terminal that can erase a line and stdout is one too
+    /// (piped, its reader would print beside the live line); interval lines when
     /// there is no live line to watch (stdout not a terminal, or a dumb one) and in JSON mode, where every
     /// interval is a "sample" event. -q shows neither.
     public static func automatic(log: EventLog) -> FloodDisplay {
         FloodDisplay(
             log: log,
-            showsLiveLine: log.verbosity >= .normal && log.diagnostics.canRedraw,
+            showsLiveLine: log.verbosity >= .normal && log.diagnostics.canRedrawBeside(log.output),
             printsIntervalLines: log.wants(.normal)
                 && (log.format == .json || !log.output.isTerminal || !log.diagnostics.canRedraw)
         )
@@ -40,7 +41,7 @@ public final class FloodDisplay {
     public func live(_ text: String) {
         guard showsLiveLine else { return }
         log.output.flush()
-        log.diagnostics.write("\r" + text + "\u{1B}[K")
+        log.diagnostics.redrawLive(text)
         log.diagnostics.flush()
         liveLineDrawn = true
     }

@@ -11,7 +11,7 @@ public final class OutputBuffer {
         case manual
     }
 
-    private let descriptor: CInt
+    let descriptor: CInt
     public var policy: FlushPolicy
     private var bytes: [UInt8] = []
     /// Set when a write failed (a closed pipe): later output is dropped instead of retried.
