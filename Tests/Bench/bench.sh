@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh -- sockettool's own load modes against its own servers, then (when the reference tools are
-# there) compare.sh's ratios to the C poll() server. Prints figures; it is not a pass/fail test.
+# there) compare.sh's ratios to the C poll() server, and peers.sh's to iperf3, the C load generator and
+# the C server's CPU per request. Prints figures; it is not a pass/fail test.
 #   usage: Tests/Bench/bench.sh PATH/TO/sockettool      env: D (seconds per run, default 5),
 #          REFERENCE_BENCH (folder with compare.sh; default ../shared/bench), SKIP_REFERENCE=1
 set -u
@@ -84,7 +85,13 @@ if [ -z "${SKIP_REFERENCE:-}" ] && [ -x "$REF/compare.sh" ]; then
   echo
   echo "compare.sh (sockettool vs the C poll() reference server, same C load generator):"
   D=$D "$REF/compare.sh" "$BIN" app echo echo16 hold
-else
+fi
+
+# --- against the tools users pick instead: iperf3, the C load generator, the C server's CPU (own script) ---
+echo
+D=$D REFERENCE_BENCH=$REF "$HERE/peers.sh" "$BIN" ${SKIP_REFERENCE:+iperf}
+
+if [ -n "${SKIP_REFERENCE:-}" ] || [ ! -x "$REF/compare.sh" ]; then
   echo
   echo "(no reference bench at $REF; set REFERENCE_BENCH to compare with the C poll() server)"
 fi
