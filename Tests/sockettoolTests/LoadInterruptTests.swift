@@ -8,9 +8,10 @@ import Testing
 @Suite("load modes: SIGINT ends the run early, with its summary")
 struct LoadInterruptTests {
     @Test(
-        "connect --duration and search --duration: SIGINT after the first interval prints the summary, exit 130",
+        "connect --duration (echo, send-only) and search --duration: SIGINT after the first interval prints the summary, exit 130",
         arguments: [
             (["serve", "multi"], ["connect", "--conns", "2"]),
+            (["serve", "discard"], ["connect", "--send-only", "--conns", "2"]),
             (["serve", "app"], ["search", "morpheus", "--concurrency", "2"]),
         ]
     )

@@ -63,6 +63,24 @@ struct LoadStreamsTests {
         }
     }
 
+    @Test("echo load: -v lists every stream with the bytes it had echoed; without -v only failed streams")
+    func echoStreamLines() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0", "-q"]) { _, port in
+            for verbose in [true, false] {
+                let run = try ChildProcess.sockettool(
+                    ["connect", "127.0.0.1", String(port), "--duration", "1", "--conns", "2"] + (verbose ? ["-v"] : [])
+                )
+                #expect(run.status == 0, "\(run.stderr)")
+                for stream in 1...2 {
+                    let listed = run.stdout.split(separator: "\n").contains {
+                        $0.hasPrefix("  stream \(stream)    ") && $0.contains(" bytes echoed and checked (")
+                    }
+                    #expect(listed == verbose, "\(run.stdout)")
+                }
+            }
+        }
+    }
+
     /// Issue 18: `serve echo --keep` serves one client at a time, so three of four streams wait in the
     /// backlog for the whole run; the report used to say 0 failed and exit 0.
     @Test("a stream that moved no bytes fails the run and is named, in text and in --json")
