@@ -209,7 +209,7 @@ struct FloodFlags: ParsableArguments {
         try validateSeconds(quietPeriod, "--quiet-period")
         try validateSeconds(duration, "--duration")
         try validateSeconds(connectTimeout, "--connect-timeout")
-        if let plot, plot.isEmpty { throw ValidationError("--plot needs a file name, such as queues.svg.") }
+        try validatePlotName(plot, example: "queues.svg")
     }
 
     var options: FloodOptions {

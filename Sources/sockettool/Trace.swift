@@ -77,6 +77,7 @@ struct Trace: ParsableCommand {
             throw ValidationError("--read and --pcap do not go together: the file is already saved.")
         }
         if read != nil && duration != nil { throw ValidationError("--duration is for a live capture, not --read.") }
+        try validatePlotName(plot, example: "search.svg")
     }
 
     func run() throws {
