@@ -2,13 +2,16 @@
 #   make run            build and run the main job: sockettool serve app (127.0.0.1:65432)
 #   make test           build and run every test (both reactor backends)
 #   make bench          throughput and latency figures, with ratios to ../shared/bench when present
-#   make install        binary, man page, completions under PREFIX (default /usr/local)
+#   make install        binary, man page, completions, systemd units under PREFIX (default /usr/local)
 #   make release        one self-contained binary (Swift runtime linked statically)
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
 RUN_ARGS ?= serve app
 BIN_DIR := .build/release
+# docs/service.md: the units are written for /usr/local; install rewrites ExecStart= for PREFIX.
+UNITS := sockettool-app.socket sockettool-app.service sockettool@.service
+UNIT_DIR := $(PREFIX)/lib/systemd/system
 RELEASE_FLAGS := -c release -Xswiftc -enforce-exclusivity=unchecked
 
 FUZZ_SECONDS ?= 600
@@ -78,12 +81,18 @@ install: release
 	install -m 644 .build/completions/sockettool.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockettool
 	install -m 644 .build/completions/_sockettool $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockettool
 	install -m 644 .build/completions/sockettool.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockettool.fish
+	install -d $(DESTDIR)$(UNIT_DIR)
+	for unit in $(UNITS); do \
+		sed 's|/usr/local/bin/sockettool|$(PREFIX)/bin/sockettool|' docs/systemd/$$unit > $(DESTDIR)$(UNIT_DIR)/$$unit && \
+		chmod 644 $(DESTDIR)$(UNIT_DIR)/$$unit || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sockettool $(DESTDIR)$(PREFIX)/share/man/man1/sockettool.1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockettool \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockettool \
-		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockettool.fish
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockettool.fish \
+		$(addprefix $(DESTDIR)$(UNIT_DIR)/,$(UNITS))
 
 # libFuzzer on the decoder, header validator and JSON parser (Tests/Fuzz). Crashes land in
 # .build-fuzz/crash-*; copy each into Tests/Fuzz/corpus so `make test` keeps checking it.

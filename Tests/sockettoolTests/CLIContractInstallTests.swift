@@ -1,5 +1,6 @@
-// CLIContractInstallTests.swift -- `make install PREFIX=...` as a user runs it: binary, man page and
-// completions in place, the man page renders, the installed binary runs with an empty environment.
+// CLIContractInstallTests.swift -- `make install PREFIX=...` as a user runs it: binary, man page,
+// completions and systemd units in place, the man page renders, the installed binary runs with an empty
+// environment.
 //
 // Slow (a static release build and the generate-manual plugin, minutes on two cores), so it runs only
 // with SOCKETTOOL_SLOW_TESTS=1:
@@ -71,6 +72,7 @@ struct CLIContractInstallTests {
             "share/zsh/site-functions/_sockettool",
             "share/fish/vendor_completions.d/sockettool.fish",
         ]
+        let units = ["sockettool-app.socket", "sockettool-app.service", "sockettool@.service"]
         for path in installed {
             let file = prefix.appendingPathComponent(path).path
             let size = (try? fileManager.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
@@ -78,6 +80,13 @@ struct CLIContractInstallTests {
         }
         let binary = prefix.appendingPathComponent("bin/sockettool").path
         #expect(fileManager.isExecutableFile(atPath: binary))
+        // The systemd units, their ExecStart= naming the installed binary.
+        for unit in units {
+            let path = prefix.appendingPathComponent("lib/systemd/system/\(unit)")
+            let text = (try? String(contentsOf: path, encoding: .utf8)) ?? ""
+            #expect(!text.isEmpty, "\(unit) missing or empty")
+            if unit.hasSuffix(".service") { #expect(text.contains("ExecStart=\(binary) serve "), "\(unit)") }
+        }
         for path in installed.dropFirst(2) {
             let text = (try? String(contentsOf: prefix.appendingPathComponent(path), encoding: .utf8)) ?? ""
             #expect(text.contains("sockettool") && text.contains("serve") && text.contains("flood"), "\(path)")
