@@ -5,7 +5,8 @@
 #   load generation:    `search --duration` / `connect --duration` vs ../shared/bench/loadgen.c, both
 #                       driving the C poll() reference server, same concurrency and threads
 #   CPU per request:    ../shared/bench/cpu.sh (serve app vs the C server)
-# usage: Tests/Bench/peers.sh PATH/TO/sockettool [iperf|loadgen|cpu]...
+#   (together: the one-way pair again, both running at once, so the host's noise hits both alike)
+# usage: Tests/Bench/peers.sh PATH/TO/sockettool [iperf|together|loadgen|cpu]...
 #   env: D (seconds per run, default 5), R (rounds, default 3), REFERENCE_BENCH (default ../shared/bench)
 set -u
 BIN=$(cd "$(dirname "${1:?usage: peers.sh PATH/TO/sockettool}")" && pwd)/$(basename "$1"); shift
@@ -55,6 +56,29 @@ bench_iperf() {
   done
 }
 
+# The same pair at the same time (both servers, both clients), so the host's noise hits both alike: on two
+# cores this measures CPU per byte more than a lone run's speed (as side-by-side.sh does for echo).
+bench_together() {
+  command -v iperf3 >/dev/null || { echo "(iperf3 not installed)"; return; }
+  echo "one-way throughput, both at once (sockettool and iperf3 pairs running side by side):"
+  for streams in 1 4; do
+    local a="" b="" p q s1 s2
+    for _ in $(seq "$R"); do
+      p=$(free_port); q=$(free_port)
+      "$BIN" serve discard 127.0.0.1 "$p" -q >/dev/null 2>&1 & s1=$!
+      iperf3 -s -1 -p "$q" >/dev/null 2>&1 & s2=$!
+      wait_port "$p"; wait_port "$q"
+      "$BIN" connect 127.0.0.1 "$p" --send-only --duration "$D" --conns "$streams" --json -q >"$W/ours" &
+      iperf3 -c 127.0.0.1 -p "$q" -t "$D" -P "$streams" -J >"$W/theirs" 2>/dev/null
+      wait %3 2>/dev/null; sleep 0.2
+      a="$a $(json_field mb_per_s <"$W/ours")"
+      b="$b $(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_sent"]["bits_per_second"] / 8e6)' <"$W/theirs" 2>/dev/null || echo 0)"
+      kill $s1 $s2 2>/dev/null; wait $s1 $s2 2>/dev/null
+    done
+    ratio "  $streams stream(s), MB/s sent, together" "MB/s" "$a" "$b"
+  done
+}
+
 # --- load generation against the C load generator, both driving the C server ---------------------
 with_ref() { # kind (app|echo) command... -> the command's output, run against a fresh C server
   local kind=$1 p pid out; shift; p=$(free_port)
@@ -90,4 +114,4 @@ bench_cpu() {
   "$REF/cpu.sh" "$BIN" "$R" | sed 's/^/  /'
 }
 
-for part in ${*:-iperf loadgen cpu}; do "bench_$part"; echo; done
+for part in ${*:-iperf together loadgen cpu}; do "bench_$part"; echo; done
