@@ -169,6 +169,30 @@ struct FloodTests {
         #expect(svg.contains("first EAGAIN after \(NumberFormat.grouped(report.firstWouldBlockBytes ?? -1)) bytes"))
     }
 
+    @Test("at default buffers the plot tells the story: the fill spans the time axis, the Recv-Q has its own panel")
+    func plotShowsTheFill() throws {
+        let report = try FloodExperiment.runLocal(
+            options: FloodOptions(quietPeriod: .milliseconds(150)),
+            display: FloodCapturedLog().makeDisplay()
+        )
+        let document = try SVGDocument(FloodPlot.svg(report))
+        let plot = try #require(document.rootAttributes["data-plot"]).split(separator: " ").compactMap { Double($0) }
+        // The first EAGAIN (the end of the fill, milliseconds in) sits well inside the axis, not on the origin.
+        let marker = try #require(document.elements.first { $0.name == "line" && $0.attributes["stroke"] == "#d62728" })
+        let markerX = try #require(Double(marker.attributes["x1"] ?? ""))
+        #expect(markerX - plot[0] >= 0.1 * (plot[2] - plot[0]), "EAGAIN at x \(markerX) of \(plot)")
+        // The Recv-Q panel's scale is the Recv-Q's: its highest point reaches the upper half of the panel.
+        let panel = try #require(document.elements.first { $0.attributes["id"] == "recv-q-panel" })
+        let box = try #require(panel.attributes["data-plot"]).split(separator: " ").compactMap { Double($0) }
+        let alone = try #require(document.points["recv-q-alone"])
+        #expect(alone.count == report.samples.count)
+        let highest = try #require(alone.map(\.y).min())
+        #expect(highest <= (box[1] + box[3]) / 2, "Recv-Q's top at y \(highest) in \(box)")
+        let axis = FloodPlotTimeAxis(maximum: 1, firstWouldBlock: 0.004)
+        #expect(axis.fraction(0) == 0 && abs(axis.fraction(1) - 1) < 1e-9)
+        #expect(abs(FloodPlotTimeAxis.naturalLog(10) - 2.302_585_093) < 1e-9)
+    }
+
     // MARK: - Pieces
 
     @Test("byte counts: plain, k/m/g as powers of 1024, KiB spellings, rates")

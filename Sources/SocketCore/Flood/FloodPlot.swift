@@ -2,27 +2,36 @@
 // SVG text (no library), so a learner can open it in any browser.
 //
 // The receiver's Recv-Q is the lower band, the sender's Send-Q sits on top of it, so the top edge is every
-// byte waiting in the kernel. The root element carries the scales (data-*) so a program can read it back.
+// byte waiting in the kernel. A second panel shows the Recv-Q alone on its own scale: at default buffers it
+// is 128 KiB under 4 MiB, a sliver in the first. Time runs on a log scale past a knee (FloodPlotTimeAxis),
+// so the fill, over in milliseconds, is as visible as the wait after it. The root element carries the
+// scales (data-*) so a program can read it back.
 
 /// Draws a report's samples.
 public enum FloodPlot {
     /// Canvas size and the plot area inside it, in SVG user units.
     static let width = 880.0
-    static let height = 540.0
+    static let height = 700.0
     static let left = 100.0
     static let right = 856.0
     static let top = 104.0
     static let bottom = 438.0
+    /// The Recv-Q panel, under the time labels of the first.
+    static let receiveTop = 486.0
+    static let receiveBottom = 586.0
 
     /// The SVG document.
     public static func svg(_ report: FloodReport) -> String {
         let samples = report.samples
         let timeMaximum = max(samples.last?.seconds ?? 0, 0.001)
+        let axis = FloodPlotTimeAxis(
+            maximum: timeMaximum,
+            firstWouldBlock: report.firstWouldBlockNanoseconds.map { Double($0) / 1e9 }
+        )
         let highest = samples.map { ($0.receiveQueue ?? 0) + $0.sendQueue }.max() ?? 0
         let byteStep = byteTickStep(for: max(highest, 1))
         let byteMaximum = Double(max(1, Int((Double(highest) / Double(byteStep)).rounded(.up))) * byteStep)
-        let timeStep = timeTickStep(for: timeMaximum)
-        let x = { (seconds: Double) in left + seconds / timeMaximum * (right - left) }
+        let x = { (seconds: Double) in left + axis.fraction(seconds) * (right - left) }
         let y = { (bytes: Int) in bottom - Double(bytes) / byteMaximum * (bottom - top) }
         let showsReceiver = samples.contains { $0.receiveQueue != nil }
 
@@ -30,7 +39,7 @@ public enum FloodPlot {
         svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\""
         svg += " viewBox=\"0 0 \(number(width)) \(number(height))\" font-family=\"sans-serif\" font-size=\"13\""
         svg += " data-samples=\"\(samples.count)\" data-t-max=\"\(number(timeMaximum, 6))\""
-        svg += " data-y-max=\"\(Int(byteMaximum))\""
+        svg += " data-y-max=\"\(Int(byteMaximum))\" data-t-knee=\"\(number(axis.knee, 6))\""
         svg += " data-plot=\"\(number(left)) \(number(top)) \(number(right)) \(number(bottom))\">\n"
         svg += "<title>sockettool flood: bytes waiting in the kernel's queues</title>\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
@@ -44,11 +53,9 @@ public enum FloodPlot {
             svg += " y2=\"\(number(y(bytes)))\"/>\n"
             bytes += byteStep
         }
-        var tick = 0.0
-        while tick <= timeMaximum * 1.000001 {
+        for tick in axis.ticks {
             svg += "  <line x1=\"\(number(x(tick)))\" y1=\"\(number(top))\" x2=\"\(number(x(tick)))\""
             svg += " y2=\"\(number(bottom))\"/>\n"
-            tick += timeStep
         }
         svg += "</g>\n<g id=\"axis-labels\" fill=\"#333333\">\n"
         bytes = 0
@@ -57,15 +64,12 @@ public enum FloodPlot {
             svg += escape(byteLabel(bytes)) + "</text>\n"
             bytes += byteStep
         }
-        tick = 0.0
-        let decimals = decimalsShown(by: timeStep)
-        while tick <= timeMaximum * 1.000001 {
+        for tick in axis.ticks {
             svg += "  <text x=\"\(number(x(tick)))\" y=\"\(number(bottom + 18))\" text-anchor=\"middle\">"
-            svg += NumberFormat.fixed(tick, decimals: decimals) + "</text>\n"
-            tick += timeStep
+            svg += escape(FloodPlotTimeAxis.label(tick)) + "</text>\n"
         }
-        svg += "  <text x=\"\(number((left + right) / 2))\" y=\"\(number(bottom + 40))\" text-anchor=\"middle\">"
-        svg += "seconds since the first send()</text>\n"
+        svg += "  <text x=\"\(number((left + right) / 2))\" y=\"\(number(bottom + 38))\" text-anchor=\"middle\">"
+        svg += "time since the first send() (log scale past \(escape(FloodPlotTimeAxis.label(axis.knee))))</text>\n"
         svg += "  <text x=\"18\" y=\"\(number((top + bottom) / 2))\" text-anchor=\"middle\""
         svg += " transform=\"rotate(-90 18 \(number((top + bottom) / 2)))\">bytes in the queue</text>\n"
         svg += "</g>\n"
@@ -89,6 +93,7 @@ public enum FloodPlot {
         svg += "<rect x=\"\(number(left))\" y=\"\(number(top))\" width=\"\(number(right - left))\""
         svg += " height=\"\(number(bottom - top))\" fill=\"none\" stroke=\"#888888\"/>\n"
         svg += markers(report, x: x)
+        if showsReceiver { svg += receivePanel(samples, ticks: axis.ticks, x: x) }
         svg += legend(showsReceiver: showsReceiver)
         svg += "</svg>\n"
         return svg
@@ -118,6 +123,33 @@ public enum FloodPlot {
         return text
     }
 
+    /// The Recv-Q alone, on a scale of its own (its polyline is `recv-q-alone`, its maximum `data-y-max`).
+    private static func receivePanel(_ samples: [FloodSample], ticks: [Double], x: (Double) -> Double) -> String {
+        let highest = max(samples.compactMap(\.receiveQueue).max() ?? 0, 1)
+        let step = byteTickStep(for: highest)
+        let maximum = Double(max(1, Int((Double(highest) / Double(step)).rounded(.up))) * step)
+        let y = { (bytes: Int) in receiveBottom - Double(bytes) / maximum * (receiveBottom - receiveTop) }
+        var text = "<g id=\"recv-q-panel\" data-y-max=\"\(Int(maximum))\""
+        text += " data-plot=\"\(number(left)) \(number(receiveTop)) \(number(right)) \(number(receiveBottom))\">\n"
+        for tick in ticks {
+            text += "  <line x1=\"\(number(x(tick)))\" y1=\"\(number(receiveTop))\" x2=\"\(number(x(tick)))\""
+            text += " y2=\"\(number(receiveBottom))\" stroke=\"#dddddd\"/>\n"
+        }
+        for bytes in [0, Int(maximum)] {
+            text +=
+                "  <text x=\"\(number(left - 8))\" y=\"\(number(y(bytes) + 4))\" text-anchor=\"end\" fill=\"#333333\">"
+            text += escape(byteLabel(bytes)) + "</text>\n"
+        }
+        let line = samples.map { (x($0.seconds), y($0.receiveQueue ?? 0)) }
+        text += "  <polyline id=\"recv-q-alone\" fill=\"none\" stroke=\"#2d5a88\" stroke-width=\"1.5\" points=\""
+        text += points(line) + "\"/>\n"
+        text += "  <rect x=\"\(number(left))\" y=\"\(number(receiveTop))\" width=\"\(number(right - left))\""
+        text += " height=\"\(number(receiveBottom - receiveTop))\" fill=\"none\" stroke=\"#888888\"/>\n"
+        text += "  <text x=\"\(number(left + 6))\" y=\"\(number(receiveTop + 16))\" fill=\"#2d5a88\">"
+        text += "Recv-Q alone, on its own scale</text>\n</g>\n"
+        return text
+    }
+
     /// A dashed line where send() first said EAGAIN.
     private static func markers(_ report: FloodReport, x: (Double) -> Double) -> String {
         guard let at = report.firstWouldBlockNanoseconds, let bytes = report.firstWouldBlockBytes else { return "" }
@@ -141,13 +173,13 @@ public enum FloodPlot {
         entries.append(("#f58518", "Send-Q: accepted by send(), not yet acknowledged by the receiver"))
         var text = "<g id=\"legend\">\n"
         for (index, entry) in entries.enumerated() {
-            let rowY = bottom + 62 + Double(index) * 20
+            let rowY = receiveBottom + 36 + Double(index) * 20
             text += "  <rect x=\"\(number(left))\" y=\"\(number(rowY - 11))\" width=\"14\" height=\"14\""
             text += " fill=\"\(entry.0)\" fill-opacity=\"0.7\"/>\n"
             text += "  <text x=\"\(number(left + 22))\" y=\"\(number(rowY))\">" + escape(entry.1) + "</text>\n"
         }
         if !showsReceiver {
-            text += "  <text x=\"\(number(left))\" y=\"\(number(bottom + 102))\" fill=\"#666666\">"
+            text += "  <text x=\"\(number(left))\" y=\"\(number(receiveBottom + 76))\" fill=\"#666666\">"
             text += "The server's Recv-Q is not visible from this machine.</text>\n"
         }
         text += "</g>\n"
