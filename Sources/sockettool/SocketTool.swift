@@ -36,7 +36,7 @@ struct SocketTool: ParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Server", subcommands: [Serve.self]),
             CommandGroup(name: "Client", subcommands: [Connect.self, Search.self]),
-            CommandGroup(name: "Netcat", subcommands: [Listen.self]),
+            CommandGroup(name: "Netcat", subcommands: [Listen.self, Probe.self]),
             CommandGroup(name: "Experiment", subcommands: [Flood.self]),
             CommandGroup(name: "Inspect", subcommands: [Sockets.self, Trace.self]),
         ]

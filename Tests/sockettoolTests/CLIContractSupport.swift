@@ -77,7 +77,7 @@ struct HelpCommand: CustomTestStringConvertible, Sendable, Hashable {
     /// Every command `sockettool --help` leads to. `subcommandsListed` checks this list stays complete.
     static let all: [HelpCommand] = [
         [], ["serve"], ["serve", "echo"], ["serve", "multi"], ["serve", "app"], ["serve", "discard"], ["connect"],
-        ["search"], ["flood"], ["flood", "send"], ["flood", "serve"], ["sockets"], ["trace"], ["listen"],
+        ["search"], ["flood"], ["flood", "send"], ["flood", "serve"], ["sockets"], ["trace"], ["listen"], ["probe"],
     ].map(HelpCommand.init(words:))
 }
 

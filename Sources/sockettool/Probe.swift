@@ -1,0 +1,153 @@
+// Probe.swift -- `probe`: nc -z. Zero-I/O TCP checks of ports, a line per port and a summary; exit 0 if
+// any port is open, 1 if none.
+import ArgumentParser
+import SocketCore
+
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "nc -z: is anything listening? A handshake per port, no byte sent.",
+        discussion: """
+            Connects to each port (every address HOST resolves to, in turn), closes
+            at once when the handshake completes, and prints one line per port, in
+            the order given: open, refused (nothing listens), timed out (no answer:
+            a firewall that drops, a full accept queue) or unreachable; then a
+            summary on stderr. At most --concurrency checks are in flight at once.
+
+            Exit status: 0 if any port is open, 1 if none is (nc -z's convention),
+            64 for a usage error, 68 if HOST does not resolve.
+
+            Examples:
+              sockettool probe 127.0.0.1 65432
+                  127.0.0.1:65432 open
+              sockettool probe localhost 8000-8010 9000
+                  eleven ports of a range and one more
+              sockettool probe 127.0.0.1 1-1024 --connect-timeout 1 -q | grep open
+                  only the open ports' lines
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Host name or address (IPv4, IPv6).", valueName: "host"))
+    var host: String
+
+    @Argument(help: ArgumentHelp("Ports to check: 80, or a range 8000-8010 (repeatable).", valueName: "port[-port]"))
+    var ports: [String]
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Seconds to wait for each address's handshake.", valueName: "seconds")
+    )
+    var connectTimeout: Seconds = 5
+
+    @Option(help: ArgumentHelp("Most checks in flight at once. Default: 64.", valueName: "n"))
+    var concurrency: Int = 64
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        try refuseHostWithPort(host)
+        if ports.isEmpty {
+            throw ValidationError("Give at least one port or range, e.g. 'probe \(host) 80 8000-8010'.")
+        }
+        _ = try portList()
+        if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
+    }
+
+    /// Every port to check, in the order given.
+    func portList() throws -> [UInt16] {
+        try ports.flatMap { try Self.parseRange($0) }
+    }
+
+    /// "80" or "8000-8010" (ends included, low first).
+    static func parseRange(_ text: String) throws -> [UInt16] {
+        let ends = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        guard ends.count <= 2 else { throw ValidationError("'\(text)' is not a port or a range such as 8000-8010.") }
+        let low = try parseServerPort(ends[0])
+        let high = ends.count == 2 ? try parseServerPort(ends[1]) : low
+        guard low <= high else {
+            throw ValidationError("The range '\(text)' ends below its start: write \(high)-\(low).")
+        }
+        return Array(low...high)
+    }
+
+    func run() throws {
+        let log = output.makeLog()
+        var anyOpen = false
+        try reportingFailures(log, server: "sockettool listen \(shellWord(host)) PORT", results: log.output) {
+            let ports = try portList()
+            let addresses = try AddressResolver.clientAddresses(host: host, port: ports[0])
+            let targets = ports.map { port in
+                DialTarget(
+                    addresses: addresses.map { address in
+                        var address = address
+                        address.port = port
+                        return address
+                    }
+                )
+            }
+            DescriptorLimit.raiseToHardLimit()
+            let options = ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: nil)
+            let probe = PortProbe(
+                reactor: try Reactor(kind: try Backend.fromEnvironment()),
+                options: options,
+                concurrency: concurrency
+            )
+            var tally = ProbeTally(host: host)
+            // Checks end in any order; lines come in the order the ports were given.
+            var results: [PortResult?] = Array(repeating: nil, count: targets.count)
+            var printed = 0
+            try probe.run(targets) { index, result in
+                results[index] = result
+                while printed < results.count, let ready = results[printed] {
+                    printResult(ready, log: log)
+                    tally.count(ready)
+                    printed += 1
+                }
+                log.flush()
+            }
+            tally.print(log: log)
+            anyOpen = tally.counts[.open, default: 0] > 0
+        }
+        if !anyOpen { throw ExitCode(ExitStatus.failure) }
+    }
+
+    private func printResult(_ result: PortResult, log: EventLog) {
+        var text = "\(result.address) \(result.state.name)"
+        switch result.state {
+        case .open, .refused: break
+        case .timedOut: text += " after \(NumberFormat.duration(nanoseconds: connectTimeout.asDuration.nanoseconds))"
+        case .unreachable, .failed: text += ": \(result.failure?.message ?? "?")"
+        }
+        var fields: [(String, JSONValue)] = [
+            ("host", .string(host)), ("port", .int(result.port)), ("address", .string(result.address.description)),
+            ("state", .string(result.state.key)), ("ms", .double(Double(result.nanoseconds) / 1e6)),
+        ]
+        if let failure = result.failure, result.state != .open { fields.append(("message", .string(failure.message))) }
+        log.event("port", level: .quiet, text: text, fields: fields)
+    }
+}
+
+/// How many ports ended in each state, and the summary line.
+private struct ProbeTally {
+    let host: String
+    var counts: [PortState: Int] = [:]
+    var total = 0
+
+    mutating func count(_ result: PortResult) {
+        counts[result.state, default: 0] += 1
+        total += 1
+    }
+
+    func print(log: EventLog) {
+        let parts = PortState.allCases.compactMap { state in counts[state].map { "\($0) \(state.name)" } }
+        let text = "\(total) port\(total == 1 ? "" : "s") on \(host): \(parts.joined(separator: ", "))"
+        switch log.format {
+        case .json:
+            var fields: [(String, JSONValue)] = [("host", .string(host)), ("ports", .int(total))]
+            for state in PortState.allCases { fields.append((state.key, .int(counts[state, default: 0]))) }
+            log.event("summary", level: .quiet, text: text, fields: fields)
+        case .text:
+            if log.verbosity >= .normal { log.diagnostics.writeLine(text) }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+// ProbeTests.swift -- `probe` (nc -z) over loopback: an open port (a listener that never reads), a refused
+// one (ClosedPort), one that can only time out (a full accept queue), a range, --json, and the exit
+// statuses: 0 if any port is open, 1 if none, 64 usage, 68 unknown host.
+import Foundation
+import SocketCore
+import Testing
+
+@Suite("probe: zero-I/O port checks over loopback")
+struct ProbeTests {
+    /// A loopback listener; probe's handshakes complete in its accept queue, nobody accepts them.
+    private final class OpenPort {
+        let port: UInt16
+        private let socket: Socket
+
+        init() throws {
+            socket = try Socket.listening(on: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
+            port = try socket.localAddress().port
+        }
+
+        deinit { socket.close() }
+    }
+
+    @Test("an open and a refused port: a line each, in the order given, a summary on stderr, exit 0")
+    func openAndRefused() throws {
+        let open = try OpenPort()
+        let closed = try ClosedPort()
+        let run = try runSockettool(["probe", "127.0.0.1", String(closed.port), String(open.port)])
+        withExtendedLifetime((open, closed)) {}
+        #expect(run.status == 0, "\(run.transcript)")
+        #expect(run.stdoutLines == ["127.0.0.1:\(closed.port) refused", "127.0.0.1:\(open.port) open"])
+        #expect(run.stderrLines == ["2 ports on 127.0.0.1: 1 open, 1 refused"], "\(run.transcript)")
+    }
+
+    @Test("only refused ports: exit 1 (nc -z's convention), and -q drops the summary")
+    func noneOpen() throws {
+        let closed = try ClosedPort()
+        let run = try runSockettool(["probe", "127.0.0.1", String(closed.port), "-q"])
+        withExtendedLifetime(closed) {}
+        #expect(run.status == 1, "\(run.transcript)")
+        #expect(run.stdoutLines == ["127.0.0.1:\(closed.port) refused"])
+        #expect(run.stderr.isEmpty, "\(run.transcript)")
+    }
+
+    @Test("a full accept queue drops the SYN: timed out after --connect-timeout, exit 1")
+    func timedOut() throws {
+        let queue = try FullAcceptQueue()
+        defer { queue.close() }
+        let started = ContinuousClock.now
+        let run = try runSockettool(["probe", "127.0.0.1", String(queue.port), "--connect-timeout", "0.5"])
+        #expect(ContinuousClock.now - started >= .milliseconds(450), "gave up early: \(run.transcript)")
+        #expect(run.status == 1, "\(run.transcript)")
+        #expect(run.stdoutLines == ["127.0.0.1:\(queue.port) timed out after 500.00 ms"], "\(run.transcript)")
+        #expect(run.stderrLines == ["1 port on 127.0.0.1: 1 timed out"], "\(run.transcript)")
+    }
+
+    @Test("a range around an open port: one line per port, in order, the listener's open")
+    func range() throws {
+        let open = try OpenPort()
+        let low = max(open.port, 3) - 2
+        let high = min(open.port, 65533) + 2
+        let run = try runSockettool(["probe", "127.0.0.1", "\(low)-\(high)", "--concurrency", "2"])
+        withExtendedLifetime(open) {}
+        #expect(run.status == 0, "\(run.transcript)")
+        // The neighbours belong to nobody in particular: each is open or refused, whatever runs meanwhile.
+        let expected = (low...high).map { "127.0.0.1:\($0) " }
+        #expect(run.stdoutLines.count == expected.count, "\(run.transcript)")
+        for (line, prefix) in zip(run.stdoutLines, expected) {
+            #expect(line == prefix + "open" || line == prefix + "refused", "\(line)")
+        }
+        #expect(run.stdoutLines.contains("127.0.0.1:\(open.port) open"), "\(run.transcript)")
+    }
+
+    @Test("--json: a port event per port and a summary event with every state's count")
+    func json() throws {
+        let open = try OpenPort()
+        let closed = try ClosedPort()
+        let run = try runSockettool(["probe", "127.0.0.1", String(open.port), String(closed.port), "--json"])
+        withExtendedLifetime((open, closed)) {}
+        #expect(run.status == 0, "\(run.transcript)")
+        let events = try run.stdoutLines.map { line in
+            try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        try #require(events.count == 3, "\(run.transcript)")
+        #expect(events[0]["event"] as? String == "port")
+        #expect(events[0]["port"] as? Int == Int(open.port))
+        #expect(events[0]["state"] as? String == "open")
+        #expect(events[0]["address"] as? String == "127.0.0.1:\(open.port)")
+        #expect(events[1]["state"] as? String == "refused")
+        #expect((events[1]["message"] as? String)?.contains("Connection refused") == true)
+        #expect(events[2]["event"] as? String == "summary")
+        #expect(events[2]["ports"] as? Int == 2)
+        #expect(events[2]["open"] as? Int == 1)
+        #expect(events[2]["refused"] as? Int == 1)
+        #expect(events[2]["timed_out"] as? Int == 0)
+    }
+
+    @Test("every address of a name is tried: localhost's open IPv4 port is found whatever comes first")
+    func everyAddress() throws {
+        let open = try OpenPort()
+        let run = try runSockettool(["probe", "localhost", String(open.port)])
+        withExtendedLifetime(open) {}
+        #expect(run.status == 0, "\(run.transcript)")
+        #expect(run.stdoutLines == ["127.0.0.1:\(open.port) open"], "\(run.transcript)")
+    }
+
+    /// A command line and the status it must exit with.
+    struct BadInput: Sendable, CustomTestStringConvertible {
+        let words: [String]
+        let status: Int32
+        var testDescription: String { words.joined(separator: " ") + " -> \(status)" }
+    }
+
+    @Test(
+        "usage errors exit 64, an unknown host 68",
+        arguments: [
+            BadInput(words: ["probe", "127.0.0.1"], status: 64),
+            BadInput(words: ["probe", "127.0.0.1", "9-3"], status: 64),
+            BadInput(words: ["probe", "127.0.0.1", "0"], status: 64),
+            BadInput(words: ["probe", "127.0.0.1", "1-2-3"], status: 64),
+            BadInput(words: ["probe", "127.0.0.1", "80", "--concurrency", "0"], status: 64),
+            BadInput(words: ["probe", "no-such-host.invalid", "80"], status: 68),
+        ]
+    )
+    func badInput(_ input: BadInput) throws {
+        let run = try runSockettool(input.words)
+        #expect(run.status == input.status, "\(run.transcript)")
+        #expect(run.stderr.contains("error:"), "\(run.transcript)")
+    }
+}
