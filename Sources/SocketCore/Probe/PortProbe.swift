@@ -35,7 +35,7 @@ public enum PortState: Sendable, Equatable, CaseIterable {
         case .refused: self = .refused
         case .timedOut: self = .timedOut
         case .unreachable: self = .unreachable
-        case .reset, .closedEarly, .mismatch, .protocolViolation, .noDescriptors, .other: self = .failed
+        case .reset, .closedEarly, .mismatch, .protocolViolation, .noDescriptors, .starved, .other: self = .failed
         }
     }
 }
