@@ -98,6 +98,7 @@ struct Listen: ParsableCommand {
                     options: options,
                     log: log
                 )
+                session.side = .server
                 do {
                     printSummary(try session.run(on: reactor), log: log)
                 } catch let error where keepsListening && !(error is LocalIOError) {

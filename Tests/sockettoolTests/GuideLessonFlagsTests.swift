@@ -114,6 +114,32 @@ struct GuideLessonFlagsTests {
         }
     }
 
+    @Test("listen -v and connect -m - -v: each relay ends with its TCP_INFO line, on stderr")
+    func relaysPrintTCPInfo() throws {
+        let listen = try ChildProcess(sockettool: ["listen", "127.0.0.1", "0", "-v"])
+        listen.closeInput()
+        var port: UInt16?
+        #expect(
+            eventually {
+                port = listen.stderrText.firstMatch(of: /Listening on 127\.0\.0\.1:(\d+)/).flatMap {
+                    UInt16($0.output.1)
+                }
+                return port != nil
+            },
+            "\(listen.transcript)"
+        )
+        let connect = try ChildProcess.sockettool(
+            ["connect", "127.0.0.1", String(try #require(port)), "-m", "-", "-v"],
+            input: "hi\n"
+        )
+        #expect(connect.status == 0, "\(connect.stderr)")
+        #expect(try listen.waitForExit() == 0, "\(listen.transcript)")
+        let clientLine = try #require(connect.stderr.split(separator: "\n").first { $0.hasPrefix("TCP_INFO ") })
+        #expect(clientLine.contains(" 3 B sent, "), "\(clientLine)")
+        let serverLine = try #require(listen.stderrText.split(separator: "\n").first { $0.hasPrefix("TCP_INFO ") })
+        #expect(serverLine.contains(" 0 B sent, "), "\(serverLine)")
+    }
+
     @Test("serve multi without -v prints no TCP_INFO line")
     func noTCPInfoByDefault() throws {
         try withServer(["serve", "multi", "127.0.0.1", "0"]) { server, port in
@@ -131,7 +157,7 @@ struct GuideLessonFlagsTests {
         #expect(CloseOrder(state: SocketState.closeWait) == .peer)
         #expect(CloseOrder(state: SocketState.lastAck) == .peer)
         #expect(CloseOrder(state: SocketState.closing) == .both)
-        #expect(CloseOrder(state: SocketState.closed) == .reset)
+        #expect(CloseOrder(state: SocketState.closed) == .alreadyClosed)
     }
 
     @Test(

@@ -16,8 +16,10 @@ public enum CloseOrder: Sendable, Equatable {
     case peer
     /// Both FINs crossed (CLOSING): both sides pass through TIME_WAIT.
     case both
-    /// The connection was reset: no TIME_WAIT anywhere.
-    case reset
+    /// Already closed before this side's close() (CLOSE): both FINs were exchanged (a half-closed relay; the
+    /// TIME_WAIT then lives in a separate kernel entry) or a reset came. The state cannot tell which side
+    /// was first.
+    case alreadyClosed
     /// A state that says nothing about it.
     case unknown
 
@@ -28,7 +30,7 @@ public enum CloseOrder: Sendable, Equatable {
             self = .thisSide
         case SocketState.closeWait, SocketState.lastAck: self = .peer
         case SocketState.closing: self = .both
-        case SocketState.closed: self = .reset
+        case SocketState.closed: self = .alreadyClosed
         default: self = .unknown
         }
     }
@@ -56,14 +58,13 @@ public struct TCPCloseSummary: Sendable {
         return finReceived && info.bytesReceived > 0 ? info.bytesReceived - 1 : info.bytesReceived
     }
 
-    /// Who closed first, in the JSON's words: "server", "client", "both", "reset" or "unknown".
+    /// Who closed first, in the JSON's words: "server", "client", "both" or "unknown".
     public var closedFirst: String {
         switch order {
         case .thisSide: side.rawValue
         case .peer: side.other.rawValue
         case .both: "both"
-        case .reset: "reset"
-        case .unknown: "unknown"
+        case .alreadyClosed, .unknown: "unknown"
         }
     }
 
@@ -74,7 +75,8 @@ public struct TCPCloseSummary: Sendable {
         return "TCP_INFO \(peer): rtt \(SocketTable.milliseconds(info.roundTripMicroseconds)) ms, "
             + "\(NumberFormat.grouped(Int(info.segmentsOut))) segments out, \(NumberFormat.grouped(Int(info.segmentsIn))) in, "
             + "\(info.totalRetransmits) retransmits, \(NumberFormat.grouped(Int(clamping: info.bytesSent))) B sent, "
-            + "\(NumberFormat.grouped(Int(clamping: bytesReceived))) B received, delivery rate \(rate); "
+            + "\(NumberFormat.grouped(Int(clamping: bytesReceived))) B received\(order == .alreadyClosed ? " (a FIN counts as one)" : ""), "
+            + "delivery rate \(rate); "
             + closingText
     }
 
@@ -83,7 +85,8 @@ public struct TCPCloseSummary: Sendable {
         case .thisSide: "the \(side.rawValue) closed first, so the \(side.rawValue) keeps TIME_WAIT"
         case .peer: "the \(side.other.rawValue) closed first, so the \(side.other.rawValue) keeps TIME_WAIT"
         case .both: "both closed at once, so both pass through TIME_WAIT"
-        case .reset: "the connection was reset: no TIME_WAIT"
+        case .alreadyClosed:
+            "both sides had closed (or a reset came) before this close(): 'ss -tan state time-wait' shows who keeps TIME_WAIT"
         case .unknown: "state \(SocketState.name(info.state)) at close"
         }
     }

@@ -16,6 +16,8 @@ public final class Relay {
     private let input: StreamDescriptor
     private let options: RelayOptions
     private let log: EventLog
+    /// Which end this process is, for the -v TCP_INFO line at close (`listen` is the server).
+    public var side = ConnectionSide.client
     /// stdin to the peer; nil with --recv-only.
     private let outbound: RelayPump?
     /// The peer to stdout (to nowhere with --send-only).
@@ -138,6 +140,7 @@ public final class Relay {
         if let retryTimer { reactor.cancel(retryTimer) }
         for descriptor in registered { reactor.deregister(descriptor: descriptor) }
         registered.removeAll()
+        log.tcpSummary(of: socket, side: side, peer: peer)
         socket.close()
         self.reactor = nil
     }
