@@ -170,9 +170,7 @@ struct Connect: ParsableCommand {
         let log = isNetcat ? output.makeRelayLog() : output.makeLog()
         log.dumpsBytes = dump.hexdump
         // An app server would read "He" of "Hello, world" as a header length and wait: point to an echo server.
-        let target = try? endpoint.resolved()
-        let server =
-            "sockettool serve multi \(target.map { shellWord($0.host) } ?? "HOST") \(target.map { "\($0.port)" } ?? "PORT")"
+        let server = "sockettool serve multi \(endpoint.serverArguments)"
         try reportingFailures(log, server: server, results: isNetcat ? nil : log.output) {
             ignoreBrokenPipeSignal()
             let target = try endpoint.target()

@@ -38,6 +38,15 @@ struct Diagnosis: Sendable, Equatable {
         case let error as PartialFailure:
             self.init(message: error.description, hint: nil, exitStatus: ExitStatus.failure, kind: "connections_failed")
         case let error as BindAddressError: self = Diagnosis.bindAddress(error)
+        case let error as UnixSocketPathError:
+            let hint =
+                switch error {
+                case .inUse:
+                    "another server listens on that socket: stop it, or pick another path ('ss -lxp' lists them)."
+                case .notASocket: "choose a path where no file is, or remove that file yourself if it is not needed."
+                case .badPath: "use a shorter path."
+                }
+            self.init(message: error.description, hint: hint, exitStatus: ExitStatus.cannotListen, kind: "unix_path")
         case let error as EndpointError:
             self.init(message: error.message, hint: error.hint, exitStatus: error.exitStatus, kind: error.kind)
         case let error as LocalIOError: self = Diagnosis.localIO(error)
@@ -88,6 +97,13 @@ struct Diagnosis: Sendable, Equatable {
                 message: message,
                 hint: "nothing is listening on\(on): is the server running, on this port? "
                     + "Start one with '\(server)', or look with 'ss -ltn'. A firewall can refuse too.",
+                exitStatus: ExitStatus.unavailable,
+                kind: "connection_refused"
+            )
+        case .noSuchFile where error.call == "connect":
+            return Diagnosis(
+                message: message,
+                hint: "no socket at\(on): is the server running, with this --unix path? Start one with '\(server)'.",
                 exitStatus: ExitStatus.unavailable,
                 kind: "connection_refused"
             )

@@ -51,6 +51,25 @@ struct EndpointError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// --unix PATH replaces HOST PORT, and IP's -4/-6/--source do not apply to it.
+func validateUnix(_ path: String, hostOrPortGiven: Bool, families: FamilyFlags, source: String? = nil) throws {
+    if hostOrPortGiven { throw ValidationError("--unix PATH replaces HOST and PORT: give one or the other.") }
+    if families.family != .any { throw ValidationError("-4 and -6 choose an IP family; a Unix socket has none.") }
+    if source != nil { throw ValidationError("--source is an IP address to connect from; drop it with --unix.") }
+    _ = try unixAddress(path)
+}
+
+/// The Unix socket address of `path`: a usage error when the path cannot be one.
+func unixAddress(_ path: String) throws -> SocketAddress {
+    guard let address = SocketAddress(unixPath: path) else {
+        throw ValidationError(
+            "--unix '\(path)': a Unix socket path has 1 to \(SocketAddress.maximumUnixPathLength) bytes; use a "
+                + "shorter one (a relative path counts from the current directory)."
+        )
+    }
+    return address
+}
+
 /// `-4` / `-6`: resolve, listen and connect in one IP family only.
 struct FamilyFlags: ParsableArguments {
     @Flag(name: .customShort("4"), help: "IPv4 only: a name resolves to its IPv4 addresses alone.")
@@ -87,8 +106,19 @@ struct ServerEndpoint: ParsableArguments {
 
     @OptionGroup var families: FamilyFlags
 
+    @Option(
+        name: .customLong("unix"),
+        help: ArgumentHelp(
+            "Listen on a Unix domain socket at this path instead of HOST PORT. A stale socket file there (nothing "
+                + "listening) is replaced, any other file never; the server removes its file when it exits.",
+            valueName: "path"
+        )
+    )
+    var unixPath: String?
+
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
     func validate() throws {
+        if let unixPath { try validateUnix(unixPath, hostOrPortGiven: host != nil || port != nil, families: families) }
         try refuseHostWithPort(host)
         _ = try resolved()
     }
@@ -99,13 +129,14 @@ struct ServerEndpoint: ParsableArguments {
         return (host, try port.map(parsePort) ?? guidePort)
     }
 
-    /// True when HOST or PORT was given (socket activation then says it does not use them).
-    var isGiven: Bool { host != nil || port != nil }
+    /// True when HOST or PORT (or --unix) was given (socket activation then says it does not use them).
+    var isGiven: Bool { host != nil || port != nil || unixPath != nil }
 
     /// The address to bind (never one no client could reach: see BindAddressCheck). A name that resolves
     /// is reported with every address it gave and the one bound: a client that resolves the same name may
     /// try another one first (the guide's "Using Hostnames" warning).
     func address(log: EventLog) throws -> SocketAddress {
+        if let unixPath { return try unixAddress(unixPath) }
         let (host, port) = try resolved()
         let addresses = try AddressResolver.serverAddresses(host: host, port: port, family: families.family)
         let address = addresses[0]
@@ -152,8 +183,21 @@ struct DialFlags: ParsableArguments {
     )
     var source: String?
 
+    @Option(
+        name: .customLong("unix"),
+        help: ArgumentHelp("Connect to the Unix domain socket at this path instead of HOST PORT.", valueName: "path")
+    )
+    var unixPath: String?
+
     func validate() throws {
         if let source { _ = try Self.splitSource(source) }
+    }
+
+    /// Checks --unix against the HOST PORT arguments a command was given.
+    func validate(hostOrPortGiven: Bool) throws {
+        if let unixPath {
+            try validateUnix(unixPath, hostOrPortGiven: hostOrPortGiven, families: families, source: source)
+        }
     }
 
     /// Every address `host` resolves to (in -4/-6's family), in the order to try them, and the source.
@@ -161,6 +205,7 @@ struct DialFlags: ParsableArguments {
     /// - Throws: `ResolutionError`, or a `ValidationError` when the source is of a family none of the
     ///   server's addresses has.
     func target(host: String, port: UInt16) throws -> DialTarget {
+        if let unixPath { return DialTarget(try unixAddress(unixPath)) }
         let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: families.family)
         guard let source else { return DialTarget(addresses: addresses) }
         let (sourceHost, sourcePort) = try Self.splitSource(source)
@@ -211,6 +256,7 @@ struct ClientEndpoint: ParsableArguments {
 
     /// A bad port is a usage error (64), found while parsing, not when the command runs.
     func validate() throws {
+        try dial.validate(hostOrPortGiven: host != nil || port != nil)
         try refuseHostWithPort(host)
         _ = try resolved()
     }
@@ -219,6 +265,13 @@ struct ClientEndpoint: ParsableArguments {
     func resolved() throws -> (host: String, port: UInt16) {
         if port == nil, let host, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
         return (host ?? "127.0.0.1", try port.map(parseServerPort) ?? guidePort)
+    }
+
+    /// How the server's command line reads in a hint: `HOST PORT` or `--unix PATH`.
+    var serverArguments: String {
+        if let path = dial.unixPath { return "--unix \(path)" }
+        guard let (host, port) = try? resolved() else { return "HOST PORT" }
+        return "\(shellWord(host)) \(port)"
     }
 
     /// Every address the host resolves to, in the order to try them, and --source.

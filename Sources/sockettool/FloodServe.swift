@@ -67,6 +67,9 @@ struct FloodServe: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        if endpoint.unixPath != nil {
+            throw ValidationError("flood watches TCP's queues (Send-Q, Recv-Q, the window): --unix does not apply.")
+        }
         _ = try endpoint.resolved()
         if maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
         try validateByteCount(rcvbuf, "--rcvbuf")

@@ -75,8 +75,9 @@ struct Listen: ParsableCommand {
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
             let listener = try Socket.listening(on: try endpoint.address(log: log))
-            defer { listener.close() }
-            log.relayListening(on: try listener.localAddress())
+            defer { listener.closeListener() }
+            let local = try listener.localAddress()
+            log.relayListening(on: local)
             let reactor = try Reactor(kind: try Backend.fromEnvironment())
             let options = relay.options(idleTimeout: timeout.flatMap { $0.value > 0 ? $0.asDuration : nil })
             var served = 0
@@ -84,10 +85,12 @@ struct Listen: ParsableCommand {
             var firstFailure: ClientFailure?
             repeat {
                 guard try listener.wait(for: .readable, timeout: nil) == .ready,
-                    let (socket, peer) = try listener.accept()
+                    let (socket, accepted) = try listener.accept()
                 else { continue }
+                let credentials = accepted.isUnix && log.verbosity >= .verbose ? socket.peerCredentials() : nil
+                let peer = accepted.shownPeer(listeningOn: local, credentials: credentials)
                 // nc -l: once a connection is in, nobody else gets one (they are refused, not queued).
-                if !keepsListening { listener.close() }
+                if !keepsListening { listener.closeListener() }
                 served += 1
                 log.relayAccepted(peer.description)
                 let session = Relay(

@@ -6,6 +6,10 @@ import SocketCore
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "app-client.py: one app-protocol request, and the result.",
+        usage: """
+            sockettool search <host> <port> <value> [<options>]
+              sockettool search --unix <path> <value> [<options>]
+            """,
         discussion: """
             Sends {"action": "search", "value": VALUE} as the guide's client does
             and prints the answer. --binary sends the guide's binary request
@@ -25,17 +29,25 @@ struct Search: ParsableCommand {
                   Sending b'\\x00d{"byteorder": "big", ...': the guide's 143 bytes
               sockettool search 127.0.0.1 65432 morpheus --duration 5 --concurrency 128
                   load: requests per second and latency percentiles
+              sockettool search --unix /tmp/app.sock morpheus
+                  the same request over a Unix domain socket ('serve app --unix')
             """
     )
 
-    @Argument(help: ArgumentHelp("Server name or address.", valueName: "host"))
-    var host: String
+    @Argument(help: ArgumentHelp("Server name or address (with --unix, the value).", valueName: "host"))
+    var host: String?
 
     @Argument(help: ArgumentHelp("Server port or service name (http).", valueName: "port"))
-    var port: String
+    var port: String?
 
     @Argument(help: ArgumentHelp("What to search for.", valueName: "value"))
-    var value: String
+    var valueArgument: String?
+
+    /// What to search for: the third argument, or with --unix the only one.
+    var value: String { (dial.unixPath != nil ? host : valueArgument) ?? "" }
+
+    /// The server's host and port arguments (validated: present unless --unix).
+    var server: (host: String, port: String) { (host ?? "", port ?? "") }
 
     @Option(
         help: ArgumentHelp(
@@ -87,8 +99,21 @@ struct Search: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try refuseHostWithPort(host)
-        _ = try parseServerPort(port)
+        if dial.unixPath != nil {
+            guard port == nil && valueArgument == nil else {
+                throw ValidationError("--unix PATH replaces HOST and PORT: 'search --unix PATH VALUE'.")
+            }
+            guard host != nil else {
+                throw ValidationError("Give the value to search for: 'search --unix PATH VALUE'.")
+            }
+            try dial.validate(hostOrPortGiven: false)
+        } else {
+            guard let host, let port, valueArgument != nil else {
+                throw ValidationError("search needs HOST PORT VALUE (or --unix PATH VALUE).")
+            }
+            try refuseHostWithPort(host)
+            _ = try parseServerPort(port)
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
         if count != nil && duration != nil { throw ValidationError("Choose one of --count and --duration.") }
@@ -117,9 +142,12 @@ struct Search: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
-        try reportingFailures(log, server: "sockettool serve app \(shellWord(host)) \(port)", results: log.output) {
+        let serverArguments = dial.unixPath.map { "--unix \($0)" } ?? "\(shellWord(server.host)) \(server.port)"
+        try reportingFailures(log, server: "sockettool serve app \(serverArguments)", results: log.output) {
             ignoreBrokenPipeSignal()
-            let target = try dial.target(host: host, port: try parseServerPort(port))
+            let target =
+                try dial.unixPath.map { DialTarget(try unixAddress($0)) }
+                ?? dial.target(host: server.host, port: try parseServerPort(server.port))
             if isLoad {
                 try runLoad(target, log: log)
                 return

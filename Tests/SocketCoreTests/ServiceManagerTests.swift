@@ -293,13 +293,13 @@ final class SupervisedAppServer: @unchecked Sendable {
     ) throws {
         commands = try WakePipe()
         let started = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<UInt16, SystemError>?>(nil)
+        let result = Mutex<Result<UInt16, any Error>?>(nil)
         let lines = self.lines
         let commands = self.commands
         let finished = self.finished
         thread = try WorkerThread {
             let log = lines.log
-            do throws(SystemError) {
+            do {
                 let reactor = try Reactor(kind: kind)
                 var listening: Socket?
                 if let passedDescriptor {

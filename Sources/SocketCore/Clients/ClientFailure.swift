@@ -27,7 +27,8 @@ public enum FailureKind: Sendable, Hashable, CaseIterable {
     /// The kind a failed system call is.
     public init(_ error: SystemError) {
         switch error.errno {
-        case .connectionRefused: self = .refused
+        // No file at a Unix socket's path is nothing listening, as a refused connect is.
+        case .connectionRefused, .noSuchFile: self = .refused
         case .connectionReset, .brokenPipe, .connectionAborted: self = .reset
         case .timedOut: self = .timedOut
         case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .addressNotAvailable, .noBufferSpace: self = .noDescriptors

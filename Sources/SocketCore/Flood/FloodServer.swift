@@ -110,7 +110,7 @@ public final class FloodServer {
         options: FloodServeOptions,
         display: FloodDisplay,
         listeningSocket: Socket? = nil
-    ) throws(SystemError) {
+    ) throws {
         self.reactor = reactor
         self.options = options
         self.display = display

@@ -8,7 +8,9 @@ extension EventLog {
     public func connected(_ socket: Socket, to peer: SocketAddress, startedAt start: UInt64, connection: Int? = nil) {
         guard wants(.verbose) else { return }
         let elapsed = MonotonicClock.now() &- start
-        let local = (try? socket.localAddress())?.description ?? "?"
+        // A Unix client that did not bind has no name: say so rather than print nothing.
+        let local =
+            (try? socket.localAddress()).map { $0.description.isEmpty ? "an unnamed socket" : $0.description } ?? "?"
         var fields: [(String, JSONValue)] = [
             ("peer", .string(peer.description)), ("local", .string(local)),
             ("connect_us", .double(Double(elapsed) / 1e3)),

@@ -12,7 +12,7 @@ extension ConnectionServer {
         log: EventLog,
         listeningSocket: Socket? = nil
     )
-        throws(SystemError) -> ConnectionServer
+        throws -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
         return try ConnectionServer(
@@ -34,7 +34,7 @@ extension ConnectionServer {
         log: EventLog,
         listeningSocket: Socket? = nil
     )
-        throws(SystemError) -> ConnectionServer
+        throws -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
         let budget = RequestBudget(limit: app.maxBufferedBytes)
@@ -67,7 +67,7 @@ extension ConnectionServer {
         log: EventLog,
         listeningSocket: Socket? = nil
     )
-        throws(SystemError) -> ConnectionServer
+        throws -> ConnectionServer
     {
         let readBuffer = ReadBuffer(size: DiscardOptions.readSize)
         return try ConnectionServer(

@@ -96,7 +96,7 @@ public final class ConnectionServer {
         log: EventLog,
         listeningSocket: Socket? = nil,
         makeConnection: @escaping (Socket, SocketAddress, ConnectionServer) -> ServedConnection
-    ) throws(SystemError) {
+    ) throws {
         self.reactor = reactor
         self.options = options
         self.log = log

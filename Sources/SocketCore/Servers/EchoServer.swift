@@ -52,7 +52,7 @@ public final class BlockingEchoServer {
         log: EventLog,
         signals: SignalPipe?,
         listeningSocket: Socket? = nil
-    ) throws(SystemError) {
+    ) throws {
         if let listeningSocket {
             listener = listeningSocket
         } else {
@@ -98,13 +98,15 @@ public final class BlockingEchoServer {
     /// - Returns: The signal that ended the server, if one did.
     @discardableResult
     public func run() throws(SystemError) -> CInt? {
-        defer { listener.close() }
+        defer { listener.closeListener() }
         if startedAt == 0 { start() }
         repeat {
             let outcome = try wait(listener, for: .readable, until: nil)
             if case .signalled(let signal) = outcome { return signal }
             guard let (client, peer) = try listener.acceptBlocking() else { continue }
-            if let signal = try serve(client, peer: peer.description) { return signal }
+            let credentials = peer.isUnix && log.verbosity >= .verbose ? client.peerCredentials() : nil
+            let shown = peer.shownPeer(listeningOn: address, credentials: credentials)
+            if let signal = try serve(client, peer: shown.description) { return signal }
         } while options.keepServing
         return nil
     }

@@ -47,7 +47,8 @@ public final class Listener: SocketHandler {
             }
             do {
                 guard let (connection, peer) = try socket.accept() else { return }
-                onAccept(connection, peer, reactor)
+                let credentials = peer.isUnix && log.verbosity >= .verbose ? connection.peerCredentials() : nil
+                onAccept(connection, peer.shownPeer(listeningOn: address, credentials: credentials), reactor)
             } catch let error where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem {
                 handleExhaustion(error, in: reactor)
                 return
@@ -77,7 +78,7 @@ public final class Listener: SocketHandler {
     func close(in reactor: Reactor) {
         if let pauseTimer { reactor.cancel(pauseTimer) }
         reactor.deregister(socket)
-        socket.close()
+        socket.closeListener()
         spare.release()
     }
 

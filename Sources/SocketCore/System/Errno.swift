@@ -61,6 +61,8 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let notConnected = Errno(rawValue: ENOTCONN)
     /// EPERM.
     public static let notPermitted = Errno(rawValue: EPERM)
+    /// ENOENT: e.g. a Unix socket path with no file.
+    public static let noSuchFile = Errno(rawValue: ENOENT)
     /// EAFNOSUPPORT: e.g. IPv6 on a host without it.
     public static let addressFamilyNotSupported = Errno(rawValue: EAFNOSUPPORT)
 

@@ -6,7 +6,9 @@ extension Socket {
     /// makes bursts of clients fail with refused connections (the bench README's pitfall).
     public static let defaultBacklog: CInt = 4096
 
-    /// socket + SO_REUSEADDR (unless `reuseAddress` is false) (+ SO_RCVBUF) + bind + listen.
+    /// socket + SO_REUSEADDR (unless `reuseAddress` is false) (+ SO_RCVBUF) + bind + listen. At a Unix socket
+    /// path, a stale socket file (nothing listening) is removed first, and the file bound is removed by
+    /// `closeListener()` or at exit.
     ///
     /// - Parameters:
     ///   - address: Where to listen; port 0 lets the kernel pick (read it back with `localAddress()`).
@@ -16,22 +18,25 @@ extension Socket {
     ///     chooses the window scale from it (flood's receiver).
     ///   - reuseAddress: False leaves SO_REUSEADDR off (`--no-reuseaddr`): the guide's server, which a
     ///     connection of its own in TIME_WAIT keeps from binding again.
-    /// - Throws: `SystemError` naming the call and address (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...).
+    /// - Throws: `SystemError` naming the call and address (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...);
+    ///   `UnixSocketPathError` when a server listens at the path already or a file that is not a socket is there.
     public static func listening(
         on address: SocketAddress,
         backlog: CInt = defaultBacklog,
         blocking: Bool = false,
         receiveBufferSize: Int? = nil,
         reuseAddress: Bool = true
-    ) throws(SystemError) -> Socket {
+    ) throws -> Socket {
+        try UnixSocketFile.prepare(address)
         let socket = try Socket(family: address.family)
         do throws(SystemError) {
             // Lets a restarted server bind at once while old connections sit in TIME_WAIT.
-            if reuseAddress { try socket.setReuseAddress(true) }
+            if reuseAddress && !address.isUnix { try socket.setReuseAddress(true) }
             // "::" should take IPv4 connections too, whatever net.ipv6.bindv6only says.
             if address.isIPv6 && address.isWildcard { try socket.setIPv6Only(false) }
             if let receiveBufferSize { try socket.setReceiveBufferSize(receiveBufferSize) }
             try socket.bind(to: address)
+            UnixSocketFile.adopt(address)
             try socket.listen(backlog: backlog)
             if blocking { try socket.setBlocking(true) }
         } catch {
@@ -39,6 +44,14 @@ extension Socket {
             throw error
         }
         return socket
+    }
+
+    /// Closes a listening socket; a Unix socket's file goes with it if this process bound it.
+    public func closeListener() {
+        guard isOpen else { return }
+        let local = family == AddressFamily.unix ? try? localAddress() : nil
+        close()
+        if let local { UnixSocketFile.remove(local) }
     }
 
     /// socket (+ SO_SNDBUF) (+ TCP_NODELAY) (+ bind to a source) + a non-blocking connect: the start of every

@@ -1,7 +1,8 @@
-// SocketAddress.swift -- an IPv4 or IPv6 socket address, printed as `host:port` or `[v6]:port`.
+// SocketAddress.swift -- an IPv4, IPv6 or Unix domain socket address, printed as `host:port`, `[v6]:port` or
+// the socket's path.
 import Glibc
 
-/// An IPv4 or IPv6 address and port, as the kernel stores it.
+/// An IPv4 or IPv6 address and port, or a Unix domain socket's path, as the kernel stores it.
 public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     /// The raw address; only the first `length` bytes are meaningful.
     public var storage: sockaddr_storage
@@ -32,7 +33,36 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         self.init(copying: address)
     }
 
-    /// Copies a sockaddr_in or sockaddr_in6 into storage.
+    /// The longest Unix socket path: sun_path's 108 bytes less the terminating NUL (unix(7)).
+    public static let maximumUnixPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
+    /// A Unix domain socket address (AF_UNIX) for a filesystem path; nil when the path is empty, holds a NUL,
+    /// or is longer than `maximumUnixPathLength` bytes.
+    public init?(unixPath path: String) {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, bytes.count <= Self.maximumUnixPathLength, !bytes.contains(0) else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        self.init(copying: address)
+        // The path and its NUL, not the whole of sun_path (unix(7): "offsetof(struct sockaddr_un, sun_path) +
+        // strlen(sun_path) + 1").
+        length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count + 1)
+    }
+
+    /// The path of a Unix domain socket address; "" for an unnamed one (what accept reports for a client
+    /// that did not bind), nil for an IP address.
+    public var unixPath: String? {
+        guard isUnix else { return nil }
+        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
+        let count = max(0, Int(length) - offset)
+        return withUnsafeBytes(of: storage) { raw in
+            let bytes = raw[offset..<offset + min(count, Self.maximumUnixPathLength + 1)]
+            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// Copies a sockaddr_in, sockaddr_in6 or sockaddr_un into storage.
     init<Raw>(copying raw: Raw) {
         var storage = sockaddr_storage()
         withUnsafeMutableBytes(of: &storage) { destination in
@@ -50,15 +80,17 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     /// True for Unix domain socket addresses.
     public var isUnix: Bool { family == AF_UNIX }
 
-    /// The port, in host byte order.
+    /// The port, in host byte order; 0 for a Unix domain socket.
     public var port: UInt16 {
         get {
-            withUnsafeBytes(of: storage) { raw in
+            guard !isUnix else { return 0 }
+            return withUnsafeBytes(of: storage) { raw in
                 // sin_port and sin6_port sit at the same offset, right after the family.
                 UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
             }
         }
         set {
+            guard !isUnix else { return }
             withUnsafeMutableBytes(of: &storage) { raw in
                 raw.storeBytes(of: newValue.bigEndian, toByteOffset: 2, as: UInt16.self)
             }
@@ -67,7 +99,8 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// The address in network order without the port: 4 bytes for IPv4, 16 for IPv6.
     public var addressBytes: [UInt8] {
-        withUnsafeBytes(of: storage) { raw in
+        guard !isUnix else { return [] }
+        return withUnsafeBytes(of: storage) { raw in
             let offset =
                 isIPv6
                 ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
@@ -76,8 +109,10 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The address without the port, e.g. "127.0.0.1" or "::1". The corresponding C function is `inet_ntop(3)`.
+    /// The address without the port, e.g. "127.0.0.1" or "::1" (a Unix socket's path). The corresponding C
+    /// function is `inet_ntop(3)`.
     public var host: String {
+        if let unixPath { return unixPath }
         if !isIPv6 { return ipv4Text() }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let converted = withUnsafeBytes(of: storage) { raw -> Bool in
@@ -136,13 +171,16 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True for 0.0.0.0 and ::, the addresses that mean "every interface".
-    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
+    public var isWildcard: Bool { !isUnix && (host == "0.0.0.0" || host == "::") }
 
     /// True for 127.0.0.0/8 and ::1.
-    public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
+    public var isLoopback: Bool { !isUnix && (host.hasPrefix("127.") || host == "::1") }
 
-    /// `127.0.0.1:65432` or `[::1]:65432`.
-    public var description: String { isIPv6 ? "[" + host + "]:" + String(port) : ipv4Text(withPort: true) }
+    /// `127.0.0.1:65432`, `[::1]:65432`, or a Unix socket's path.
+    public var description: String {
+        if let unixPath { return unixPath }
+        return isIPv6 ? "[" + host + "]:" + String(port) : ipv4Text(withPort: true)
+    }
 
     public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         guard lhs.length == rhs.length else { return false }
