@@ -28,6 +28,10 @@ struct Connect: ParsableCommand {
                   the same, every chunk dumped in hex on stderr
               sockettool connect 127.0.0.1 65432 --duration 5 --conns 16
                   load: MB/s and round-trip latency percentiles
+              sockettool connect --unix /tmp/echo.sock --conns 2
+                  any mode over a Unix socket ('serve multi --unix')
+              sockettool connect -4 localhost http --source 127.0.0.2
+                  IPv4 only, port 80 by service name, from 127.0.0.2
               sockettool connect 127.0.0.1 65432 --send-only --duration 5
                   one-way load to 'serve discard', iperf3's lines and summary
             """

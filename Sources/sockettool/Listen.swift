@@ -29,6 +29,8 @@ struct Listen: ParsableCommand {
                   three connections one after another, each chunk in hex
               sockettool listen 9000 --recv-only > out.bin
                   never read stdin; the peer's FIN ends it
+              sockettool listen --unix /tmp/nc.sock
+                  nc -lU: the same over a Unix socket
             """
     )
 

@@ -26,6 +26,8 @@ struct Serve: ParsableCommand {
               sockettool serve app            (127.0.0.1:65432, the guide's address)
               sockettool serve app 0          (a free port, printed on the first line)
               sockettool serve discard 5201   (reads and drops what clients send)
+              sockettool serve app --unix /tmp/app.sock   (a Unix socket; removed at exit)
+              sockettool serve multi -6 localhost 65432   (IPv6 only, says what it bound)
             """,
         subcommands: [ServeEcho.self, ServeMulti.self, ServeApp.self, ServeDiscard.self]
     )
