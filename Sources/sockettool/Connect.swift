@@ -103,6 +103,7 @@ struct Connect: ParsableCommand {
 
     @OptionGroup var load: LoadFlags
     @OptionGroup var relay: RelayFlags
+    @OptionGroup var datagram: DatagramFlag
     @OptionGroup var dump: HexDumpFlag
     @OptionGroup var client: ClientFlags
     @OptionGroup var output: OutputOptions
@@ -136,6 +137,16 @@ struct Connect: ParsableCommand {
         }
         if dump.hexdump && duration != nil {
             throw ValidationError("-x dumps each chunk; a load run (--duration) sends millions: drop one of them.")
+        }
+        if datagram.udp {
+            if isNetcat || conns != nil || duration != nil || bytes != nil || dump.hexdump {
+                throw ValidationError(
+                    "--udp sends each --message as one datagram; drop -m -, --conns, --duration, --bytes and -x."
+                )
+            }
+            if messages.contains(where: { $0.utf8.count > DatagramSocket.maximumPayload }) {
+                throw ValidationError("A UDP datagram carries at most \(DatagramSocket.maximumPayload) bytes.")
+            }
         }
         if let duration {
             if duration <= 0 { throw ValidationError("--duration must be more than 0 seconds.") }
@@ -184,6 +195,10 @@ struct Connect: ParsableCommand {
                 } else {
                     try runLoad(target, seconds: duration, log: log)
                 }
+                return
+            }
+            if datagram.udp {
+                try runDatagrams(target, log: log)
                 return
             }
             let summary: TransferSummary
@@ -281,5 +296,21 @@ struct Connect: ParsableCommand {
             log: log
         )
         return try relay.run(on: try Reactor(kind: try Backend.fromEnvironment()))
+    }
+}
+
+extension Connect {
+    /// --udp: each message one datagram to the first address (UDP has no handshake to try the others
+    /// with), and the echoes until all are back or --timeout passes (0: wait for every one).
+    private func runDatagrams(_ target: DialTarget, log: EventLog) throws {
+        let client = try DatagramEchoClient(peer: target.first, messages: messageList(for: 0), log: log)
+        let report = try client.run(
+            on: try Reactor(kind: try Backend.fromEnvironment()),
+            timeout: self.client.options.timeout
+        )
+        switch log.format {
+        case .json: log.event("summary", level: .quiet, text: report.text, fields: report.fields)
+        case .text: if log.verbosity >= .normal { log.diagnostics.writeLine(report.text) }
+        }
     }
 }

@@ -32,6 +32,7 @@ struct ServeEcho: ParsableCommand {
 
     @OptionGroup var stats: StatsFlags
     @OptionGroup var reuse: ReuseAddressFlag
+    @OptionGroup var datagram: DatagramFlag
 
     @OptionGroup var output: OutputOptions
 
@@ -41,6 +42,10 @@ struct ServeEcho: ParsableCommand {
 
     func run() throws {
         let log = output.makeLog()
+        if datagram.udp {
+            try reportingFailures(log) { try serveDatagrams(log: log) }
+            return
+        }
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
             SignalPipe.shared.install(SignalNumber.draining + [SignalNumber.stats], requests: [SignalNumber.stats])
@@ -81,5 +86,22 @@ struct ServeEcho: ParsableCommand {
                 notifier.stopping(status: "Stopping (\(signalName(signal)))")
             }
         }
+    }
+}
+
+extension ServeEcho {
+    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP.
+    func serveDatagrams(log: EventLog) throws {
+        let reactor = try Reactor(kind: try Backend.fromEnvironment())
+        let server = try DatagramEchoServer(address: try endpoint.address(log: log), log: log)
+        defer { server.stop(on: reactor) }
+        try server.start(on: reactor)
+        var ending: CInt?
+        try reactor.handleSignals(SignalNumber.draining) { signal in
+            ending = signal
+            reactor.stop()
+        }
+        try reactor.run()
+        if let ending { log.shutdown(ending) }
     }
 }

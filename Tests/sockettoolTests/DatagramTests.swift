@@ -1,0 +1,97 @@
+// DatagramTests.swift -- UDP over loopback: `serve echo --udp` (one recvfrom and one sendto per datagram,
+// boundaries kept, --json events) and `connect --udp` (each message one datagram, every echo matched, lost
+// datagrams reported after --timeout, an ICMP port unreachable reported as refused).
+import Foundation
+import Glibc
+import SocketCore
+import Testing
+
+@Suite("UDP: serve echo --udp and connect --udp over loopback")
+struct DatagramTests {
+    /// `serve echo --udp` on a free loopback port, and that port.
+    private func startServer(_ extra: [String] = []) throws -> (ChildProcess, UInt16) {
+        let server = try ChildProcess(sockettool: ["serve", "echo", "--udp", "127.0.0.1", "0"] + extra)
+        return (server, try server.listeningPort())
+    }
+
+    @Test("connect --udp -m one -m two -m one: three datagrams, three echoes matched, exit 0")
+    func echoMessages() throws {
+        let (server, port) = try startServer()
+        let run = try runSockettool([
+            "connect", "--udp", "127.0.0.1", String(port), "-m", "one", "-m", "two", "-m", "one",
+        ])
+        #expect(run.status == 0, "\(run.transcript)")
+        #expect(
+            run.stdoutLines == [
+                "Received b'one' (datagram 1 of 3)", "Received b'two' (datagram 2 of 3)",
+                "Received b'one' (datagram 3 of 3)",
+            ],
+            "\(run.transcript)"
+        )
+        #expect(run.stderr.hasPrefix("3 datagrams sent, 3 echoed, 0 lost, 0 reordered in "), "\(run.transcript)")
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0)
+        let lines = server.stdoutLines + (try server.remainingLines())
+        #expect(lines.filter { $0.hasPrefix("Echoing b'one' to 127.0.0.1:") }.count == 2, "\(lines)")
+    }
+
+    @Test("the server keeps boundaries: two datagrams sent back to back come back as two, byte for byte")
+    func boundariesKept() throws {
+        let (server, port) = try startServer(["--json"])
+        let client = try DatagramSocket(family: AF_INET)
+        defer { client.close() }
+        let peer = SocketAddress(ipv4: "127.0.0.1", port: port)!
+        try client.connect(to: peer)
+        let datagrams: [[UInt8]] = [Array("first".utf8), Array(repeating: 0xAB, count: 60000)]
+        for datagram in datagrams {
+            #expect(try datagram.withUnsafeBytes { try client.send($0, to: peer) })
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: DatagramSocket.maximumPayload, alignment: 16)
+        defer { buffer.deallocate() }
+        for datagram in datagrams {
+            let deadline = Wait.deadline(after: TestDeadline.generous)
+            try #require(try Wait.until(deadline, client.descriptor, .readable), "no echo")
+            let (length, sender) = try #require(try client.receive(into: buffer))
+            #expect(sender == peer)
+            #expect(Array(buffer[0..<length]) == datagram)
+        }
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0)
+        let events = (server.stdoutLines + (try server.remainingLines())).compactMap { line in
+            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }
+        #expect(events.first?["event"] as? String == "listening")
+        #expect(events.filter { $0["event"] as? String == "received" }.map { $0["bytes"] as? Int } == [5, 60000])
+    }
+
+    @Test("a peer that never answers: the datagram is reported lost after --timeout, exit 75")
+    func lost() throws {
+        // Bound, never read: the kernel queues the datagram, so no ICMP "port unreachable" comes back.
+        let silent = try DatagramSocket.bound(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
+        defer { silent.close() }
+        let port = try silent.localAddress().port
+        let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "--timeout", "0.5", "--json"])
+        #expect(run.status == 75, "\(run.transcript)")
+        let error = try #require(run.stdoutLines.last)
+        #expect(error.contains("\"error\"") && error.contains("lost"), "\(run.transcript)")
+    }
+
+    @Test("nothing bound there: the ICMP port unreachable is 'refused', exit 69")
+    func refused() throws {
+        // A port just released: nobody else binds a random UDP port on loopback in these milliseconds.
+        let probe = try DatagramSocket.bound(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
+        let port = try probe.localAddress().port
+        probe.close()
+        let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port)])
+        #expect(run.status == 69, "\(run.transcript)")
+        #expect(run.stderr.contains("Connection refused"), "\(run.transcript)")
+    }
+
+    @Test("--udp refuses what has no datagram meaning: -m -, --conns, --bytes (exit 64)")
+    func usage() throws {
+        for extra in [["-m", "-"], ["--conns", "2"], ["--bytes", "10"]] {
+            let run = try runSockettool(["connect", "--udp", "127.0.0.1", "9"] + extra)
+            #expect(run.status == 64, "\(extra): \(run.transcript)")
+        }
+    }
+}
