@@ -15,7 +15,11 @@ final class InProcessServer: Sendable {
     private let stopper: RemoteStop
     private let lines = PrintedLines()
 
-    init(_ kind: Kind, on address: SocketAddress = SocketAddress(ipv4: "127.0.0.1", port: 0)!) throws {
+    init(
+        _ kind: Kind,
+        on address: SocketAddress = SocketAddress(ipv4: "127.0.0.1", port: 0)!,
+        app: AppOptions = AppOptions()
+    ) throws {
         let ready = try WakePipe()
         let shared = Mutex<(SocketAddress, RemoteStop)?>(nil)
         let failure = Mutex<String?>(nil)
@@ -32,7 +36,7 @@ final class InProcessServer: Sendable {
                     switch kind {
                     case .multi:
                         try ConnectionServer.multi(reactor: reactor, options: options, echo: EchoOptions(), log: log)
-                    case .app: try ConnectionServer.app(reactor: reactor, options: options, app: AppOptions(), log: log)
+                    case .app: try ConnectionServer.app(reactor: reactor, options: options, app: app, log: log)
                     }
                 let remote = try reactor.makeRemoteStop()
                 try server.start()

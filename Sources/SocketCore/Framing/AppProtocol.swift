@@ -78,6 +78,13 @@ public enum AppProtocol {
 
     /// The response to a request, as the guide's server makes it.
     public static func response(to request: Request) -> Frame {
+        response(to: request, maxResultLength: .max)!
+    }
+
+    /// The response to a request, or nil when the answer's text would pass `maxResultLength` bytes (a
+    /// request can ask for an answer several times its size: `[9e15, ...]` comes back as
+    /// `9000000000000000.0`). The text is given up as soon as it passes the limit.
+    static func response(to request: Request, maxResultLength: Int) -> Frame? {
         switch request {
         case .binary(_, let content):
             return Frame(
@@ -86,21 +93,38 @@ public enum AppProtocol {
                 content: binaryAnswerPrefix + content.prefix(10)
             )
         case .json(let document):
-            return resultFrame(result(for: document))
+            return result(for: document, limit: maxResultLength).map(resultFrame)
         }
     }
 
     /// The "result" text for a JSON request.
     public static func result(for document: JSONValue) -> String {
+        result(for: document, limit: .max)!
+    }
+
+    /// The "result" text for a JSON request, or nil when the text would pass `limit` bytes.
+    static func result(for document: JSONValue, limit: Int) -> String? {
         guard case .object = document else {
             // The guide's server spins forever on falsy content ({} aside) and crashes on other non-objects.
             return "Error: request content must be a JSON object, got \(document.pythonTypeName)."
         }
         let action = document["action"] ?? .null
-        guard action == .string("search") else { return "Error: invalid action '\(PythonRepr.str(action))'." }
+        guard action == .string("search") else {
+            guard let shown = str(action, limit: limit) else { return nil }
+            return "Error: invalid action '\(shown)'."
+        }
         let value = document["value"] ?? .null
         if let text = value.stringValue, let answer = answer(to: text) { return answer }
-        return "No match for '\(PythonRepr.str(value))'."
+        guard let shown = str(value, limit: limit) else { return nil }
+        return "No match for '\(shown)'."
+    }
+
+    /// `str(value)`, or nil once it passes `limit` bytes.
+    private static func str(_ value: JSONValue, limit: Int) -> String? {
+        if case .string(let text) = value { return text.utf8.count > limit ? nil : text }
+        var output: [UInt8] = []
+        PythonRepr.append(value, to: &output, limit: limit)
+        return output.count > limit ? nil : String(decoding: output, as: UTF8.self)
     }
 
     /// `{"result": text}` as a text/json frame: the guide's answer format, also used for errors.

@@ -35,6 +35,8 @@ public final class Reactor {
 
     /// The time at the start of the current turn (`MonotonicClock` nanoseconds).
     public private(set) var now: UInt64
+    /// Counts the loop's turns (one wait and what it woke), so work can be budgeted per turn.
+    public private(set) var turn: UInt64 = 0
 
     /// Creates a loop on the given backend.
     public init(kind: SelectorKind = .poll) throws(SystemError) {
@@ -218,6 +220,20 @@ public final class Reactor {
         return remote
     }
 
+    /// A handle another thread may use to have `action` run on this loop's thread (once per wake-up
+    /// noticed; several wake-ups before the loop runs may be one call). It stays registered for the
+    /// loop's life and does not keep `run()` going on its own.
+    public func makeWakeUp(_ action: @escaping (Reactor) -> Void) throws(SystemError) -> ReactorWakeUp {
+        let wakeUp = try ReactorWakeUp()
+        try register(
+            descriptor: wakeUp.pipe.readDescriptor,
+            interest: .readable,
+            handler: WakeUpReader(wakeUp, action),
+            isInternal: true
+        )
+        return wakeUp
+    }
+
     // MARK: - Running
 
     /// Ends `run()` after the current callback returns.
@@ -236,6 +252,7 @@ public final class Reactor {
             fired.removeAll(keepingCapacity: true)
             try backend.wait(until: timers.nextDeadline, into: &fired)
             now = MonotonicClock.now()
+            turn &+= 1
             tagWithGenerations()
             dispatchFiredEvents()
             runExpiredTimers()
@@ -315,6 +332,36 @@ public final class RemoteStop: Sendable {
     public func stop() {
         pipe.wake()
     }
+}
+
+/// Wakes a reactor from any thread, so it runs the action given to `Reactor.makeWakeUp`.
+public final class ReactorWakeUp: Sendable {
+    fileprivate let pipe: WakePipe
+
+    fileprivate init() throws(SystemError) {
+        pipe = try WakePipe()
+    }
+
+    /// Asks the loop to run the action; returns at once. Safe from any thread.
+    public func wake() {
+        pipe.wake()
+    }
+}
+
+/// Runs a wake-up's action on the loop's thread. Holds the `ReactorWakeUp`, so its pipe lives as long as
+/// the registration does.
+private final class WakeUpReader: SocketHandler {
+    private let wakeUp: ReactorWakeUp
+    private let action: (Reactor) -> Void
+    init(_ wakeUp: ReactorWakeUp, _ action: @escaping (Reactor) -> Void) {
+        self.wakeUp = wakeUp
+        self.action = action
+    }
+    func readable(in reactor: Reactor) {
+        _ = wakeUp.pipe.drain()
+        action(reactor)
+    }
+    func writable(in reactor: Reactor) {}
 }
 
 /// Stops the reactor when its `RemoteStop` is used. Holds the `RemoteStop`, so its pipe lives as long as

@@ -1,6 +1,6 @@
 // AppConnection.swift -- one client of `serve app`: read one request, answer it, close cleanly.
 //
-// Phases: reading -> writing -> (lingering) -> closed. Bad input gets a framed
+// Phases: reading -> (working) -> writing -> (lingering) -> closed. Bad input gets a framed
 // {"result": "Error: ..."} where the framing allows, and costs only this connection.
 
 /// Settings for `serve app`.
@@ -12,19 +12,25 @@ public struct AppOptions: Sendable {
     /// After the response, how long unread input is drained before closing (so the close is a FIN, not a
     /// RST that could destroy the response in the client's receive queue).
     public var lingerTimeout: Duration
-    /// Most request bytes held across all connections at once (see RequestBudget).
+    /// Most request and queued response bytes held across all connections at once (see RequestBudget).
     public var maxBufferedBytes: Int
+    /// Threads that answer the requests too large for the loop (see RequestWorkers).
+    public var workerThreads: Int
+    /// Tests only: run on a worker thread before it answers each request (to hold it there).
+    public var beforeEachWorkerJob: (@Sendable () -> Void)?
 
     public init(
         maxContentLength: Int = FrameDecoder.defaultMaximumContentLength,
         requestTimeout: Duration = .seconds(10),
         lingerTimeout: Duration = .seconds(2),
-        maxBufferedBytes: Int? = nil
+        maxBufferedBytes: Int? = nil,
+        workerThreads: Int? = nil
     ) {
         self.maxContentLength = maxContentLength
         self.requestTimeout = requestTimeout
         self.lingerTimeout = lingerTimeout
         self.maxBufferedBytes = maxBufferedBytes ?? RequestBudget.defaultLimit(maxContentLength: maxContentLength)
+        self.workerThreads = workerThreads ?? RequestWorkers.defaultThreadCount()
     }
 }
 
@@ -33,6 +39,8 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private enum Phase {
         /// Waiting for a whole request.
         case reading
+        /// The request is whole and with a worker thread; its input is not read meanwhile.
+        case working
         /// Sending the response.
         case writing
         /// Response sent and write side shut: discarding input until the client closes.
@@ -45,8 +53,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private let peer: String
     private unowned let server: ConnectionServer
     private let readBuffer: ReadBuffer
-    /// The request bytes all connections may hold together; this one holds `requestBytes` of them.
+    /// The bytes all connections may hold together; this one holds `heldBytes` of them.
     private let budget: RequestBudget
+    private var heldBytes = 0
+    private let workers: RequestWorkers
+    /// The request while a worker has it.
+    private var job: RequestWorkers.Job?
     private let options: AppOptions
     private var phase = Phase.reading
     private var decoder: FrameDecoder
@@ -70,6 +82,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         server: ConnectionServer,
         readBuffer: ReadBuffer,
         budget: RequestBudget,
+        workers: RequestWorkers,
         options: AppOptions
     ) {
         self.socket = socket
@@ -78,6 +91,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         self.server = server
         self.readBuffer = readBuffer
         self.budget = budget
+        self.workers = workers
         self.options = options
         self.decoder = FrameDecoder(maximumContentLength: options.maxContentLength)
     }
@@ -100,7 +114,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         switch phase {
         case .reading: readRequest(in: reactor)
         case .lingering: discardInput(in: reactor)
-        case .writing, .closed: break
+        case .working, .writing, .closed: break
         }
     }
 
@@ -138,6 +152,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             )
             return
         }
+        heldBytes += count
         requestBytes += count
         decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
         do {
@@ -171,17 +186,37 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             headerLength: decoder.lastHeaderLength,
             contentLength: frame.content.count
         )
-        let request: AppProtocol.Request
+        let header = frame.header
         do {
-            request = try AppProtocol.request(from: frame)
+            job = try workers.answer(frame, in: reactor) { [weak self] answer, reactor in
+                self?.job = nil
+                self?.deliver(answer, header: header, in: reactor)
+            }
         } catch {
-            server.stats.count(.badRequest)
-            refuse(error.description, in: reactor)
+            server.stats.count(.io)
+            reportError("\(error)", in: reactor)
+            close(in: reactor)
             return
         }
-        server.stats.requestAnswered()
-        server.log.received(request, header: frame.header, from: peer)
-        send(AppProtocol.response(to: request), in: reactor)
+        guard job != nil else { return }
+        // Answered later: until then nothing more is read from this client.
+        phase = .working
+        reactor.setInterest(.none, for: descriptor)
+    }
+
+    /// Sends the answer a worker (or the loop itself) made. The request's bytes are no longer held.
+    private func deliver(_ answer: AppAnswer, header: FrameHeader, in reactor: Reactor) {
+        guard phase == .reading || phase == .working else { return }
+        budget.release(heldBytes)
+        heldBytes = 0
+        if let reason = answer.refusal {
+            server.stats.count(.badRequest)
+            reportError(reason, in: reactor)
+        } else if let request = answer.request {
+            server.stats.requestAnswered()
+            server.log.received(request, header: header, from: peer)
+        }
+        send(answer.response, in: reactor)
     }
 
     /// Bad input: one log line, a framed error reply, and a clean close of this connection only.
@@ -221,6 +256,13 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             responseSent(in: reactor)
             return
         }
+        guard budget.take(bytes.count - written) else {
+            server.stats.count(.overBudget)
+            reportError("response not queued: the server holds as many bytes as it may (--max-buffered).", in: reactor)
+            close(in: reactor)
+            return
+        }
+        heldBytes += bytes.count - written
         bytes.withUnsafeBytes { response.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
         inputQueueJustDrained = false  // the rest goes out in a later turn: check then
         reactor.setInterest(.writable, for: descriptor)
@@ -299,6 +341,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             server.stats.count(.timeout)
             let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
             refuse("request not complete after \(seconds) s (\(requestBytes) bytes received).", in: reactor)
+        case .working:
+            server.stats.count(.timeout)
+            if let job { workers.cancel(job) }
+            job = nil
+            let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
+            refuse("request not answered within \(seconds) s: the server is busy with large requests.", in: reactor)
         case .writing:
             server.stats.count(.timeout)
             reportError("client did not read the response within the request timeout", in: reactor)
@@ -326,8 +374,10 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private func close(in reactor: Reactor) {
         guard phase != .closed else { return }
         phase = .closed
-        budget.release(requestBytes)
-        requestBytes = 0
+        budget.release(heldBytes)
+        heldBytes = 0
+        if let job { workers.cancel(job) }
+        job = nil
         linger?.cancel()
         server.log.closing(peer)
         server.log.tcpSummary(of: socket, side: .server, peer: peer)

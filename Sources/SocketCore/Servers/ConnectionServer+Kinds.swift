@@ -38,6 +38,11 @@ extension ConnectionServer {
     {
         let readBuffer = ReadBuffer()
         let budget = RequestBudget(limit: app.maxBufferedBytes)
+        let workers = try RequestWorkers(
+            reactor: reactor,
+            threadCount: app.workerThreads,
+            beforeEachJob: app.beforeEachWorkerJob
+        )
         let server = try ConnectionServer(
             reactor: reactor,
             options: options,
@@ -50,6 +55,7 @@ extension ConnectionServer {
                 server: server,
                 readBuffer: readBuffer,
                 budget: budget,
+                workers: workers,
                 options: app
             )
         }

@@ -1,0 +1,45 @@
+// AppAnswer.swift -- what `serve app` makes of one whole request: what it meant and the response, made on
+// the loop for small requests and on a worker thread for large ones (RequestWorkers), then sent by the loop.
+
+/// A request's meaning and its response. Pure: no sockets, no log.
+struct AppAnswer: Sendable {
+    /// The request as understood, for the log; nil when it was refused.
+    var request: AppProtocol.Request?
+    /// Why the request was refused, for the log and the stats; `response` is then the error frame.
+    var refusal: String?
+    var response: Frame
+
+    /// A response's content may be this many times the request's content...
+    static let responseGrowthLimit = 2
+    /// ...or this long, whichever is more (the guide's answers and errors are far shorter).
+    static let responseFloor = 64 << 10
+
+    /// The longest response content allowed for a request of `contentLength` bytes.
+    static func maxResponseLength(forRequestOf contentLength: Int) -> Int {
+        max(responseFloor, responseGrowthLimit * contentLength)
+    }
+
+    /// Parses, validates and answers `frame`.
+    static func make(for frame: Frame) -> AppAnswer {
+        let request: AppProtocol.Request
+        do {
+            request = try AppProtocol.request(from: frame)
+        } catch {
+            return refused(error.description)
+        }
+        let limit = maxResponseLength(forRequestOf: frame.content.count)
+        guard let response = AppProtocol.response(to: request, maxResultLength: limit),
+            response.content.count <= limit
+        else {
+            return refused(
+                "the answer would be longer than \(NumberFormat.bytes(limit)), the most allowed for a request of "
+                    + "\(frame.content.count) bytes."
+            )
+        }
+        return AppAnswer(request: request, refusal: nil, response: response)
+    }
+
+    private static func refused(_ reason: String) -> AppAnswer {
+        AppAnswer(request: nil, refusal: reason, response: AppProtocol.resultFrame("Error: \(reason)"))
+    }
+}
