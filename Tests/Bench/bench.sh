@@ -40,6 +40,8 @@ read -r rps p50 p99 <<<"$(echo "$out" | field requests_per_s latency_p50_us late
 printf 'serve app      1 client      %10s req/s  latency    p50 %8s us  p99 %8s us\n' "$rps" "$p50" "$p99"
 printf 'serve app    memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S)" "$(hwm_kib $S)"
 kill $S; wait $S 2>/dev/null
+# --- serve app: normal requests while 32 and 100 clients send 1 MiB requests (issue 16) ------------
+D=$D "$HERE/fairness.sh" "$BIN"
 # --- serve app: memory given back after a burst of large requests whose answers nobody reads ------
 P=$(free_port); "$BIN" serve app 127.0.0.1 "$P" -q --request-timeout 2 >/dev/null 2>&1 & S=$!; wait_port "$P"
 python3 - "$P" <<'PY'
