@@ -64,8 +64,15 @@ def err(*args):
 
 
 def family_for(host):
-    """The guide uses AF_INET; an IPv6 literal gets AF_INET6 as a convenience."""
+    """The guide uses AF_INET; an IPv6 literal gets AF_INET6, and unix:PATH AF_UNIX, as conveniences."""
+    if host.startswith("unix:"):
+        return socket.AF_UNIX
     return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def address_for(host, port):
+    """(host, port), or the path of unix:PATH (the port is then unused)."""
+    return host[len("unix:"):] if host.startswith("unix:") else (host, port)
 
 
 # ---------------------------------------------------------------- libserver/libclient
@@ -314,9 +321,12 @@ def run_server(host, port):
     lsock = socket.socket(family_for(host), socket.SOCK_STREAM)
     # Avoid bind() exception: OSError: [Errno 48] Address already in use
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((host, port))
+    lsock.bind(address_for(host, port))
     lsock.listen()
-    out(f"Listening on {(host, lsock.getsockname()[1])}")
+    if family_for(host) == socket.AF_UNIX:
+        out(f"Listening on {lsock.getsockname()}")
+    else:
+        out(f"Listening on {(host, lsock.getsockname()[1])}")
     lsock.setblocking(False)
     sel.register(lsock, selectors.EVENT_READ, data=None)
     try:
@@ -357,7 +367,7 @@ def create_request(action, value):
 def run_client(host, port, action, value):
     """app-client.py"""
     sel = selectors.DefaultSelector()
-    addr = (host, port)
+    addr = address_for(host, port)
     out(f"Starting connection to {addr}")
     sock = socket.socket(family_for(host), socket.SOCK_STREAM)
     sock.setblocking(False)
