@@ -41,6 +41,7 @@ struct Probe: ParsableCommand {
     @Option(help: ArgumentHelp("Most checks in flight at once. Default: 64.", valueName: "n"))
     var concurrency: Int = 64
 
+    @OptionGroup var families: FamilyFlags
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -75,7 +76,7 @@ struct Probe: ParsableCommand {
         var anyOpen = false
         try reportingFailures(log, server: "sockettool listen \(shellWord(host)) PORT", results: log.output) {
             let ports = try portList()
-            let addresses = try AddressResolver.clientAddresses(host: host, port: ports[0])
+            let addresses = try AddressResolver.clientAddresses(host: host, port: ports[0], family: families.family)
             let targets = ports.map { port in
                 DialTarget(
                     addresses: addresses.map { address in

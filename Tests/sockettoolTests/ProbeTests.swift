@@ -98,9 +98,11 @@ struct ProbeTests {
     func everyAddress() throws {
         let open = try OpenPort()
         let run = try runSockettool(["probe", "localhost", String(open.port)])
+        let ipv4 = try runSockettool(["probe", "-4", "localhost", String(open.port)])
         withExtendedLifetime(open) {}
         #expect(run.status == 0, "\(run.transcript)")
         #expect(run.stdoutLines == ["127.0.0.1:\(open.port) open"], "\(run.transcript)")
+        #expect(ipv4.stdoutLines == ["127.0.0.1:\(open.port) open"], "\(ipv4.transcript)")
     }
 
     /// A command line and the status it must exit with.
