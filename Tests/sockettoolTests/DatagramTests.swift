@@ -1,6 +1,7 @@
 // DatagramTests.swift -- UDP over loopback: `serve echo --udp` (one recvfrom and one sendto per datagram,
 // boundaries kept, --json events) and `connect --udp` (each message one datagram, every echo matched, lost
-// datagrams reported after --timeout, an ICMP port unreachable reported as refused).
+// datagrams reported after --timeout, an ICMP port unreachable reported as refused),
+// and the real nc -u against the server.
 import Foundation
 import Glibc
 import SocketCore
@@ -85,6 +86,19 @@ struct DatagramTests {
         let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port)])
         #expect(run.status == 69, "\(run.transcript)")
         #expect(run.stderr.contains("Connection refused"), "\(run.transcript)")
+    }
+
+    @Test(
+        "the real nc -u talks to serve echo --udp: its line comes back",
+        .enabled(if: NetcatTools.ncIsOpenBSD, "needs OpenBSD nc")
+    )
+    func ncClient() throws {
+        let (server, port) = try startServer()
+        // -w 1: nc -u has no end of its own; it quits after 1 s without traffic once stdin has ended.
+        let run = try ChildProcess.run(NetcatTools.nc!, ["-u", "-w", "1", "127.0.0.1", String(port)], input: "hi\n")
+        #expect(run.stdout == "hi", "\(run)")
+        server.send(SIGTERM)
+        _ = try server.waitForExit()
     }
 
     @Test("--udp refuses what has no datagram meaning: -m -, --conns, --bytes (exit 64)")
