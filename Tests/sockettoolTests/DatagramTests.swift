@@ -1,7 +1,7 @@
 // DatagramTests.swift -- UDP over loopback: `serve echo --udp` (one recvfrom and one sendto per datagram,
 // boundaries kept, --json events) and `connect --udp` (each message one datagram, every echo matched, lost
 // datagrams reported after --timeout, an ICMP port unreachable reported as refused),
-// and the real nc -u against the server.
+// and the real nc -u and socat as peers.
 import Foundation
 import Glibc
 import SocketCore
@@ -99,6 +99,24 @@ struct DatagramTests {
         #expect(run.stdout == "hi", "\(run)")
         server.send(SIGTERM)
         _ = try server.waitForExit()
+    }
+
+    @Test(
+        "connect --udp against socat's UDP echo (UDP-LISTEN to PIPE): the datagram comes back",
+        .enabled(if: NetcatTools.socat != nil, "needs socat")
+    )
+    func socatServer() throws {
+        // One message: socat's PIPE is a byte stream, so two datagrams that arrive together come back as
+        // one ('abb'), which connect --udp rightly reports as unexpected and lost.
+        let socat = try shell("exec socat -d -d UDP-LISTEN:0,bind=127.0.0.1 PIPE </dev/null")
+        let port = try socat.waitForStderr { line in
+            line.contains("listening on") ? UInt16(line.split(separator: ":").last ?? "") : nil
+        }
+        let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "-m", "bb"])
+        #expect(run.status == 0, "\(run.transcript)\nsocat: \(socat.transcript)")
+        #expect(run.stdoutLines == ["Received b'bb' (datagram 1 of 1)"])
+        socat.send(SIGTERM)
+        _ = try socat.waitForExit()
     }
 
     @Test("--udp refuses what has no datagram meaning: -m -, --conns, --bytes (exit 64)")
