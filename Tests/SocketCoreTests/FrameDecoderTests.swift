@@ -8,12 +8,32 @@ import Testing
     static let binary = AppProtocol.binaryRequest(value: "\u{1F603}")
     static let twoMessages = search.encoded() + binary.encoded()
 
-    /// Feeds `chunks` in order; returns every frame decoded.
+    /// Feeds `chunks` in order; returns every frame decoded. Every test decodes both ways the decoder can be
+    /// fed, `feed` + `next()` and `next(feeding:)` (the server's path, straight from its read buffer), and
+    /// they must agree on every frame and every error.
     private func decode(_ chunks: [[UInt8]], maximumContentLength: Int = 1 << 20) throws -> [Frame] {
+        let fed = Result { try decode(chunks, maximumContentLength: maximumContentLength, straight: false) }
+        let straight = Result { try decode(chunks, maximumContentLength: maximumContentLength, straight: true) }
+        switch (fed, straight) {
+        case (.success(let frames), .success(let straightFrames)):
+            #expect(frames == straightFrames, "next(feeding:) decodes what feed + next() does")
+        case (.failure(let error), .failure(let straightError)):
+            #expect("\(error)" == "\(straightError)", "next(feeding:) fails as feed + next() does")
+        default:
+            Issue.record("feed + next(): \(fed); next(feeding:): \(straight)")
+        }
+        return try fed.get()
+    }
+
+    private func decode(_ chunks: [[UInt8]], maximumContentLength: Int, straight: Bool) throws -> [Frame] {
         var decoder = FrameDecoder(maximumContentLength: maximumContentLength)
         var frames: [Frame] = []
         for chunk in chunks {
-            decoder.feed(chunk)
+            if straight {
+                if let frame = try chunk.withUnsafeBytes({ try decoder.next(feeding: $0) }) { frames.append(frame) }
+            } else {
+                decoder.feed(chunk)
+            }
             while let frame = try decoder.next() { frames.append(frame) }
         }
         try decoder.finish()
@@ -140,6 +160,22 @@ import Testing
         decoder.feed([UInt8](repeating: 7, count: 10))
         #expect(try decoder.next() == nil)
         #expect(decoder.bufferedByteCount == 10)
+    }
+
+    @Test("next(feeding:) agrees with feed + next() on broken streams too: every cut, empty and oversized headers")
+    func straightFromTheReadAgreesOnErrors() {
+        let whole = Self.search.encoded()
+        let oversized = header(
+            #"{"byteorder": "little", "content-type": "x", "content-encoding": "binary", "content-length": 1048577}"#
+        )
+        let broken = [[0x00, 0x00] + whole, oversized, header(#"{"byteorder": "sideways"}"#) + [1, 2, 3]]
+        let truncated = (0..<whole.count).map { Array(whole[..<$0]) }
+        for stream in broken + truncated + [whole + Array(whole[..<50])] {
+            for split in 0...stream.count {
+                // decode() records an issue when the two ways differ; the error itself is expected here.
+                _ = try? decode([Array(stream[..<split]), Array(stream[split...])])
+            }
+        }
     }
 
     /// A prefix + the given JSON header.

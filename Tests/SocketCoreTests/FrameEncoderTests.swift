@@ -26,6 +26,44 @@ import Testing
         )
     }
 
+    @Test("the server's answers from the guide's table, encoded once, are the bytes it would write each time")
+    func tableAnswersEncodedOnce() {
+        let golden = ByteNotation.format(
+            Array(
+                #"{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 43}{"result": "Follow the white rabbit. \#u{1F430}"}"#
+                    .utf8
+            ),
+            limit: 1000
+        )
+        for value in ["morpheus", "ring", "\u{1F436}"] {
+            let frame = AppProtocol.searchRequest(value: value)
+            let answer = AppAnswer.make(for: frame)
+            let document = JSONValue.object([
+                JSONMember("action", .string("search")), JSONMember("value", .string(value)),
+            ])
+            let request = AppProtocol.Request.json(document)
+            let computed = AppProtocol.resultFrame(AppProtocol.result(for: document))
+            #expect(answer.response == computed.encoded(), "\(value)")
+            #expect(answer.responseContentLength == computed.content.count, "\(value)")
+            #expect(answer.request == request && answer.refusal == nil)
+        }
+        let morpheus = AppAnswer.make(for: AppProtocol.searchRequest(value: "morpheus")).response
+        #expect(ByteNotation.format(Array(morpheus.dropFirst(2)), limit: 1000) == golden)
+        // Not in the table: the answer is written for the request.
+        let other = AppAnswer.make(for: AppProtocol.searchRequest(value: "neo"))
+        #expect(
+            String(decoding: other.response.dropFirst(2), as: UTF8.self).hasSuffix(
+                #"{"result": "No match for 'neo'."}"#
+            )
+        )
+        let wrongAction = AppAnswer.make(for: AppProtocol.searchRequest(action: "find", value: "morpheus"))
+        #expect(
+            String(decoding: wrongAction.response, as: UTF8.self).hasSuffix(
+                #"{"result": "Error: invalid action 'find'."}"#
+            )
+        )
+    }
+
     @Test func theGuidesBinaryExchange() {
         // The guide's transcript shows b'\x00|' from a big-endian machine: "big" is 3 bytes shorter than "little".
         let request = AppProtocol.binaryRequest(value: "\u{1F603}")

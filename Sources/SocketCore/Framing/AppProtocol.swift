@@ -2,15 +2,40 @@
 
 /// The guide's search service: requests in, responses out. No sockets here.
 public enum AppProtocol {
-    /// The guide's `request_search` table: the answer for `value`, if it has one. A switch compares a few
-    /// bytes where a dictionary would hash the whole string.
+    /// The guide's `request_search` table: the answer for `value`, if it has one.
     static func answer(to value: String) -> String? {
+        tableIndex(of: value).map { tableAnswers[$0] }
+    }
+
+    /// Where `value` is in the guide's table. A switch compares a few bytes where a dictionary would hash the
+    /// whole string.
+    static func tableIndex(of value: String) -> Int? {
         switch value {
-        case "morpheus": "Follow the white rabbit. \u{1F430}"
-        case "ring": "In the caves beneath the Misty Mountains. \u{1F48D}"
-        case "\u{1F436}": "\u{1F43E} Playing ball! \u{1F3D0}"
+        case "morpheus": 0
+        case "ring": 1
+        case "\u{1F436}": 2
         default: nil
         }
+    }
+
+    /// The answers of the guide's table, in `tableIndex` order.
+    static let tableAnswers = [
+        "Follow the white rabbit. \u{1F430}",
+        "In the caves beneath the Misty Mountains. \u{1F48D}",
+        "\u{1F43E} Playing ball! \u{1F3D0}",
+    ]
+
+    /// The table's answers as whole response frames, encoded once: they never change, so a search that hits
+    /// the table (the guide's every request) costs the server no JSON writing.
+    static let encodedTableResponses = tableAnswers.map { resultFrame($0).encoded() }
+
+    /// The encoded response to `request` when it is a search that the table answers; nil for anything else.
+    static func encodedTableResponse(to request: Request) -> [UInt8]? {
+        guard case .json(let document) = request, case .object = document,
+            document["action"] == .string("search"), let value = document["value"]?.stringValue,
+            let index = tableIndex(of: value)
+        else { return nil }
+        return encodedTableResponses[index]
     }
 
     /// The content type of the server's binary answer.

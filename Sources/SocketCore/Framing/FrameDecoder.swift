@@ -96,6 +96,41 @@ public struct FrameDecoder: Sendable {
         }
     }
 
+    /// `feed(bytes)` then `next()`, without the copy into the decoder when nothing is buffered: a message that
+    /// arrives whole in one read (the guide's every request) is decoded straight from the caller's bytes, its
+    /// content copied once, and only bytes after it are kept. Same results and errors as feed + next.
+    public mutating func next(feeding bytes: UnsafeRawBufferPointer) throws(FrameError) -> Frame? {
+        guard case .waitingForHeaderLength = state, bufferedByteCount == 0, bytes.count >= 2 else {
+            feed(bytes)
+            return try next()
+        }
+        let length = FrameEncoder.announcedHeaderLength(bytes)
+        guard length > 0, bytes.count >= 2 + length else {
+            feed(bytes)
+            return try next()
+        }
+        let header: FrameHeader
+        do {
+            header = try FrameHeader(
+                validating: UnsafeRawBufferPointer(rebasing: bytes[2..<2 + length]),
+                maximumContentLength: maximumContentLength
+            )
+        } catch {
+            return try fail(error)
+        }
+        let contentStart = 2 + length
+        let contentEnd = contentStart + header.contentLength
+        guard bytes.count >= contentEnd else {
+            // The content is still coming: keep what arrived of it, as next() would have.
+            feed(UnsafeRawBufferPointer(rebasing: bytes[contentStart...]))
+            state = .waitingForContent(header, headerLength: length)
+            return nil
+        }
+        if contentEnd < bytes.count { feed(UnsafeRawBufferPointer(rebasing: bytes[contentEnd...])) }
+        lastHeaderLength = length
+        return Frame(header: header, content: Array(UnsafeRawBufferPointer(rebasing: bytes[contentStart..<contentEnd])))
+    }
+
     /// Call at end of stream: throws `.truncated` if the stream stopped inside a message.
     public func finish() throws(FrameError) {
         // What the current message consumed is known from the state: the prefix, then the header.

@@ -121,8 +121,8 @@ extension EventLog {
     }
 
     /// The -v line for `socket`, read now: call it just before close().
-    public func tcpSummary(of socket: Socket, side: ConnectionSide, peer: String) {
+    public func tcpSummary(of socket: Socket, side: ConnectionSide, peer: @autoclosure () -> String) {
         guard wants(.verbose) else { return }
-        tcpSummary(KernelTCPInfo(of: socket), side: side, peer: peer)
+        tcpSummary(KernelTCPInfo(of: socket), side: side, peer: peer())
     }
 }

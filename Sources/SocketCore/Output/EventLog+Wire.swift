@@ -48,12 +48,13 @@ extension EventLog {
     /// for a response, the nanoseconds since the request was sent.
     public func frameLayout(
         _ direction: FrameDirection,
-        peer: String,
+        peer: @autoclosure () -> String,
         headerLength: Int,
         contentLength: Int,
         roundTrip: UInt64? = nil
     ) {
         guard wants(.verbose) else { return }
+        let peer = peer()
         let total = 2 + headerLength + contentLength
         let after = roundTrip.map { ", \(NumberFormat.duration(nanoseconds: $0)) after the request" } ?? ""
         let prefix =

@@ -7,7 +7,26 @@ struct AppAnswer: Sendable {
     var request: AppProtocol.Request?
     /// Why the request was refused, for the log and the stats; `response` is then the error frame.
     var refusal: String?
-    var response: Frame
+    /// The response frame as it goes on the wire.
+    var response: [UInt8]
+    /// The length of the response's content (the log's frame layout).
+    var responseContentLength: Int
+
+    init(request: AppProtocol.Request?, refusal: String?, response: Frame) {
+        self.init(
+            request: request,
+            refusal: refusal,
+            encoded: response.encoded(),
+            contentLength: response.content.count
+        )
+    }
+
+    init(request: AppProtocol.Request?, refusal: String?, encoded: [UInt8], contentLength: Int) {
+        self.request = request
+        self.refusal = refusal
+        self.response = encoded
+        self.responseContentLength = contentLength
+    }
 
     /// A response's content may be this many times the request's content...
     static let responseGrowthLimit = 2
@@ -26,6 +45,10 @@ struct AppAnswer: Sendable {
             request = try AppProtocol.request(from: frame)
         } catch {
             return refused(error.description)
+        }
+        if let encoded = AppProtocol.encodedTableResponse(to: request) {
+            let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
+            return AppAnswer(request: request, refusal: nil, encoded: encoded, contentLength: contentLength)
         }
         let limit = maxResponseLength(forRequestOf: frame.content.count)
         guard let response = AppProtocol.response(to: request, maxResultLength: limit),

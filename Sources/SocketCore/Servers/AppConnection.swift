@@ -50,7 +50,9 @@ final class AppConnection: ServedConnection, DeadlineOwner {
 
     private let socket: Socket
     let descriptor: CInt
-    private let peer: String
+    private let peerAddress: SocketAddress
+    /// `host:port`, made the first time a line shows it: a quiet server never formats it.
+    private lazy var peer = peerAddress.description
     private unowned let server: ConnectionServer
     private let readBuffer: ReadBuffer
     /// The bytes all connections may hold together; this one holds `heldBytes` of them.
@@ -87,7 +89,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     ) {
         self.socket = socket
         self.descriptor = socket.descriptor
-        self.peer = peer.description
+        self.peerAddress = peer
         self.server = server
         self.readBuffer = readBuffer
         self.budget = budget
@@ -97,7 +99,6 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     }
 
     func start(in reactor: Reactor) {
-        try? socket.setNoDelay(true)
         server.log.accepted(peer)
         do {
             try reactor.register(socket, interest: .readable, handler: self)
@@ -154,9 +155,9 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         }
         heldBytes += count
         requestBytes += count
-        decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
         do {
-            guard let frame = try decoder.next() else { return }
+            guard let frame = try decoder.next(feeding: UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
+            else { return }
             answer(frame, in: reactor)
         } catch {
             server.stats.count(.badRequest)
@@ -187,8 +188,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             contentLength: frame.content.count
         )
         let header = frame.header
+        if workers.mayAnswerInline(frame, in: reactor) {
+            deliver(AppAnswer.make(for: frame), header: header, in: reactor)
+            return
+        }
         do {
-            job = try workers.answer(frame, in: reactor) { [weak self] answer, reactor in
+            job = try workers.enqueue(frame) { [weak self] answer, reactor in
                 self?.job = nil
                 self?.deliver(answer, header: header, in: reactor)
             }
@@ -198,7 +203,6 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             close(in: reactor)
             return
         }
-        guard job != nil else { return }
         // Answered later: until then nothing more is read from this client.
         phase = .working
         reactor.setInterest(.none, for: descriptor)
@@ -216,13 +220,14 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             server.stats.requestAnswered()
             server.log.received(request, header: header, from: peer)
         }
-        send(answer.response, in: reactor)
+        send(answer.response, contentLength: answer.responseContentLength, in: reactor)
     }
 
     /// Bad input: one log line, a framed error reply, and a clean close of this connection only.
     private func refuse(_ reason: String, in reactor: Reactor) {
         reportError(reason, in: reactor)
-        send(AppProtocol.resultFrame("Error: \(reason)"), in: reactor)
+        let frame = AppProtocol.resultFrame("Error: \(reason)")
+        send(frame.encoded(), contentLength: frame.content.count, in: reactor)
     }
 
     private func reportError(_ reason: String, in reactor: Reactor) {
@@ -231,15 +236,15 @@ final class AppConnection: ServedConnection, DeadlineOwner {
 
     // MARK: - Writing
 
-    private func send(_ frame: Frame, in reactor: Reactor) {
+    /// Sends an encoded response frame (`contentLength` is its content's length, for the log).
+    private func send(_ bytes: [UInt8], contentLength: Int, in reactor: Reactor) {
         phase = .writing
-        let bytes = frame.encoded()
         server.log.sending(bytes, to: peer)
         server.log.frameLayout(
             .responseOut,
             peer: peer,
             headerLength: FrameEncoder.announcedHeaderLength(bytes),
-            contentLength: frame.content.count
+            contentLength: contentLength
         )
         // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.
         var written = 0

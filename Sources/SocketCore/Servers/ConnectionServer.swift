@@ -111,6 +111,9 @@ public final class ConnectionServer {
                 reuseAddress: options.reuseAddress
             )
         }
+        // Accepted sockets inherit TCP_NODELAY from their listener (Linux clones the listener's socket), so
+        // this one call stands for one per connection. Unix sockets have no Nagle.
+        if socket.family != AddressFamily.unix { try? socket.setNoDelay(true) }
         do {
             listener = try Listener(socket: socket, log: log)
         } catch {

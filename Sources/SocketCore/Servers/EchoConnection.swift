@@ -19,8 +19,9 @@ public struct EchoOptions: Sendable {
 final class EchoConnection: ServedConnection, DeadlineOwner {
     private let socket: Socket
     let descriptor: CInt
-    /// `host:port`, computed once.
-    private let peer: String
+    private let peerAddress: SocketAddress
+    /// `host:port`, made the first time a line shows it: a quiet server never formats it.
+    private lazy var peer = peerAddress.description
     private unowned let server: ConnectionServer
     private let readBuffer: ReadBuffer
     private let options: EchoOptions
@@ -42,15 +43,13 @@ final class EchoConnection: ServedConnection, DeadlineOwner {
     init(socket: Socket, peer: SocketAddress, server: ConnectionServer, readBuffer: ReadBuffer, options: EchoOptions) {
         self.socket = socket
         self.descriptor = socket.descriptor
-        self.peer = peer.description
+        self.peerAddress = peer
         self.server = server
         self.readBuffer = readBuffer
         self.options = options
     }
 
     func start(in reactor: Reactor) {
-        // The guide's server echoes in 1 KiB pieces with Nagle on, which stalls 40 ms per window on loopback.
-        try? socket.setNoDelay(true)
         server.log.accepted(peer)
         do {
             try reactor.register(socket, interest: .readable, handler: self)

@@ -35,18 +35,18 @@ extension EventLog {
     }
 
     /// "Accepted connection from 127.0.0.1:54490"
-    func accepted(_ peer: String) {
-        event("accepted", fields: [("peer", .string(peer))]) { line in
+    func accepted(_ peer: @autoclosure () -> String) {
+        event("accepted", fields: [("peer", .string(peer()))]) { line in
             line.append(literal: "Accepted connection from ")
-            line.append(text: peer)
+            line.append(text: peer())
         }
     }
 
     /// "Closing connection to 127.0.0.1:54490"
-    func closing(_ peer: String) {
-        event("closed", fields: [("peer", .string(peer))]) { line in
+    func closing(_ peer: @autoclosure () -> String) {
+        event("closed", fields: [("peer", .string(peer()))]) { line in
             line.append(literal: "Closing connection to ")
-            line.append(text: peer)
+            line.append(text: peer())
         }
     }
 
@@ -61,12 +61,12 @@ extension EventLog {
     }
 
     /// "Echoing b'...' to 127.0.0.1:54490" (multiconn-server.py)
-    func echoing(_ chunk: UnsafeRawBufferPointer, to peer: String) {
-        event("received", fields: [("bytes", .int(chunk.count)), ("peer", .string(peer))]) { line in
+    func echoing(_ chunk: UnsafeRawBufferPointer, to peer: @autoclosure () -> String) {
+        event("received", fields: [("bytes", .int(chunk.count)), ("peer", .string(peer()))]) { line in
             line.append(literal: "Echoing ")
             ByteNotation.append(chunk, to: &line)
             line.append(literal: " to ")
-            line.append(text: peer)
+            line.append(text: peer())
         }
     }
 
@@ -87,21 +87,21 @@ extension EventLog {
     }
 
     /// "Sending b'...' to 127.0.0.1:54490" (libserver.py's _write)
-    func sending(_ bytes: [UInt8], to peer: String) {
-        event("sent", fields: [("bytes", .int(bytes.count)), ("peer", .string(peer))]) { line in
+    func sending(_ bytes: [UInt8], to peer: @autoclosure () -> String) {
+        event("sent", fields: [("bytes", .int(bytes.count)), ("peer", .string(peer()))]) { line in
             line.append(literal: "Sending ")
             bytes.withUnsafeBytes { ByteNotation.append($0, limit: 256, to: &line) }
             line.append(literal: " to ")
-            line.append(text: peer)
+            line.append(text: peer())
         }
     }
 
     /// "Received request {'action': 'search', 'value': 'morpheus'} from 127.0.0.1:54490", or for binary
     /// content "Received binary/custom-client-binary-type request from ..." (libserver.py's process_request).
-    func received(_ request: AppProtocol.Request, header: FrameHeader, from peer: String) {
+    func received(_ request: AppProtocol.Request, header: FrameHeader, from peer: @autoclosure () -> String) {
         var fields: [(String, JSONValue)] {
             var fields: [(String, JSONValue)] = [
-                ("peer", .string(peer)), ("content_type", .string(header.contentType)),
+                ("peer", .string(peer())), ("content_type", .string(header.contentType)),
                 ("content_length", .int(header.contentLength)),
             ]
             if case .json(let document) = request { fields.append(("request", document)) }
@@ -127,7 +127,7 @@ extension EventLog {
                 line.append(literal: " request")
             }
             line.append(literal: " from ")
-            line.append(text: peer)
+            line.append(text: peer())
         }
     }
 

@@ -63,16 +63,30 @@ final class RequestWorkers {
         in reactor: Reactor,
         done: @escaping (AppAnswer, Reactor) -> Void
     ) throws(SystemError) -> Job? {
+        if mayAnswerInline(frame, in: reactor) {
+            done(AppAnswer.make(for: frame), reactor)
+            return nil
+        }
+        return try enqueue(frame, done: done)
+    }
+
+    /// Whether the loop may answer `frame` itself in this turn; true takes its content from the turn's budget.
+    /// (The loop's fast path: an answer made at once needs no `done` closure to wait in.)
+    func mayAnswerInline(_ frame: Frame, in reactor: Reactor) -> Bool {
         let size = frame.content.count
         if reactor.turn != inlineTurn {
             inlineTurn = reactor.turn
             inlineBytes = 0
         }
-        if size <= Self.largestInlineRequest && inlineBytes + size <= Self.inlineBytesPerTurn {
-            inlineBytes += size
-            done(AppAnswer.make(for: frame), reactor)
-            return nil
-        }
+        guard size <= Self.largestInlineRequest && inlineBytes + size <= Self.inlineBytesPerTurn else { return false }
+        inlineBytes += size
+        return true
+    }
+
+    /// Queues `frame` for a worker; `done` runs on the loop with its answer, unless the job is cancelled first.
+    ///
+    /// - Throws: `SystemError` when the first worker thread cannot be made.
+    func enqueue(_ frame: Frame, done: @escaping (AppAnswer, Reactor) -> Void) throws(SystemError) -> Job {
         try startIfNeeded()
         nextID &+= 1
         waiting[nextID] = done
