@@ -26,6 +26,12 @@ struct Connect: ParsableCommand {
                   stdin ends, FIN, and the server's bytes until it closes
               sockettool connect 127.0.0.1 65432 -m - -x < /dev/null
                   the same, every chunk dumped in hex on stderr
+              sockettool connect --udp 127.0.0.1 65432 -m one -m two
+                  UDP ('serve echo --udp'): each message one datagram
+              sockettool connect --udp 127.0.0.1 65432 -m - --timeout 2
+                  nc -u: each read of stdin one datagram, each datagram to
+                  stdout; UDP has no FIN, so it ends 2 s after the last
+                  datagram either way (without --timeout: on Ctrl-C, exit 0)
               sockettool connect 127.0.0.1 65432 --duration 5 --conns 16
                   load: MB/s and round-trip latency percentiles
               sockettool connect --unix /tmp/echo.sock --conns 2
@@ -139,10 +145,20 @@ struct Connect: ParsableCommand {
             throw ValidationError("-x dumps each chunk; a load run (--duration) sends millions: drop one of them.")
         }
         if datagram.udp {
-            if isNetcat || conns != nil || duration != nil || bytes != nil || dump.hexdump {
+            if conns != nil || duration != nil || bytes != nil || (dump.hexdump && !isNetcat) {
                 throw ValidationError(
-                    "--udp sends each --message as one datagram; drop -m -, --conns, --duration, --bytes and -x."
+                    "--udp sends each --message as one datagram (or relays stdin with -m -); drop --conns, "
+                        + "--duration, --bytes, and -x without -m -."
                 )
+            }
+            if endpoint.dial.unixPath != nil {
+                throw ValidationError("--udp is UDP over IP; Unix datagram sockets are not supported: drop --unix.")
+            }
+            if relay.noShutdown {
+                throw ValidationError("--no-shutdown keeps TCP's write side open; UDP has no FIN to hold back.")
+            }
+            if recvSize != nil {
+                throw ValidationError("--recv-size applies to TCP reads; a UDP receive always takes a whole datagram.")
             }
             if messages.contains(where: { $0.utf8.count > DatagramSocket.maximumPayload }) {
                 throw ValidationError("A UDP datagram carries at most \(DatagramSocket.maximumPayload) bytes.")
@@ -185,8 +201,19 @@ struct Connect: ParsableCommand {
         let log = isNetcat ? output.makeRelayLog() : output.makeLog()
         log.dumpsBytes = dump.hexdump
         // An app server would read "He" of "Hello, world" as a header length and wait: point to an echo server.
-        let server = "sockettool serve multi \(endpoint.serverArguments)"
-        try reportingFailures(log, server: server, results: isNetcat ? nil : log.output) {
+        let server =
+            datagram.udp
+            ? "sockettool serve echo --udp \(endpoint.serverArguments)"
+            : "sockettool serve multi \(endpoint.serverArguments)"
+        let udp = datagram.udp
+        let refine: (any Error, Diagnosis) -> Diagnosis = { _, diagnosis in
+            // ss lists UDP sockets with -u; a TCP listing would not show the server the hint asks for.
+            guard udp else { return diagnosis }
+            var diagnosis = diagnosis
+            diagnosis.hint = diagnosis.hint?.replacing("'ss -ltn'", with: "'ss -lun'")
+            return diagnosis
+        }
+        try reportingFailures(log, server: server, results: isNetcat ? nil : log.output, refine: refine) {
             ignoreBrokenPipeSignal()
             let target = try endpoint.target()
             if let duration {
@@ -195,6 +222,14 @@ struct Connect: ParsableCommand {
                 } else {
                     try runLoad(target, seconds: duration, log: log)
                 }
+                return
+            }
+            if datagram.udp && isNetcat {
+                let session = try DatagramRelaySession(
+                    options: relay.options(idleTimeout: client.relayIdleTimeout),
+                    log: log
+                )
+                printSummary(try session.connect(to: target), log: log)
                 return
             }
             if datagram.udp {
@@ -303,7 +338,15 @@ extension Connect {
     /// --udp: each message one datagram to the first address (UDP has no handshake to try the others
     /// with), and the echoes until all are back or --timeout passes (0: wait for every one).
     private func runDatagrams(_ target: DialTarget, log: EventLog) throws {
-        let client = try DatagramEchoClient(peer: target.first, messages: messageList(for: 0), log: log)
+        let peer =
+            target.source.flatMap { source in target.addresses.first { $0.family == source.family } }
+            ?? target.first
+        let client = try DatagramEchoClient(
+            peer: peer,
+            source: target.source,
+            messages: messageList(for: 0),
+            log: log
+        )
         let report = try client.run(
             on: try Reactor(kind: try Backend.fromEnvironment()),
             timeout: self.client.options.timeout

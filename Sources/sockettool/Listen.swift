@@ -16,6 +16,16 @@ struct Listen: ParsableCommand {
             connection is accepted; -k keeps it and takes the next connection
             when one ends (they wait in the listen queue meanwhile).
 
+            With --udp (nc -u -l) it binds a UDP socket and waits for a datagram;
+            its sender becomes the peer (the socket is connected to it, so nobody
+            else is heard). Each datagram goes to stdout as it came, and each read
+            of stdin (a line from a terminal, at most 65,507 bytes) is sent as one
+            datagram. UDP has no FIN: stdin's end only stops sending, and the
+            session ends when --timeout seconds pass with no datagram either way
+            (nc -w), or on Ctrl-C, with exit 0 either way. With -k it is not
+            connected: datagrams from anyone go to stdout, stdin to whoever sent
+            last (nc -u -l -k).
+
             stdout carries the peer's bytes, so every line sockettool prints (the
             listening address, with port 0 the port chosen; with --json, every
             event) goes to stderr.
@@ -31,6 +41,8 @@ struct Listen: ParsableCommand {
                   never read stdin; the peer's FIN ends it
               sockettool listen --unix /tmp/nc.sock
                   nc -lU: the same over a Unix socket
+              sockettool listen --udp 9000 --timeout 2 > received.txt
+                  nc -u -l: UDP; the first datagram's sender is the peer
             """
     )
 
@@ -61,11 +73,25 @@ struct Listen: ParsableCommand {
     var timeout: Seconds?
 
     @OptionGroup var relay: RelayFlags
+    @OptionGroup var datagram: DatagramFlag
     @OptionGroup var dump: HexDumpFlag
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
+        if datagram.udp {
+            if endpoint.unixPath != nil {
+                throw ValidationError("--udp is UDP over IP; Unix datagram sockets are not supported: drop --unix.")
+            }
+            if maxConnections != nil {
+                throw ValidationError(
+                    "--max-conns counts connections; UDP has none (with -k, datagrams from anyone are taken): drop it."
+                )
+            }
+            if relay.noShutdown {
+                throw ValidationError("--no-shutdown keeps TCP's write side open; UDP has no FIN to hold back.")
+            }
+        }
     }
 
     /// -k, or a --max-conns that asks for more than one.
@@ -76,6 +102,10 @@ struct Listen: ParsableCommand {
         log.dumpsBytes = dump.hexdump
         try reportingFailures(log) {
             ignoreBrokenPipeSignal()
+            if datagram.udp {
+                try listenForDatagrams(log: log)
+                return
+            }
             let listener = try Socket.listening(on: try endpoint.address(log: log))
             defer { listener.closeListener() }
             let local = try listener.localAddress()
@@ -118,6 +148,28 @@ struct Listen: ParsableCommand {
             if failures > 0 {
                 throw PartialFailure(failed: failures, total: served, first: firstFailure)
             }
+        }
+    }
+}
+
+extension Listen {
+    /// --udp: nc -u -l (see the discussion).
+    private func listenForDatagrams(log: EventLog) throws {
+        let session = try DatagramRelaySession(
+            options: relay.options(idleTimeout: timeout.flatMap { $0.value > 0 ? $0.asDuration : nil }),
+            log: log
+        )
+        let socket = try DatagramSocket.bound(to: try endpoint.address(log: log))
+        let local: SocketAddress
+        do {
+            local = try socket.localAddress()
+        } catch {
+            socket.close()
+            throw error
+        }
+        log.relayListening(on: local)
+        if let summary = try session.listen(on: socket, followsSender: keepListening) {
+            printSummary(summary, log: log)
         }
     }
 }

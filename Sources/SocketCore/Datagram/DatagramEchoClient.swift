@@ -50,10 +50,16 @@ public final class DatagramEchoClient: SocketHandler {
     )
     private let started = MonotonicClock.now()
 
-    /// A socket connected to `peer` (no packet yet: UDP has no handshake).
-    public init(peer: SocketAddress, messages: [[UInt8]], log: EventLog) throws(SystemError) {
+    /// A socket connected to `peer` (no packet yet: UDP has no handshake), bound to `source` first if given.
+    public init(
+        peer: SocketAddress,
+        source: SocketAddress? = nil,
+        messages: [[UInt8]],
+        log: EventLog
+    ) throws(SystemError) {
         socket = try DatagramSocket(family: peer.family)
         do {
+            if let source { try socket.bind(to: source) }
             try socket.connect(to: peer)
         } catch {
             socket.close()

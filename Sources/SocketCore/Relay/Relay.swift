@@ -8,10 +8,24 @@
 //
 // stdin or stdout may be a file or /dev/null, which epoll refuses: such an end is not registered, and
 // its pump is driven by the connection's readiness instead (a file is always ready anyway).
+//
+// Over UDP (`connect --udp -m -`, `listen --udp`) each read of stdin is one datagram and each datagram
+// one chunk for stdout; UDP has no FIN, so stdin's end stops sending only, and the session ends when
+// nothing moved for the idle timeout (nc -u -w), on a signal (the command's), or on an error.
+
+/// What a relay runs over.
+public enum RelayConnection {
+    /// A connected TCP or Unix stream socket, with half-close.
+    case stream(Socket)
+    /// A UDP socket: datagrams, no end of stream.
+    case datagram(DatagramLink)
+}
 
 /// One relay session over a connected socket. Owns the socket from `init` and closes it at the end.
 public final class Relay {
-    private let socket: Socket
+    private let connection: RelayConnection
+    /// The connection's descriptor (kept: the socket's own is -1 once closed).
+    private let connectionDescriptor: CInt
     private let peer: String
     private let input: StreamDescriptor
     private let options: RelayOptions
@@ -57,7 +71,7 @@ public final class Relay {
     /// - Parameters:
     ///   - input: What is sent to the peer (stdin); not read with `.receiveOnly`.
     ///   - output: Where the peer's bytes go (stdout); not written with `.sendOnly`.
-    public init(
+    public convenience init(
         socket: Socket,
         peer: String,
         input: StreamDescriptor,
@@ -65,25 +79,63 @@ public final class Relay {
         options: RelayOptions,
         log: EventLog
     ) {
-        self.socket = socket
+        self.init(connection: .stream(socket), peer: peer, input: input, output: output, options: options, log: log)
+    }
+
+    /// Takes over `connection`, whose other end is `peer`. Over UDP a stdin read is at most one datagram's
+    /// payload (65,507 bytes), and `options.shutdownWhenInputEnds` does not apply (there is no FIN).
+    public init(
+        connection: RelayConnection,
+        peer: String,
+        input: StreamDescriptor,
+        output: StreamDescriptor,
+        options: RelayOptions,
+        log: EventLog
+    ) {
+        self.connection = connection
         self.peer = peer
         self.input = input
         self.options = options
         self.log = log
+        let end: RelayEnd
+        var outboundSize = options.bufferSize
+        var inboundSize = options.bufferSize
+        switch connection {
+        case .stream(let socket):
+            end = .socket(socket)
+            connectionDescriptor = socket.descriptor
+        case .datagram(let link):
+            end = .datagram(link)
+            connectionDescriptor = link.socket.descriptor
+            outboundSize = min(outboundSize, DatagramSocket.maximumPayload)
+            // Room for the largest datagram (IPv6 carries 20 bytes more than IPv4): none is cut short.
+            inboundSize = max(inboundSize, 1 << 16)
+        }
         outbound =
             options.direction == .receiveOnly
-            ? nil : RelayPump(from: .stream(input), to: .socket(socket), bufferSize: options.bufferSize)
+            ? nil : RelayPump(from: .stream(input), to: end, bufferSize: outboundSize)
         inbound = RelayPump(
-            from: .socket(socket),
+            from: end,
             to: options.direction == .sendOnly ? .discard : .stream(output),
-            bufferSize: options.bufferSize
+            bufferSize: inboundSize
         )
         outboundOver = outbound == nil
         if log.dumpsBytes {
-            outbound?.onWrite = { [unowned log] chunk, offset in log.hexDump(chunk, .sent, offset: offset, peer: peer) }
-            inbound.onRead = { [unowned log] chunk, offset in log.hexDump(chunk, .received, offset: offset, peer: peer)
+            // listen --udp -k: whoever sent last is the peer.
+            let link: DatagramLink? = if case .datagram(let link) = connection { link } else { nil }
+            outbound?.onWrite = { [unowned log] chunk, offset in
+                log.hexDump(chunk, .sent, offset: offset, peer: link?.destination?.description ?? peer)
+            }
+            inbound.onRead = { [unowned log] chunk, offset in
+                log.hexDump(chunk, .received, offset: offset, peer: link?.lastSender?.description ?? peer)
             }
         }
+    }
+
+    /// True over UDP.
+    private var isDatagram: Bool {
+        if case .datagram = connection { return true }
+        return false
     }
 
     /// Relays until both directions are over, on `reactor` (which must have nothing else registered that
@@ -95,7 +147,7 @@ public final class Relay {
     public func run(on reactor: Reactor) throws -> TransferSummary {
         self.reactor = reactor
         defer { tearDown(reactor) }
-        try register(socket.descriptor, initial: .readable, in: reactor)
+        try register(connectionDescriptor, initial: .readable, in: reactor)
         if let outbound, let descriptor = outbound.source.descriptor {
             try register(descriptor, initial: .readable, in: reactor)
         }
@@ -140,8 +192,12 @@ public final class Relay {
         if let retryTimer { reactor.cancel(retryTimer) }
         for descriptor in registered { reactor.deregister(descriptor: descriptor) }
         registered.removeAll()
-        log.tcpSummary(of: socket, side: side, peer: peer)
-        socket.close()
+        switch connection {
+        case .stream(let socket):
+            log.tcpSummary(of: socket, side: side, peer: peer)
+            socket.close()
+        case .datagram(let link): link.socket.close()
+        }
         self.reactor = nil
     }
 
@@ -204,7 +260,21 @@ public final class Relay {
     /// stdin ended and all of it went to the peer: FIN, unless --no-shutdown.
     private func inputEnded(_ pump: RelayPump) {
         outboundOver = true
-        if options.shutdownWhenInputEnds {
+        if isDatagram {
+            // No FIN to send. --send-only has nothing to wait for; otherwise datagrams may still come.
+            let receiving = options.direction != .sendOnly
+            log.relayDatagramInputEnded(
+                bytes: pump.bytesWritten,
+                peer: peer,
+                receiving: receiving,
+                quietSeconds: options.idleTimeout.map { Double($0.nanoseconds) / 1e9 },
+                inputIsTerminal: input.isTerminal
+            )
+            if !receiving { inboundOver = true }
+            finishIfBothOver()
+            return
+        }
+        if options.shutdownWhenInputEnds, case .stream(let socket) = connection {
             do {
                 try socket.shutdown(.write)
             } catch {
@@ -234,6 +304,8 @@ public final class Relay {
     private func sendFailed(_ error: SystemError, _ pump: RelayPump) {
         outboundOver = true
         if failure == nil { failure = connectionFailure(error) }
+        // UDP: a datagram queued behind the error is unrelated to it, and nothing ends the receive side.
+        if isDatagram { inboundOver = true }
         finishIfBothOver()
     }
 
@@ -314,7 +386,13 @@ public final class Relay {
                 let sending =
                     !self.outboundOver
                     && ((self.outbound?.pendingBytes ?? 0) > 0
-                        || self.outboundWait == .ready(self.socket.descriptor, .writable))
+                        || self.outboundWait == .ready(self.connectionDescriptor, .writable))
+                if self.isDatagram && !sending {
+                    // UDP has no end of stream: a quiet --timeout is how a session ends (nc -u -w).
+                    self.log.relayQuiet(seconds: Double(timeout) / 1e9, peer: self.peer)
+                    self.finish(nil)
+                    return
+                }
                 self.finish(
                     RelayFailure(
                         .idle(seconds: Double(timeout) / 1e9, sending: sending),

@@ -9,6 +9,8 @@
 enum RelayEnd {
     /// The relay's connection.
     case socket(Socket)
+    /// The relay's UDP socket: one datagram per read and per write.
+    case datagram(DatagramLink)
     /// stdin, stdout, or another descriptor the relay does not own.
     case stream(StreamDescriptor)
     /// Takes every byte and keeps none (`--send-only`: what the peer sends is read and dropped).
@@ -18,6 +20,7 @@ enum RelayEnd {
     var descriptor: CInt? {
         switch self {
         case .socket(let socket): socket.descriptor
+        case .datagram(let link): link.socket.descriptor
         case .stream(let stream): stream.descriptor
         case .discard: nil
         }
@@ -33,6 +36,7 @@ enum RelayEnd {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         switch self {
         case .socket(let socket): try socket.read(into: buffer)
+        case .datagram(let link): try link.read(into: buffer)
         case .stream(let stream): try stream.read(into: buffer)
         case .discard: .processed(0)
         }
@@ -42,6 +46,7 @@ enum RelayEnd {
     func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         switch self {
         case .socket(let socket): try socket.write(buffer)
+        case .datagram(let link): try link.write(buffer)
         case .stream(let stream): try stream.write(buffer)
         case .discard: .processed(buffer.count)
         }

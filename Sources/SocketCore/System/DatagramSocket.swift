@@ -97,6 +97,42 @@ public final class DatagramSocket {
         return true
     }
 
+    /// Sends `bytes` as one datagram to the connected peer. The corresponding C function is `send(2)`.
+    ///
+    /// - Returns: False when the send buffer is full (the datagram was not sent).
+    public func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Bool {
+        let fd = descriptor
+        let result = try nonBlocking("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT)) }
+        guard case .processed = result else { return false }
+        return true
+    }
+
+    /// The sender of the next datagram, left in the queue; nil when none is waiting. The corresponding C
+    /// function is `recvfrom(2)` with MSG_PEEK.
+    public func peekSender() throws(SystemError) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        var byte: UInt8 = 0
+        let fd = descriptor
+        let result = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) -> IOResult<Int> in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw throws(SystemError) -> IOResult<Int> in
+                try nonBlocking("recvfrom") {
+                    Glibc.recvfrom(fd, &byte, 1, CInt(MSG_DONTWAIT) | CInt(MSG_PEEK), raw, &length)
+                }
+            }
+        }
+        guard case .processed = result else { return nil }
+        return SocketAddress(storage: storage, length: length)
+    }
+
+    /// Binds an unbound socket to `address` (`--source`). The corresponding C function is `bind(2)`.
+    public func bind(to address: SocketAddress) throws(SystemError) {
+        let fd = descriptor
+        _ = try address.withSockAddr { pointer, length throws(SystemError) in
+            try retryingInterrupts("bind", detail: address.description) { Glibc.bind(fd, pointer, length) }
+        }
+    }
+
     /// The local address (the real port after binding port 0). The corresponding C function is `getsockname(2)`.
     public func localAddress() throws(SystemError) -> SocketAddress {
         var storage = sockaddr_storage()
