@@ -6,9 +6,12 @@ import SocketCore
 struct ClientFlags: ParsableArguments {
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Seconds to wait for the TCP handshake.", valueName: "seconds")
+        help: ArgumentHelp("Seconds to wait for the TCP handshake. Default: 5.", valueName: "seconds")
     )
-    var connectTimeout: Seconds = 5
+    var connectTimeout: Seconds?
+
+    /// --connect-timeout, or its default.
+    var connectSeconds: Seconds { connectTimeout ?? 5 }
 
     @Option(
         parsing: .unconditional,
@@ -24,12 +27,14 @@ struct ClientFlags: ParsableArguments {
     static let defaultTimeout: Seconds = 10
 
     func validate() throws {
-        if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0 seconds.") }
+        if let connectTimeout, connectTimeout <= 0 {
+            throw ValidationError("--connect-timeout must be more than 0 seconds.")
+        }
     }
 
     var options: ClientOptions {
         let timeout = timeout ?? Self.defaultTimeout
-        return ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: timeout > 0 ? timeout.asDuration : nil)
+        return ClientOptions(connectTimeout: connectSeconds.asDuration, timeout: timeout > 0 ? timeout.asDuration : nil)
     }
 
     /// A relay's idle timeout: none unless --timeout was given, and none for 0.

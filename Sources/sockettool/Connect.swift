@@ -160,6 +160,11 @@ struct Connect: ParsableCommand {
             if recvSize != nil {
                 throw ValidationError("--recv-size applies to TCP reads; a UDP receive always takes a whole datagram.")
             }
+            if client.connectTimeout != nil {
+                throw ValidationError(
+                    "--connect-timeout bounds TCP's handshake; UDP has none (--timeout bounds the wait for replies)."
+                )
+            }
             if messages.contains(where: { $0.utf8.count > DatagramSocket.maximumPayload }) {
                 throw ValidationError("A UDP datagram carries at most \(DatagramSocket.maximumPayload) bytes.")
             }

@@ -26,9 +26,15 @@ struct ServeEcho: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Close a client after this many seconds without data; 0 never.", valueName: "seconds")
+        help: ArgumentHelp(
+            "Close a client after this many seconds without data; 0 never. Default: 300.",
+            valueName: "seconds"
+        )
     )
-    var idleTimeout: Seconds = 300
+    var idleTimeout: Seconds?
+
+    /// --idle-timeout, or its default.
+    var idleSeconds: Seconds { idleTimeout ?? 300 }
 
     @OptionGroup var stats: StatsFlags
     @OptionGroup var reuse: ReuseAddressFlag
@@ -37,7 +43,21 @@ struct ServeEcho: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+        if let idleTimeout, idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+        if datagram.udp {
+            // Each would be accepted and silently do nothing: a datagram server has no clients to keep or
+            // time out, no TIME_WAIT, and no Unix datagram socket here.
+            let ignored: [(given: Bool, flag: String, why: String)] = [
+                (keep, "--keep", "a datagram server answers everyone until it is stopped"),
+                (idleTimeout != nil, "--idle-timeout", "UDP has no connection to time out"),
+                (stats.statsInterval != nil, "--stats-interval", "the datagram server has no stats line"),
+                (reuse.noReuseAddress, "--no-reuseaddr", "the UDP socket is bound without SO_REUSEADDR already"),
+                (endpoint.unixPath != nil, "--unix", "Unix datagram sockets are not supported"),
+            ]
+            if let first = ignored.first(where: \.given) {
+                throw ValidationError("--udp ignores \(first.flag): \(first.why). Drop it.")
+            }
+        }
     }
 
     func run() throws {
@@ -51,7 +71,7 @@ struct ServeEcho: ParsableCommand {
             SignalPipe.shared.install(SignalNumber.draining + [SignalNumber.stats], requests: [SignalNumber.stats])
             let options = BlockingEchoOptions(
                 keepServing: keep,
-                idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil,
+                idleTimeout: idleSeconds > 0 ? idleSeconds.asDuration : nil,
                 reuseAddress: reuse.reuseAddress
             )
             let service = try ServiceEnvironment.take(log: log)

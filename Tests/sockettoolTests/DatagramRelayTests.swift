@@ -220,7 +220,7 @@ struct DatagramRelayTests {
 
     // MARK: - Usage
 
-    @Test("flags UDP has no meaning for are refused, exit 64")
+    @Test("flags UDP has no meaning for are refused, exit 64, naming the flag")
     func usage() throws {
         let cases: [[String]] = [
             ["listen", "--udp", "9000", "--max-conns", "2"],
@@ -230,10 +230,18 @@ struct DatagramRelayTests {
             ["connect", "--udp", "--unix", "/tmp/x.sock"],
             ["connect", "--udp", "127.0.0.1", "9", "--recv-size", "5"],
             ["connect", "--udp", "127.0.0.1", "9", "-x"],
+            ["connect", "--udp", "127.0.0.1", "9", "--connect-timeout", "1"],
+            ["serve", "echo", "--udp", "0", "--keep"],
+            ["serve", "echo", "--udp", "0", "--idle-timeout", "5"],
+            ["serve", "echo", "--udp", "0", "--stats-interval", "1"],
+            ["serve", "echo", "--udp", "0", "--no-reuseaddr"],
+            ["serve", "echo", "--udp", "--unix", "/tmp/x.sock"],
         ]
         for arguments in cases {
             let run = try runSockettool(arguments)
             #expect(run.status == 64, "\(arguments): \(run.transcript)")
+            let flag = arguments.last { $0.hasPrefix("-") } ?? ""
+            #expect(run.stderr.contains(flag), "\(arguments): \(run.transcript)")
         }
     }
 }
