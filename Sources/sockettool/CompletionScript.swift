@@ -59,4 +59,5 @@ private struct FloodWithDefaultArguments: ParsableCommand {
     }()
 
     @OptionGroup var flags: FloodFlags
+    @OptionGroup var dial: DialFlags
 }

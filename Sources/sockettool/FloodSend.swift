@@ -29,6 +29,8 @@ struct FloodSend: ParsableCommand {
               sockettool flood --sndbuf 4096 --rcvbuf 4096 --plot /tmp/queues.svg
               sockettool flood --drain 64k --duration 5
               sockettool flood 127.0.0.1 65432 --json
+              sockettool flood send -4 localhost 65432 --source 127.0.0.2
+                  IPv4 only, from 127.0.0.2 (bound before connect)
             """
     )
 
@@ -39,8 +41,17 @@ struct FloodSend: ParsableCommand {
     var port: String?
 
     @OptionGroup var flags: FloodFlags
+    @OptionGroup var dial: DialFlags
 
     func validate() throws {
+        if dial.unixPath != nil {
+            throw ValidationError("flood reads TCP's queues (TCP_INFO, SIOCOUTQ); --unix is not supported.")
+        }
+        if host == nil && (dial.families.family != .any || dial.source != nil) {
+            throw ValidationError(
+                "-4, -6 and --source say how to reach HOST PORT; the one-process demo (no HOST) runs on 127.0.0.1."
+            )
+        }
         if host != nil {
             try refuseHostWithPort(host)
             _ = try target()
@@ -75,9 +86,8 @@ struct FloodSend: ParsableCommand {
             }
             let report: FloodReport
             if let target = try target() {
-                let addresses = try AddressResolver.clientAddresses(host: target.host, port: target.port)
                 report = try FloodExperiment.run(
-                    against: DialTarget(addresses: addresses),
+                    against: try dial.target(host: target.host, port: target.port),
                     options: flags.options,
                     display: display,
                     signals: signals,

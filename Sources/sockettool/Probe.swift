@@ -23,6 +23,8 @@ struct Probe: ParsableCommand {
                   eleven ports of a range and one more
               sockettool probe 127.0.0.1 1-1024 --connect-timeout 1 -q | grep open
                   only the open ports' lines
+              sockettool probe -4 localhost 22 --source 127.0.0.2
+                  IPv4 only, each check from 127.0.0.2 (bound before connect)
             """
     )
 
@@ -41,11 +43,19 @@ struct Probe: ParsableCommand {
     @Option(help: ArgumentHelp("Most checks in flight at once. Default: 64.", valueName: "n"))
     var concurrency: Int = 64
 
-    @OptionGroup var families: FamilyFlags
+    @OptionGroup var dial: DialFlags
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try refuseHostWithPort(host)
+        if dial.unixPath != nil {
+            throw ValidationError("probe checks TCP ports; --unix is not supported (connect --unix tries a socket).")
+        }
+        if let source = dial.source, try DialFlags.splitSource(source).port != 0 {
+            throw ValidationError(
+                "--source \(source): give the address alone; the checks run at once and cannot share one port."
+            )
+        }
         if ports.isEmpty {
             throw ValidationError("Give at least one port or range, e.g. 'probe \(host) 80 8000-8010'.")
         }
@@ -76,14 +86,16 @@ struct Probe: ParsableCommand {
         var anyOpen = false
         try reportingFailures(log, server: "sockettool listen \(shellWord(host)) PORT", results: log.output) {
             let ports = try portList()
-            let addresses = try AddressResolver.clientAddresses(host: host, port: ports[0], family: families.family)
+            // Resolved once (and --source checked against the result once): each port is a copy.
+            let first = try dial.target(host: host, port: ports[0])
             let targets = ports.map { port in
                 DialTarget(
-                    addresses: addresses.map { address in
+                    addresses: first.addresses.map { address in
                         var address = address
                         address.port = port
                         return address
-                    }
+                    },
+                    source: first.source
                 )
             }
             DescriptorLimit.raiseToHardLimit()

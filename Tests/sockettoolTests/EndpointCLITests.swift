@@ -35,6 +35,41 @@ struct EndpointCLITests {
         }
     }
 
+    @Test("probe --source and flood send --source: bound before connect, the server sees that address")
+    func sourceForProbeAndFlood() throws {
+        try withServer(["serve", "multi", "127.0.0.1", "0"]) { server, port in
+            let probe = try ChildProcess.sockettool(["probe", "127.0.0.1", String(port), "--source", "127.0.0.2"])
+            #expect(probe.status == 0, "\(probe.stderr)")
+            #expect(probe.stdout == "127.0.0.1:\(port) open", "\(probe.stdout)")
+            _ = try server.waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.2:") }
+        }
+        // flood serve never reads, so the sender's buffers fill and the run ends by itself.
+        try withServer(["flood", "serve", "127.0.0.1", "0"]) { server, port in
+            let flood = try ChildProcess.sockettool(
+                ["flood", "send", "-4", "127.0.0.1", String(port), "--source", "127.0.0.3", "-q"]
+            )
+            #expect(flood.status == 0, "\(flood.stderr)")
+            _ = try server.waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.3:") }
+            server.send(SIGTERM)
+            _ = try server.waitForExit()
+        }
+    }
+
+    @Test("-4/-6/--source where they cannot apply are usage errors (exit 64), never silently ignored")
+    func dialFlagsRefused() throws {
+        let cases: [[String]] = [
+            ["probe", "127.0.0.1", "1", "--source", "127.0.0.2:4000"],
+            ["probe", "--unix", "/tmp/x.sock", "127.0.0.1", "1"],
+            ["flood", "send", "--source", "127.0.0.2"],
+            ["flood", "send", "-6"],
+            ["flood", "send", "127.0.0.1", "1", "--unix", "/tmp/x.sock"],
+        ]
+        for arguments in cases {
+            let run = try ChildProcess.sockettool(arguments)
+            #expect(run.status == 64, "\(arguments): \(run.stderr)")
+        }
+    }
+
     @Test("--source of the other family: exit 64 saying why, before any connection")
     func sourceOfTheOtherFamily() throws {
         let run = try ChildProcess.sockettool(["connect", "127.0.0.1", "1", "--source", "::1"])
