@@ -29,13 +29,19 @@ public enum AppProtocol {
     /// the table (the guide's every request) costs the server no JSON writing.
     static let encodedTableResponses = tableAnswers.map { resultFrame($0).encoded() }
 
-    /// The encoded response to `request` when it is a search that the table answers; nil for anything else.
-    static func encodedTableResponse(to request: Request) -> [UInt8]? {
-        guard case .json(let document) = request, case .object = document,
-            document["action"] == .string("search"), let value = document["value"]?.stringValue,
+    /// `{"action": "search", "value": value}`, parsed.
+    static func search(_ value: String) -> Request {
+        .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
+    }
+
+    /// The value and table index of a frame that is exactly the guide client's search (see `guideSearchValue`)
+    /// for a value the table answers: such a request needs no JSON document to be answered. Nil otherwise.
+    static func tableSearch(in frame: Frame) -> (value: String, index: Int)? {
+        guard frame.header.isJSON, (TextEncoding(name: frame.header.contentEncoding) ?? .utf8) == .utf8,
+            TextEncoding.utf8.canDecode(frame.content), let value = guideSearchValue(frame.content),
             let index = tableIndex(of: value)
         else { return nil }
-        return encodedTableResponses[index]
+        return (value, index)
     }
 
     /// The content type of the server's binary answer.
@@ -71,9 +77,7 @@ public enum AppProtocol {
         guard encoding.canDecode(frame.content) else {
             throw ContentError(reason: "content is not valid \(frame.header.contentEncoding).")
         }
-        if encoding == .utf8, let value = guideSearchValue(frame.content) {
-            return .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
-        }
+        if encoding == .utf8, let value = guideSearchValue(frame.content) { return search(value) }
         do {
             return .json(try JSONParser.parse(frame.content, knownValidUTF8: true))
         } catch {

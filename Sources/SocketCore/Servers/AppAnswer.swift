@@ -3,8 +3,23 @@
 
 /// A request's meaning and its response. Pure: no sockets, no log.
 struct AppAnswer: Sendable {
+    private enum Meaning: Sendable {
+        case request(AppProtocol.Request)
+        /// The guide's search for a value in the table: the document is built only if a log line shows it.
+        case tableSearch(String)
+        case refused
+    }
+
+    private var meaning: Meaning
+
     /// The request as understood, for the log; nil when it was refused.
-    var request: AppProtocol.Request?
+    var request: AppProtocol.Request? {
+        switch meaning {
+        case .request(let request): request
+        case .tableSearch(let value): AppProtocol.search(value)
+        case .refused: nil
+        }
+    }
     /// Why the request was refused, for the log and the stats; `response` is then the error frame.
     var refusal: String?
     /// The response frame as it goes on the wire.
@@ -22,7 +37,16 @@ struct AppAnswer: Sendable {
     }
 
     init(request: AppProtocol.Request?, refusal: String?, encoded: [UInt8], contentLength: Int) {
-        self.request = request
+        self.init(
+            meaning: request.map { .request($0) } ?? .refused,
+            refusal: refusal,
+            encoded: encoded,
+            contentLength: contentLength
+        )
+    }
+
+    private init(meaning: Meaning, refusal: String?, encoded: [UInt8], contentLength: Int) {
+        self.meaning = meaning
         self.refusal = refusal
         self.response = encoded
         self.responseContentLength = contentLength
@@ -40,15 +64,16 @@ struct AppAnswer: Sendable {
 
     /// Parses, validates and answers `frame`.
     static func make(for frame: Frame) -> AppAnswer {
+        if let (value, index) = AppProtocol.tableSearch(in: frame) {
+            let encoded = AppProtocol.encodedTableResponses[index]
+            let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
+            return AppAnswer(meaning: .tableSearch(value), refusal: nil, encoded: encoded, contentLength: contentLength)
+        }
         let request: AppProtocol.Request
         do {
             request = try AppProtocol.request(from: frame)
         } catch {
             return refused(error.description)
-        }
-        if let encoded = AppProtocol.encodedTableResponse(to: request) {
-            let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
-            return AppAnswer(request: request, refusal: nil, encoded: encoded, contentLength: contentLength)
         }
         let limit = maxResponseLength(forRequestOf: frame.content.count)
         guard let response = AppProtocol.response(to: request, maxResultLength: limit),

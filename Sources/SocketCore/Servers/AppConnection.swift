@@ -216,9 +216,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         if let reason = answer.refusal {
             server.stats.count(.badRequest)
             reportError(reason, in: reactor)
-        } else if let request = answer.request {
+        } else {
             server.stats.requestAnswered()
-            server.log.received(request, header: header, from: peer)
+            // Asked for only when the line is shown: a search the table answered has no document until then.
+            if server.log.wants(.normal), let request = answer.request {
+                server.log.received(request, header: header, from: peer)
+            }
         }
         send(answer.response, contentLength: answer.responseContentLength, in: reactor)
     }
