@@ -12,4 +12,14 @@ struct ReuseAddressFlag: ParsableArguments {
     var noReuseAddress = false
 
     var reuseAddress: Bool { !noReuseAddress }
+
+    /// A Unix socket has no TIME_WAIT and ignores SO_REUSEADDR: the flag would be accepted and do nothing.
+    func refuse(withUnix unixPath: String?) throws {
+        if noReuseAddress && unixPath != nil {
+            throw ValidationError(
+                "--no-reuseaddr is about TCP's TIME_WAIT; a Unix socket has none (a stale socket file is replaced "
+                    + "instead): drop it."
+            )
+        }
+    }
 }

@@ -56,6 +56,7 @@ struct ServeApp: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try server.reuse.refuse(withUnix: endpoint.unixPath)
         // Smaller, the largest request allowed could never be served, and "try again" would be a lie.
         let oneRequest = maxContent.bytes + FrameEncoder.maximumHeaderLength + 2
         if let maxBuffered, maxBuffered.bytes < oneRequest {

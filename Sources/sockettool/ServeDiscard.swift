@@ -35,6 +35,7 @@ struct ServeDiscard: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try server.reuse.refuse(withUnix: endpoint.unixPath)
         if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
     }
 

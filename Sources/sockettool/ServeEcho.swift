@@ -44,6 +44,7 @@ struct ServeEcho: ParsableCommand {
 
     func validate() throws {
         if let idleTimeout, idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
+        if !datagram.udp { try reuse.refuse(withUnix: endpoint.unixPath) }
         if datagram.udp {
             // Each would be accepted and silently do nothing: a datagram server has no clients to keep or
             // time out, no TIME_WAIT, and no Unix datagram socket here.

@@ -43,6 +43,7 @@ struct ServeMulti: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try server.reuse.refuse(withUnix: endpoint.unixPath)
         if maxPending.bytes < 1 { throw ValidationError("--max-pending must be at least 1 byte.") }
         if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
     }

@@ -135,12 +135,17 @@ struct UnixSocketCLITests {
     }
 
     @Test(
-        "--unix with HOST PORT, -4/-6 or --source is a usage error",
+        "--unix with HOST PORT, -4/-6, --source or --no-reuseaddr (nothing for a Unix socket) is a usage error",
         arguments: [
             ["serve", "multi", "127.0.0.1", "0", "--unix", "/tmp/x.sock"], ["connect", "-6", "--unix", "/tmp/x.sock"],
             ["connect", "--unix", "/tmp/x.sock", "--source", "127.0.0.1"],
             ["search", "--unix", "/tmp/x.sock", "1", "v"],
             ["flood", "serve", "--unix", "/tmp/x.sock"],
+            ["serve", "echo", "--unix", "/tmp/x.sock", "--no-reuseaddr"],
+            ["serve", "multi", "--unix", "/tmp/x.sock", "--no-reuseaddr"],
+            ["serve", "app", "--unix", "/tmp/x.sock", "--no-reuseaddr"],
+            ["serve", "discard", "--unix", "/tmp/x.sock", "--no-reuseaddr"],
+            ["probe", "--unix", "/tmp/x.sock", "127.0.0.1", "1"],
         ]
     )
     func misuse(arguments: [String]) throws {
