@@ -111,8 +111,18 @@ struct ServeEcho: ParsableCommand {
 }
 
 extension ServeEcho {
-    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP.
+    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP. A service manager's
+    /// NOTIFY_SOCKET and watchdog are served as the TCP servers serve them; a passed socket (socket
+    /// activation hands over listening stream sockets) is refused rather than left unused.
     func serveDatagrams(log: EventLog) throws {
+        let service = try ServiceEnvironment.take(log: log)
+        if service.activation != nil {
+            throw SocketActivationError.unusable(
+                descriptor: SocketActivation.firstDescriptor,
+                name: "LISTEN_FDS",
+                problem: "serve echo --udp binds its own UDP socket and cannot serve a passed one"
+            )
+        }
         let reactor = try Reactor(kind: try Backend.fromEnvironment())
         let server = try DatagramEchoServer(address: try endpoint.address(log: log), log: log)
         defer { server.stop(on: reactor) }
@@ -122,7 +132,14 @@ extension ServeEcho {
             ending = signal
             reactor.stop()
         }
+        let notifier = ServiceNotifier(settings: service, log: log)
+        let status = "Listening on \(server.address) (UDP)"
+        notifier.startTimers(on: reactor, status: { status }, healthy: { true })
+        notifier.ready(status: status)
         try reactor.run()
-        if let ending { log.shutdown(ending) }
+        if let ending {
+            log.shutdown(ending)
+            notifier.stopping(status: "Stopping (\(signalName(ending)))")
+        }
     }
 }

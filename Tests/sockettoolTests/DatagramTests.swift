@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import SocketCore
+import TestSupport
 import Testing
 
 @Suite("UDP: serve echo --udp and connect --udp over loopback")
@@ -125,5 +126,37 @@ struct DatagramTests {
             let run = try runSockettool(["connect", "--udp", "127.0.0.1", "9"] + extra)
             #expect(run.status == 64, "\(extra): \(run.transcript)")
         }
+    }
+
+    @Test("under a service manager: READY=1 with the UDP address and STOPPING=1; a passed socket is refused (73)")
+    func serviceManager() throws {
+        let receiver = try NotifyReceiver()
+        let server = try ChildProcess(
+            sockettool: ["serve", "echo", "--udp", "127.0.0.1", "0"],
+            environment: ["NOTIFY_SOCKET": receiver.address]
+        )
+        let port = try server.listeningPort()
+        var seen: [String] = []
+        let ready = receiver.next(startingWith: "READY=1", timeout: TestDeadline.generous, seen: &seen)
+        #expect(ready == "READY=1\nSTATUS=Listening on 127.0.0.1:\(port) (UDP)", "\(seen)")
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0)
+        #expect(
+            receiver.next(startingWith: "STOPPING=1", timeout: TestDeadline.generous, seen: &seen) != nil,
+            "\(seen)"
+        )
+
+        let listener = try LoopbackListener()
+        defer { listener.socket.close() }
+        let activated = try ChildProcess(
+            "/bin/sh",
+            [
+                "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", ChildProcess.sockettool, "serve", "echo",
+                "--udp",
+            ],
+            passing: [listener.socket.descriptor]
+        )
+        #expect(try activated.waitForExit() == 73, "\(activated.transcript)")
+        #expect(activated.stderrText.contains("cannot serve a passed one"), "\(activated.transcript)")
     }
 }
