@@ -7,18 +7,15 @@ public enum AppProtocol {
         tableIndex(of: value).map { tableAnswers[$0] }
     }
 
-    /// Where `value` is in the guide's table. A switch compares a few bytes where a dictionary would hash the
-    /// whole string.
+    /// Where `value` is in the guide's table.
     static func tableIndex(of value: String) -> Int? {
-        switch value {
-        case "morpheus": 0
-        case "ring": 1
-        case "\u{1F436}": 2
-        default: nil
-        }
+        tableKeys.firstIndex { $0.elementsEqual(value.utf8) }
     }
 
-    /// The answers of the guide's table, in `tableIndex` order.
+    /// The keys of the guide's table, as bytes.
+    static let tableKeys: [[UInt8]] = ["morpheus", "ring", "\u{1F436}"].map { Array($0.utf8) }
+
+    /// The answers of the guide's table, in `tableKeys` order.
     static let tableAnswers = [
         "Follow the white rabbit. \u{1F430}",
         "In the caves beneath the Misty Mountains. \u{1F48D}",
@@ -34,14 +31,17 @@ public enum AppProtocol {
         .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
     }
 
-    /// The value and table index of a frame that is exactly the guide client's search (see `guideSearchValue`)
-    /// for a value the table answers: such a request needs no JSON document to be answered. Nil otherwise.
-    static func tableSearch(in frame: Frame) -> (value: String, index: Int)? {
+    /// The table index of a frame that is exactly the guide client's search (see `guideSearchValue`) for a
+    /// value the table answers: such a request needs no JSON document to be answered. Nil otherwise. The
+    /// bytes are the prefix and suffix (ASCII) around a key (UTF-8), so the content is valid UTF-8 as it is.
+    static func tableSearch(in frame: Frame) -> Int? {
         guard frame.header.isJSON, (TextEncoding(name: frame.header.contentEncoding) ?? .utf8) == .utf8,
-            TextEncoding.utf8.canDecode(frame.content), let value = guideSearchValue(frame.content),
-            let index = tableIndex(of: value)
+            let range = guideSearchValueRange(frame.content)
         else { return nil }
-        return (value, index)
+        return frame.content.withUnsafeBufferPointer { bytes in
+            let value = UnsafeBufferPointer(rebasing: bytes[range])
+            return tableKeys.firstIndex { $0.elementsEqual(value) }
+        }
     }
 
     /// The content type of the server's binary answer.
@@ -89,19 +89,32 @@ public enum AppProtocol {
     /// `{"action": "search", "value": "..."}` with a value that needs no escapes; nil for anything else,
     /// which the JSON parser then reads. `content` is valid UTF-8 already.
     static func guideSearchValue(_ content: [UInt8]) -> String? {
+        guard let value = guideSearchValueRange(content) else { return nil }
+        return content.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[value]), as: UTF8.self)
+        }
+    }
+
+    /// Where the value is in the guide client's search request (see `guideSearchValue`); nil when `content`
+    /// is not exactly its bytes. The bytes of the value are not checked to be UTF-8.
+    static func guideSearchValueRange(_ content: [UInt8]) -> Range<Int>? {
         let prefix: StaticString = #"{"action": "search", "value": ""#
         let prefixCount = prefix.utf8CodeUnitCount
         guard content.count >= prefixCount + 2, content[content.count - 1] == UInt8(ascii: "}"),
             content[content.count - 2] == UInt8(ascii: "\"")
         else { return nil }
-        return content.withUnsafeBufferPointer { bytes -> String? in
+        return content.withUnsafeBufferPointer { bytes -> Range<Int>? in
             guard bytesEqual(bytes.baseAddress!, prefix.utf8Start, count: prefixCount) else { return nil }
-            let value = UnsafeBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
+            let range = prefixCount..<(bytes.count - 2)
             // Control characters are not allowed raw in a JSON string; quotes and backslashes need decoding.
-            guard value.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+            guard
+                UnsafeBufferPointer(rebasing: bytes[range]).allSatisfy({
+                    $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+                })
+            else {
                 return nil
             }
-            return String(decoding: value, as: UTF8.self)
+            return range
         }
     }
 

@@ -5,8 +5,9 @@
 struct AppAnswer: Sendable {
     private enum Meaning: Sendable {
         case request(AppProtocol.Request)
-        /// The guide's search for a value in the table: the document is built only if a log line shows it.
-        case tableSearch(String)
+        /// The guide's search for the table's entry at this index: the document is built only if a log
+        /// line shows it.
+        case tableSearch(Int)
         case refused
     }
 
@@ -16,7 +17,7 @@ struct AppAnswer: Sendable {
     var request: AppProtocol.Request? {
         switch meaning {
         case .request(let request): request
-        case .tableSearch(let value): AppProtocol.search(value)
+        case .tableSearch(let index): AppProtocol.search(String(decoding: AppProtocol.tableKeys[index], as: UTF8.self))
         case .refused: nil
         }
     }
@@ -64,10 +65,10 @@ struct AppAnswer: Sendable {
 
     /// Parses, validates and answers `frame`.
     static func make(for frame: Frame) -> AppAnswer {
-        if let (value, index) = AppProtocol.tableSearch(in: frame) {
+        if let index = AppProtocol.tableSearch(in: frame) {
             let encoded = AppProtocol.encodedTableResponses[index]
             let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
-            return AppAnswer(meaning: .tableSearch(value), refusal: nil, encoded: encoded, contentLength: contentLength)
+            return AppAnswer(meaning: .tableSearch(index), refusal: nil, encoded: encoded, contentLength: contentLength)
         }
         let request: AppProtocol.Request
         do {
