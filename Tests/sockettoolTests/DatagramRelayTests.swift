@@ -26,7 +26,8 @@ struct DatagramRelayTests {
         child.closeInput()
         child.send(SIGINT)
         #expect(try child.waitForExit() == 0, "\(child.transcript)")
-        #expect(child.stderrText.contains("Sent "), "\(child.transcript)")
+        let stderr = child.stderrText
+        #expect(stderr.contains("Sent ") || stderr.contains("\"event\": \"summary\""), "\(child.transcript)")
     }
 
     @Test("connect --udp -m - to serve echo --udp: each stdin line goes out and its echo comes to stdout")
@@ -89,6 +90,29 @@ struct DatagramRelayTests {
         #expect(stderr.contains("sent 5 bytes to \(clientAddress)"), "\(stderr)")
         #expect(stderr.contains("70 69 6e 67 0a"), "the received datagram in hex: \(stderr)")
         #expect(stderr.contains("70 6f 6e 67 0a"), "the sent datagram in hex: \(stderr)")
+    }
+
+    @Test("listen --udp --json -x: listening, peer, a data event per datagram each way, shutdown and summary")
+    func jsonEvents() throws {
+        let (listener, port) = try startListener(["--json", "-x"])
+        let peer = SocketAddress(ipv4: "127.0.0.1", port: port)!
+        let client = try DatagramSocket.bound(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
+        defer { client.close() }
+        #expect(try Array("hi\n".utf8).withUnsafeBytes { try client.send($0, to: peer) })
+        #expect(try listener.nextLine() == "hi", "\(listener.transcript)")
+        try listener.feed("ok\n", timeout: TestDeadline.generous)
+        try #require(try Wait.until(Wait.deadline(after: TestDeadline.generous), client.descriptor, .readable))
+        try interrupt(listener)
+        let events = listener.stderrText.split(separator: "\n").compactMap { line in
+            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }
+        let kinds = events.compactMap { $0["event"] as? String }
+        #expect(kinds == ["listening", "peer", "data", "data", "shutdown", "summary"], "\(listener.transcript)")
+        let data = events.filter { $0["event"] as? String == "data" }
+        #expect(data.map { $0["direction"] as? String } == ["received", "sent"], "\(data)")
+        #expect(data.map { $0["hex"] as? String } == ["68690a", "6f6b0a"], "\(data)")
+        let summary = try #require(events.last)
+        #expect(summary["bytes_received"] as? Int == 3 && summary["bytes_sent"] as? Int == 3, "\(summary)")
     }
 
     @Test("listen --udp is connected to its first sender: another sender is not heard; with -k it is")
