@@ -16,13 +16,14 @@ struct Listen: ParsableCommand {
             connection is accepted; -k keeps it and takes the next connection
             when one ends (they wait in the listen queue meanwhile).
 
-            With --udp (nc -u -l) it binds a UDP socket and waits for a datagram;
-            its sender becomes the peer (the socket is connected to it, so nobody
-            else is heard). Each datagram goes to stdout as it came, and each read
-            of stdin (a line from a terminal, at most 65,507 bytes) is sent as one
-            datagram. UDP has no FIN: stdin's end only stops sending, and the
-            session ends when --timeout seconds pass with no datagram either way
-            (nc -w), or on Ctrl-C, with exit 0 either way. With -k it is not
+            With --udp (nc -u -l) it binds a UDP socket and waits for a datagram,
+            as long as it takes; its sender becomes the peer (the socket is
+            connected to it, so nobody else is heard). Each datagram goes to
+            stdout as it came, and each read of stdin (a line from a terminal, at
+            most 65,507 bytes) is sent as one datagram. UDP has no FIN: stdin's
+            end only stops sending, and the session ends when --timeout seconds
+            pass with no datagram either way (nc -w; counted from the first
+            datagram), or on Ctrl-C, with exit 0 either way. With -k it is not
             connected: datagrams from anyone go to stdout, stdin to whoever sent
             last (nc -u -l -k).
 
