@@ -49,6 +49,20 @@ struct FloodServeIdleTests {
         }
     }
 
+    @Test("without --idle-timeout the deadline is 300 s: the default --max-conns 64 cannot be held forever")
+    func deadlineIsOnByDefault() throws {
+        let help = try ChildProcess.sockettool(["flood", "serve", "--help"])
+        #expect(help.status == 0, "\(help.stderr)")
+        let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        func entry(_ option: String) throws -> Substring {
+            let start = try #require(words.range(of: option), "\(help.stdout)")
+            let rest = words[start.upperBound...]
+            return rest[..<(rest.range(of: " --")?.lowerBound ?? rest.endIndex)]
+        }
+        #expect(try entry("--idle-timeout <seconds>").hasSuffix("(default: 300.0)"), "\(help.stdout)")
+        #expect(try entry("--max-conns <n>").contains("(default: 64)"), "\(help.stdout)")
+    }
+
     @Test("--idle-timeout must not be negative")
     func negativeRefused() throws {
         let run = try ChildProcess.sockettool(["flood", "serve", "127.0.0.1", "0", "--idle-timeout", "-1"])
