@@ -138,3 +138,5 @@ int st_reset_signal(int signo) {
 void st_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
 int st_malloc_trim(void) { return malloc_trim(0); }
+
+int st_malloc_set_trim_threshold(int bytes) { return mallopt(M_TRIM_THRESHOLD, bytes); }

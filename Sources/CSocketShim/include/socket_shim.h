@@ -74,5 +74,7 @@ void st_ignore_sigpipe(void);
 
 /// malloc_trim(0): glibc's <malloc.h>, which Swift's Glibc module does not export.
 int st_malloc_trim(void);
+/// mallopt(M_TRIM_THRESHOLD, bytes), from the same header: 1 on success.
+int st_malloc_set_trim_threshold(int bytes);
 
 #endif

@@ -102,6 +102,9 @@ final class RequestWorkers {
 
     private func startIfNeeded() throws(SystemError) {
         guard threads.isEmpty else { return }
+        // Each thread's first allocation makes it an arena of its own, whose free top malloc_trim never
+        // gives back (the idle server's returnFreeMemory): set the allocator to give it back as it goes.
+        returnFreedMemoryPromptly()
         let queue = self.queue
         let wakeUp = self.wakeUp
         for _ in 0..<threadCount {
