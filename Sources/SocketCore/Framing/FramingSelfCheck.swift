@@ -1,7 +1,8 @@
 // FramingSelfCheck.swift -- the properties the fuzzer checks on any input, kept in the library so the
 // libFuzzer target and the corpus regression test run exactly the same checks.
 
-/// Invariants of the framing, JSON and app-protocol code on arbitrary bytes.
+/// Invariants of the framing, JSON and app-protocol code on arbitrary bytes, and of `serve app`'s bounded
+/// answers (AppAnswer: what the loop or a worker thread makes of a request).
 public enum FramingSelfCheck {
     /// Runs every check on `bytes`.
     ///
@@ -15,6 +16,10 @@ public enum FramingSelfCheck {
         }
         if bytes.count <= 512, decodeAll(bytes.map { [$0] }, maximumContentLength) != whole {
             return "feeding one byte at a time changed the result"
+        }
+        // The server feeds raw buffers, not arrays: the same bytes, the same result.
+        if decodeAll([Array(bytes[..<middle]), Array(bytes[middle...])], maximumContentLength, raw: true) != whole {
+            return "feeding raw buffers changed the result"
         }
         // Frames whose header, re-encoded in the guide's form, would not fit the 2-byte prefix (a received
         // header may be up to 65535 bytes of anything) cannot round-trip; nothing sockettool sends is one.
@@ -30,6 +35,9 @@ public enum FramingSelfCheck {
             case .success(let request):
                 response = AppProtocol.response(to: request)
                 _ = PythonRepr.repr(.string(AppProtocol.result(for: (try? JSONParser.parse(frame.content)) ?? .null)))
+                if let violation = boundedAnswerViolation(request, frame: frame, unbounded: response) {
+                    return violation
+                }
             case .failure(let error):
                 response = AppProtocol.resultFrame("Error: \(error)")
             }
@@ -47,17 +55,53 @@ public enum FramingSelfCheck {
         return nil
     }
 
+    /// An answer made under a length bound is the unbounded answer or nothing, and nothing only when the
+    /// unbounded one is longer than the bound; AppAnswer's response never passes its bound and decodes.
+    private static func boundedAnswerViolation(
+        _ request: AppProtocol.Request,
+        frame: Frame,
+        unbounded: Frame
+    ) -> String? {
+        if case .json(let document) = request {
+            let full = AppProtocol.result(for: document)
+            let size = frame.content.count
+            for limit in [0, 1, 8, 64, size / 2, size, 2 * size] {
+                if let bounded = AppProtocol.result(for: document, limit: limit) {
+                    if bounded != full { return "an answer made under a bound of \(limit) differs" }
+                } else if full.utf8.count <= limit {
+                    return "an answer of \(full.utf8.count) bytes was given up under a bound of \(limit)"
+                }
+            }
+        }
+        let answer = AppAnswer.make(for: frame)
+        let limit = AppAnswer.maxResponseLength(forRequestOf: frame.content.count)
+        if answer.refusal == nil {
+            if answer.response != unbounded { return "the bounded answer differs from the unbounded one" }
+            if answer.response.content.count > limit { return "an answer passed its bound of \(limit) bytes" }
+        } else if unbounded.content.count <= limit {
+            return "an answer within its bound of \(limit) bytes was refused"
+        }
+        if decodeAll([answer.response.encoded()], 1 << 20).frames != [answer.response] {
+            return "the bounded answer does not decode"
+        }
+        return nil
+    }
+
     private struct Outcome: Equatable {
         var frames: [Frame] = []
         var error: FrameError?
     }
 
-    private static func decodeAll(_ chunks: [[UInt8]], _ limit: Int) -> Outcome {
+    private static func decodeAll(_ chunks: [[UInt8]], _ limit: Int, raw: Bool = false) -> Outcome {
         var decoder = FrameDecoder(maximumContentLength: limit)
         var outcome = Outcome()
         do {
             for chunk in chunks {
-                decoder.feed(chunk)
+                if raw {
+                    chunk.withUnsafeBytes { decoder.feed($0) }
+                } else {
+                    decoder.feed(chunk)
+                }
                 while let frame = try decoder.next() { outcome.frames.append(frame) }
             }
             try decoder.finish()

@@ -1,5 +1,6 @@
-// FrameFuzzer.swift -- libFuzzer entry point for the framing decoder, header validator and JSON parser, and
-// for trace's packet decoder, capture-file reader and sock_diag parser (every input goes through both).
+// FrameFuzzer.swift -- libFuzzer entry point for the framing decoder, header validator, JSON parser and
+// serve app's bounded answers (AppAnswer), and for trace's packet decoder, capture-file reader and sock_diag
+// parser (every input goes through all).
 // Built only by `make fuzz` (SOCKETTOOL_FUZZ=1 adds the target): libFuzzer brings its own main().
 import SocketCore
 
