@@ -94,19 +94,27 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockettool.fish \
 		$(addprefix $(DESTDIR)$(UNIT_DIR)/,$(UNITS))
 
-# libFuzzer on the decoder, header validator and JSON parser (Tests/Fuzz). Crashes land in
-# .build-fuzz/crash-*; copy each into Tests/Fuzz/corpus so `make test` keeps checking it.
+# libFuzzer on the decoder, header validator, JSON parser, serve app's answers and trace's decoders (Tests/Fuzz).
+# Crashes land in .build-fuzz/crash-*; copy each, without its first (mode) byte, into Tests/Fuzz/corpus so
+# `make test` keeps checking it. FUZZ_FLAGS adds libFuzzer flags (-runs=N).
 fuzz-build:
 	SOCKETTOOL_FUZZ=1 $(SWIFT) build --product FrameFuzzer --sanitize=fuzzer -c release --scratch-path .build-fuzz
 
+# The target's first byte picks the decoder (Tests/Fuzz/FrameFuzzer): each seed goes in behind every mode byte.
+FUZZ_MODES := 11
 fuzz: fuzz-build
-	mkdir -p .build-fuzz/corpus
-	SWIFT_BACKTRACE=enable=no $(FUZZER) .build-fuzz/corpus Tests/Fuzz/corpus -max_len=4096 \
-		-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/ -print_final_stats=1
+	mkdir -p .build-fuzz/corpus .build-fuzz/seeds
+	for file in Tests/Fuzz/corpus/*; do \
+		for mode in $$(seq 0 $$(($(FUZZ_MODES) - 1))); do \
+			{ printf "\\$$(printf %o $$mode)"; cat "$$file"; } > .build-fuzz/seeds/$$mode-$$(basename "$$file"); \
+		done; \
+	done
+	SWIFT_BACKTRACE=enable=no $(FUZZER) .build-fuzz/corpus .build-fuzz/seeds -max_len=4096 \
+		-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/ -print_final_stats=1 $(FUZZ_FLAGS)
 
 # CI: the committed corpus as a regression run, then a short bounded fuzzing run.
 fuzz-ci: fuzz-build
-	SWIFT_BACKTRACE=enable=no $(FUZZER) -runs=0 Tests/Fuzz/corpus
+	$(MAKE) fuzz FUZZ_SECONDS=0 FUZZ_FLAGS=-runs=0
 	$(MAKE) fuzz FUZZ_SECONDS=60
 
 # The test suite under AddressSanitizer (XCTest's own allocations are not ours: no leak check) and

@@ -17,9 +17,13 @@ public enum FramingSelfCheck {
         if bytes.count <= 512, decodeAll(bytes.map { [$0] }, maximumContentLength) != whole {
             return "feeding one byte at a time changed the result"
         }
-        // The server feeds raw buffers, not arrays: the same bytes, the same result.
-        if decodeAll([Array(bytes[..<middle]), Array(bytes[middle...])], maximumContentLength, raw: true) != whole {
-            return "feeding raw buffers changed the result"
+        // The server decodes straight from its read buffer (next(feeding:)): the same bytes, the same result,
+        // whole, in two, and one byte at a time.
+        if decodeAll([bytes], maximumContentLength, raw: true) != whole
+            || decodeAll([Array(bytes[..<middle]), Array(bytes[middle...])], maximumContentLength, raw: true) != whole
+            || (bytes.count <= 512 && decodeAll(bytes.map { [$0] }, maximumContentLength, raw: true) != whole)
+        {
+            return "decoding straight from the read buffer changed the result"
         }
         // Frames whose header, re-encoded in the guide's form, would not fit the 2-byte prefix (a received
         // header may be up to 65535 bytes of anything) cannot round-trip; nothing sockettool sends is one.
@@ -76,14 +80,16 @@ public enum FramingSelfCheck {
         let answer = AppAnswer.make(for: frame)
         let limit = AppAnswer.maxResponseLength(forRequestOf: frame.content.count)
         if answer.refusal == nil {
-            if answer.response != unbounded { return "the bounded answer differs from the unbounded one" }
-            if answer.response.content.count > limit { return "an answer passed its bound of \(limit) bytes" }
+            // Also the table's answers, encoded once: byte for byte what the encoder writes.
+            if answer.response != unbounded.encoded() { return "the bounded answer differs from the unbounded one" }
+            if answer.responseContentLength > limit { return "an answer passed its bound of \(limit) bytes" }
         } else if unbounded.content.count <= limit {
             return "an answer within its bound of \(limit) bytes was refused"
         }
-        if decodeAll([answer.response.encoded()], 1 << 20).frames != [answer.response] {
-            return "the bounded answer does not decode"
-        }
+        let decoded = decodeAll([answer.response], 1 << 20)
+        guard decoded.error == nil, decoded.frames.count == 1,
+            decoded.frames[0].content.count == answer.responseContentLength
+        else { return "the bounded answer does not decode to one frame of its length" }
         return nil
     }
 
@@ -98,7 +104,15 @@ public enum FramingSelfCheck {
         do {
             for chunk in chunks {
                 if raw {
-                    chunk.withUnsafeBytes { decoder.feed($0) }
+                    // As AppConnection reads: next(feeding:) decodes straight from the read buffer.
+                    let first = chunk.withUnsafeBytes { bytes in
+                        Result { () throws(FrameError) in try decoder.next(feeding: bytes) }
+                    }
+                    if let frame = try first.get() {
+                        outcome.frames.append(frame)
+                    } else {
+                        continue
+                    }
                 } else {
                     decoder.feed(chunk)
                 }
