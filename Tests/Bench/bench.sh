@@ -42,6 +42,7 @@ printf 'serve app    memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S
 kill $S; wait $S 2>/dev/null
 # --- serve app: normal requests while 32 and 100 clients send 1 MiB requests (issue 16) ------------
 D=$D "$HERE/fairness.sh" "$BIN"
+echo "serve app    soak (30 min of mixed hostile load, fds and RSS every 10 s): make soak, Tests/Bench/soak.sh"
 # --- serve app: memory given back after a burst of large requests whose answers nobody reads ------
 P=$(free_port); "$BIN" serve app 127.0.0.1 "$P" -q --request-timeout 2 >/dev/null 2>&1 & S=$!; wait_port "$P"
 python3 - "$P" <<'PY'
