@@ -26,6 +26,7 @@ struct ServeApp: ParsableCommand {
 
     @OptionGroup var endpoint: ServerEndpoint
     @OptionGroup var server: ServerFlags
+    @OptionGroup var workers: WorkersFlag
 
     @Option(
         help: ArgumentHelp(
@@ -79,14 +80,32 @@ struct ServeApp: ParsableCommand {
             )
             let service = try ServiceEnvironment.take(log: log)
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
+            let options = server.options(address: try listener?.localAddress() ?? endpoint.address(log: log))
+            let sharing = workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections, app: app) : nil
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
-                options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
+                options: options,
                 app: app,
                 log: log,
-                listeningSocket: listener
+                listeningSocket: listener,
+                sharing: sharing
             )
-            try runUntilSignalled(appServer, log: log, service: service, statsInterval: server.stats.statsInterval)
+            try runServer(
+                appServer,
+                workers: workers,
+                log: log,
+                service: service,
+                statsInterval: server.stats.statsInterval
+            ) { reactor, log, socket in
+                try ConnectionServer.app(
+                    reactor: reactor,
+                    options: options,
+                    app: app,
+                    log: log,
+                    listeningSocket: socket,
+                    sharing: sharing
+                )
+            }
         }
     }
 }

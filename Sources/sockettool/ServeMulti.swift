@@ -22,6 +22,7 @@ struct ServeMulti: ParsableCommand {
 
     @OptionGroup var endpoint: ServerEndpoint
     @OptionGroup var server: ServerFlags
+    @OptionGroup var workers: WorkersFlag
 
     @Option(
         help: ArgumentHelp(
@@ -58,14 +59,32 @@ struct ServeMulti: ParsableCommand {
             )
             let service = try ServiceEnvironment.take(log: log)
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
+            let options = server.options(address: try listener?.localAddress() ?? endpoint.address(log: log))
+            let sharing = workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections) : nil
             let multi = try ConnectionServer.multi(
                 reactor: reactor,
-                options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
+                options: options,
                 echo: echo,
                 log: log,
-                listeningSocket: listener
+                listeningSocket: listener,
+                sharing: sharing
             )
-            try runUntilSignalled(multi, log: log, service: service, statsInterval: server.stats.statsInterval)
+            try runServer(
+                multi,
+                workers: workers,
+                log: log,
+                service: service,
+                statsInterval: server.stats.statsInterval
+            ) { reactor, log, socket in
+                try ConnectionServer.multi(
+                    reactor: reactor,
+                    options: options,
+                    echo: echo,
+                    log: log,
+                    listeningSocket: socket,
+                    sharing: sharing
+                )
+            }
         }
     }
 }

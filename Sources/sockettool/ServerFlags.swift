@@ -111,3 +111,50 @@ func runUntilSignalled(
     }
     try supervisor.run()
 }
+
+/// --workers: `serve multi` and `serve app` only.
+struct WorkersFlag: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Event loops, each on its own thread, all accepting from the one listening socket; the limits "
+                + "(--max-conns, budgets) and the stats stay those of the whole server. 1 (the default) is the "
+                + "guide's single loop. More help when requests cost CPU and the machine has cores to spare; "
+                + "at most \(ServerWorkers.maximumCount).",
+            valueName: "n"
+        )
+    )
+    var workers = 1
+
+    func validate() throws {
+        guard (1...ServerWorkers.maximumCount).contains(workers) else {
+            throw ValidationError(
+                "--workers must be from 1 to \(ServerWorkers.maximumCount) (this machine has "
+                    + "\(Processors.online()) processor\(Processors.online() == 1 ? "" : "s"); a loop per "
+                    + "processor is the most that helps)."
+            )
+        }
+    }
+}
+
+/// Runs `first` alone (one loop: the guide's model), or with `workers.workers - 1` more loops made by
+/// `makeServer`, until SIGINT, SIGTERM or SIGHUP (see `runUntilSignalled`).
+func runServer(
+    _ first: ConnectionServer,
+    workers: WorkersFlag,
+    log: EventLog,
+    service: ServiceManagerSettings,
+    statsInterval: Seconds?,
+    makeServer: @escaping LoopServerMaker
+) throws {
+    guard workers.workers > 1, let settings = log.settings else {
+        try runUntilSignalled(first, log: log, service: service, statsInterval: statsInterval)
+        return
+    }
+    let server = try ServerWorkers(
+        first: first,
+        count: workers.workers,
+        logSettings: settings,
+        makeServer: makeServer
+    )
+    try runUntilSignalled(server, log: log, service: service, statsInterval: statsInterval)
+}

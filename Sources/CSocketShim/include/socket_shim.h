@@ -48,6 +48,8 @@ enum {
     ST_EPOLLOUT = 0x004,
     ST_EPOLLERR = 0x008,
     ST_EPOLLHUP = 0x010,
+    /// EPOLLEXCLUSIVE (Linux 4.5): of the epoll instances waiting on one descriptor, wake one, not all.
+    ST_EPOLLEXCLUSIVE = 0x10000000,
     ST_EPOLLRDHUP = 0x2000,
 };
 int st_epoll_create(void);

@@ -45,6 +45,42 @@ public final class EventLog {
         self.style = style
     }
 
+    /// What makes a log like this one, to make it again on another thread (each loop of `--workers` has
+    /// its own log; their lines never interleave, see OutputBuffer).
+    public struct Settings: Sendable {
+        let format: Format
+        let verbosity: Verbosity
+        let style: TerminalStyle
+        let dumpsBytes: Bool
+        let output: (descriptor: CInt, policy: OutputBuffer.FlushPolicy)
+        let diagnostics: (descriptor: CInt, policy: OutputBuffer.FlushPolicy)
+    }
+
+    /// This log's settings; nil when it writes to a test's capture.
+    public var settings: Settings? {
+        guard let out = output.sharedDescriptor, let err = diagnostics.sharedDescriptor else { return nil }
+        return Settings(
+            format: format,
+            verbosity: verbosity,
+            style: style,
+            dumpsBytes: dumpsBytes,
+            output: (out, output.policy),
+            diagnostics: (err, diagnostics.policy)
+        )
+    }
+
+    /// A log like the one `settings` came from, with buffers of its own.
+    public convenience init(settings: Settings) {
+        self.init(
+            format: settings.format,
+            verbosity: settings.verbosity,
+            output: OutputBuffer(descriptor: settings.output.descriptor, policy: settings.output.policy),
+            diagnostics: OutputBuffer(descriptor: settings.diagnostics.descriptor, policy: settings.diagnostics.policy),
+            style: settings.style
+        )
+        dumpsBytes = settings.dumpsBytes
+    }
+
     /// Whether events at `level` reach stdout at all: not below the verbosity, and not when stdout is
     /// /dev/null (nothing there can be read, so the lines are not even formatted). Check it before
     /// building expensive text. Messages on stderr go by `verbosity` alone.

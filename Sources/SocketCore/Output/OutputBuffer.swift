@@ -1,4 +1,9 @@
 // OutputBuffer.swift -- buffered, blocking writes to stdout or stderr, flushed per line or per loop turn.
+//
+// The rule of this file: a buffer holds whole lines when it is flushed, and a flush writes them under one
+// process-wide lock, so the loops of `--workers` (each with its own buffers on the same descriptor) never
+// interleave parts of lines, even past PIPE_BUF, where a pipe no longer keeps one write(2) whole.
+import Synchronization
 
 /// A byte buffer in front of a descriptor. A server flushes it once per reactor turn (one write(2) for
 /// everything a turn printed); interactive and JSON output flush after every line.
@@ -33,6 +38,12 @@ public final class OutputBuffer {
         // A descriptor closed at start is /dev/null too, but there the output was wanted and is lost.
         self.isDiscarded = StandardStreams.isNullDevice(descriptor) && !StandardStreams.wasClosedAtStart(descriptor)
     }
+
+    /// Held while any buffer writes (see the file's rule): uncontended, one lock per flush, not per line.
+    private static let writeLock = Mutex(())
+
+    /// The descriptor, for a buffer like this one on another thread; nil for a capturing buffer (tests).
+    var sharedDescriptor: CInt? { capture == nil ? descriptor : nil }
 
     /// Output handed to `capture`, line by line (tests).
     public init(capture: @escaping (String) -> Void) {
@@ -101,11 +112,13 @@ public final class OutputBuffer {
         }
         let descriptor = descriptor
         let error = bytes.withUnsafeBytes { raw -> SystemError? in
-            do throws(SystemError) {
-                try StandardStreams.writeAll(raw, to: descriptor, name: "descriptor \(descriptor)")
-                return nil
-            } catch {
-                return error
+            Self.writeLock.withLock { _ -> SystemError? in
+                do throws(SystemError) {
+                    try StandardStreams.writeAll(raw, to: descriptor, name: "descriptor \(descriptor)")
+                    return nil
+                } catch {
+                    return error
+                }
             }
         }
         if let error {

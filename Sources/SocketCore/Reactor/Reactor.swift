@@ -20,6 +20,8 @@ public final class Reactor {
         var inBackend: Bool
         /// Internal registrations (signals, wake-ups) do not keep `run()` going on their own.
         var isInternal: Bool
+        /// Other loops watch the descriptor too (`registerShared`): the backend is asked to wake only one.
+        var isShared = false
     }
 
     /// Indexed by descriptor; nil where nothing is registered.
@@ -70,11 +72,27 @@ public final class Reactor {
         try register(descriptor: socket.descriptor, interest: interest, handler: handler, isInternal: false)
     }
 
+    /// Starts driving `handler` for a listening socket that other loops (on other threads) watch too: with
+    /// epoll a new connection wakes one sleeping loop (EPOLLEXCLUSIVE), with poll() every loop, and those
+    /// that lose the race find nothing to accept. Interest changes on it remove and add it again, since
+    /// epoll refuses to modify an exclusive registration.
+    public func registerShared(_ socket: Socket, interest: Interest, handler: some SocketHandler) throws(SystemError)
+    {
+        try register(
+            descriptor: socket.descriptor,
+            interest: interest,
+            handler: handler,
+            isInternal: false,
+            isShared: true
+        )
+    }
+
     private func register(
         descriptor: CInt,
         interest: Interest,
         handler: any SocketHandler,
-        isInternal: Bool
+        isInternal: Bool,
+        isShared: Bool = false
     ) throws(SystemError) {
         let fd = Int(descriptor)
         precondition(fd >= 0, "register of a closed descriptor")
@@ -82,13 +100,14 @@ public final class Reactor {
             registrations.append(contentsOf: repeatElement(nil, count: fd + 1 - registrations.count + 64))
         }
         precondition(registrations[fd] == nil, "descriptor \(fd) registered twice")
-        if !interest.isEmpty { try backend.add(descriptor, interest: interest) }
+        if !interest.isEmpty { try backend.add(descriptor, interest: interest, exclusive: isShared) }
         registrations[fd] = Registration(
             handler: handler,
             interest: interest,
             generation: nextGeneration,
             inBackend: !interest.isEmpty,
-            isInternal: isInternal
+            isInternal: isInternal,
+            isShared: isShared
         )
         nextGeneration &+= 1
         if !isInternal { userRegistrationCount += 1 }
@@ -104,10 +123,11 @@ public final class Reactor {
             if interest.isEmpty {
                 if registration.inBackend { backend.remove(descriptor) }
                 registration.inBackend = false
-            } else if registration.inBackend {
+            } else if registration.inBackend && !registration.isShared {
                 try backend.modify(descriptor, interest: interest)
             } else {
-                try backend.add(descriptor, interest: interest)
+                if registration.inBackend { backend.remove(descriptor) }
+                try backend.add(descriptor, interest: interest, exclusive: registration.isShared)
                 registration.inBackend = true
             }
         } catch {
@@ -225,13 +245,19 @@ public final class Reactor {
     /// loop's life and does not keep `run()` going on its own.
     public func makeWakeUp(_ action: @escaping (Reactor) -> Void) throws(SystemError) -> ReactorWakeUp {
         let wakeUp = try ReactorWakeUp()
+        try attach(wakeUp, action)
+        return wakeUp
+    }
+
+    /// Has `action` run on this loop's thread whenever `wakeUp` (made elsewhere, maybe before this loop
+    /// existed) is used; a wake-up sent before the call is noticed at the first turn. As `makeWakeUp`.
+    public func attach(_ wakeUp: ReactorWakeUp, _ action: @escaping (Reactor) -> Void) throws(SystemError) {
         try register(
             descriptor: wakeUp.pipe.readDescriptor,
             interest: .readable,
             handler: WakeUpReader(wakeUp, action),
             isInternal: true
         )
-        return wakeUp
     }
 
     // MARK: - Running
@@ -334,11 +360,12 @@ public final class RemoteStop: Sendable {
     }
 }
 
-/// Wakes a reactor from any thread, so it runs the action given to `Reactor.makeWakeUp`.
+/// Wakes a reactor from any thread, so it runs the action given to `Reactor.makeWakeUp` or `attach`.
 public final class ReactorWakeUp: Sendable {
     fileprivate let pipe: WakePipe
 
-    fileprivate init() throws(SystemError) {
+    /// A wake-up for a loop to `attach` later (on its own thread).
+    public init() throws(SystemError) {
         pipe = try WakePipe()
     }
 

@@ -22,8 +22,10 @@ struct FiredEvent {
 /// What a readiness backend must implement. The reactor calls it only from its own thread, and keeps a
 /// descriptor registered with the backend only while its interest is not empty.
 protocol SelectorBackend: AnyObject {
-    /// Starts watching a descriptor.
-    func add(_ descriptor: CInt, interest: Interest) throws(SystemError)
+    /// Starts watching a descriptor. `exclusive`: other loops watch it too (a listener shared by
+    /// `--workers`); a backend that can wake only one of them for an event does (epoll's EPOLLEXCLUSIVE),
+    /// poll() wakes all, and the losers' accept finds nothing.
+    func add(_ descriptor: CInt, interest: Interest, exclusive: Bool) throws(SystemError)
     /// Changes what a watched descriptor is watched for.
     func modify(_ descriptor: CInt, interest: Interest) throws(SystemError)
     /// Stops watching a descriptor; safe between waits even while the reactor dispatches events.

@@ -10,7 +10,8 @@ extension ConnectionServer {
         options: ServerOptions,
         echo: EchoOptions,
         log: EventLog,
-        listeningSocket: Socket? = nil
+        listeningSocket: Socket? = nil,
+        sharing: ServerSharing? = nil
     )
         throws -> ConnectionServer
     {
@@ -19,35 +20,46 @@ extension ConnectionServer {
             reactor: reactor,
             options: options,
             log: log,
-            listeningSocket: listeningSocket
+            listeningSocket: listeningSocket,
+            sharing: sharing
         ) { socket, peer, server in
             EchoConnection(socket: socket, peer: peer, server: server, readBuffer: readBuffer, options: echo)
         }
     }
 
     /// The application-protocol server: one request per connection, answered, then closed. Binds and
-    /// listens (or takes `listeningSocket`); call `start()`, then run the reactor.
+    /// listens (or takes `listeningSocket`); call `start()`, then run the reactor. With `sharing` (made with
+    /// `app`), the request budget and the request threads are those of every loop.
     public static func app(
         reactor: Reactor,
         options: ServerOptions,
         app: AppOptions,
         log: EventLog,
-        listeningSocket: Socket? = nil
+        listeningSocket: Socket? = nil,
+        sharing: ServerSharing? = nil
     )
         throws -> ConnectionServer
     {
         let readBuffer = ReadBuffer()
-        let budget = RequestBudget(limit: app.maxBufferedBytes)
-        let workers = try RequestWorkers(
-            reactor: reactor,
-            threadCount: app.workerThreads,
-            beforeEachJob: app.beforeEachWorkerJob
-        )
+        let budget: RequestBudget
+        let workers: RequestWorkers
+        if let sharing, let shared = sharing.requestBytes, let pool = sharing.requestPool {
+            budget = RequestBudget(shared: shared)
+            workers = try RequestWorkers(reactor: reactor, pool: pool)
+        } else {
+            budget = RequestBudget(limit: app.maxBufferedBytes)
+            workers = try RequestWorkers(
+                reactor: reactor,
+                threadCount: app.workerThreads,
+                beforeEachJob: app.beforeEachWorkerJob
+            )
+        }
         let server = try ConnectionServer(
             reactor: reactor,
             options: options,
             log: log,
-            listeningSocket: listeningSocket
+            listeningSocket: listeningSocket,
+            sharing: sharing
         ) { socket, peer, server in
             AppConnection(
                 socket: socket,

@@ -82,24 +82,30 @@ public final class ConnectionServer {
     private var lastSerial: UInt64 = 0
     /// True once shutdown began.
     public private(set) var isShuttingDown = false
+    /// What this loop shares with the other loops of a `--workers` server; nil for one loop.
+    let sharing: ServerSharing?
     private let makeConnection: (Socket, SocketAddress, ConnectionServer) -> ServedConnection
 
     /// Binds and listens, or takes a listening socket the service manager passed (not yet accepting: call
     /// `start()`).
     ///
-    /// - Parameter listeningSocket: A socket already listening (socket activation); nil binds
-    ///   `options.address`. The server owns it from here on.
+    /// - Parameters:
+    ///   - listeningSocket: A socket already listening (socket activation, or another loop's copy); nil
+    ///     binds `options.address`. The server owns it from here on.
+    ///   - sharing: The cap and budgets this loop shares with the other loops of a `--workers` server.
     /// - Throws: `SystemError` from socket/bind/listen.
     public init(
         reactor: Reactor,
         options: ServerOptions,
         log: EventLog,
         listeningSocket: Socket? = nil,
+        sharing: ServerSharing? = nil,
         makeConnection: @escaping (Socket, SocketAddress, ConnectionServer) -> ServedConnection
     ) throws {
         self.reactor = reactor
         self.options = options
         self.log = log
+        self.sharing = sharing
         self.makeConnection = makeConnection
         let socket: Socket
         if let listeningSocket {
@@ -127,14 +133,31 @@ public final class ConnectionServer {
 
     /// Prints the listening line and starts accepting.
     public func start() throws(SystemError) {
+        try startAccepting()
+        log.listening(on: address, backend: reactor.kind)
+    }
+
+    /// Starts accepting without the listening line (the loops of `--workers` after the first).
+    func startAccepting() throws(SystemError) {
         listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
         listener.hasRoom = { [unowned self] in self.openConnectionCount < self.options.maxConnections }
         listener.maxConnections = { [unowned self] in self.options.maxConnections }
         listener.stats = stats
-        try reactor.register(listener.socket, interest: .readable, handler: listener)
+        if let sharing {
+            listener.slots = sharing.slots
+            // Woken when another loop gives a slot back while this one is paused at the cap.
+            let wakeUp = try ReactorWakeUp()
+            try reactor.attach(wakeUp) { [weak self] reactor in
+                guard let self, !self.isShuttingDown else { return }
+                self.listener.connectionClosed(in: reactor)
+            }
+            sharing.slots.add(wakeUp)
+            try reactor.registerShared(listener.socket, interest: .readable, handler: listener)
+        } else {
+            try reactor.register(listener.socket, interest: .readable, handler: listener)
+        }
         reactor.addBeforeSleepHook { [unowned self] in self.log.flush() }
         startedAt = MonotonicClock.now()
-        log.listening(on: address, backend: reactor.kind)
     }
 
     /// The stats line's content now.
@@ -196,6 +219,7 @@ public final class ConnectionServer {
         )
         connections[fd] = nil
         stats.connectionClosed()
+        sharing?.slots.give()
         if isShuttingDown {
             if openConnectionCount == 0 { reactor.stop() }
         } else {

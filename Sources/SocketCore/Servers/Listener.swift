@@ -7,6 +7,10 @@
 /// connection (the client gets a clean close instead of a hang), pauses accepting for a moment (nginx,
 /// HAProxy), and logs at most one line a second. At the connection cap it stops accepting: new clients wait
 /// in the kernel's listen queue until a connection closes.
+///
+/// One of several loops sharing the socket (`--workers`), it takes a slot of the shared cap before each
+/// accept and gives it back when the accept finds nothing: another loop won the race for the connection
+/// (EAGAIN), which is normal, not an error.
 public final class Listener: SocketHandler {
     /// The listening socket.
     public let socket: Socket
@@ -21,8 +25,10 @@ public final class Listener: SocketHandler {
     private let spare = SpareDescriptor()
     /// Called for each accepted connection.
     var onAccept: (Socket, SocketAddress, Reactor) -> Void = { socket, _, _ in socket.close() }
-    /// Asked before each accept: false at the connection cap.
+    /// Asked before each accept: false at the connection cap (one loop; with `slots` the slots decide).
     var hasRoom: () -> Bool = { true }
+    /// The cap shared by every loop on this socket (`--workers`); nil for a server with one loop.
+    var slots: ConnectionSlots?
     private var pauseTimer: ReactorTimer?
     private var isPausedAtCap = false
     private var lastExhaustionLog: UInt64 = 0
@@ -41,24 +47,31 @@ public final class Listener: SocketHandler {
 
     public func readable(in reactor: Reactor) {
         for _ in 0..<Self.acceptsPerTurn {
-            guard hasRoom() else {
+            guard takeSlot() else {
                 pauseAtCap(in: reactor)
                 return
             }
             do {
-                guard let (connection, peer) = try socket.accept() else { return }
+                // nil: nothing pending, or (--workers) another loop took it first.
+                guard let (connection, peer) = try socket.accept() else {
+                    slots?.give()
+                    return
+                }
                 let credentials = peer.isUnix && log.verbosity >= .verbose ? connection.peerCredentials() : nil
                 onAccept(connection, peer.shownPeer(listeningOn: address, credentials: credentials), reactor)
             } catch let error where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem {
+                slots?.give()
                 handleExhaustion(error, in: reactor)
                 return
             } catch let error where error.errno.isPendingConnectionFailure {
                 // The client gave up before we accepted (ECONNABORTED), a firewall hook refused (EPERM), or
                 // the connection's own network failed (accept(2): "treat them like EAGAIN by retrying"):
                 // that connection is gone, the next may be fine.
+                slots?.give()
                 continue
             } catch {
                 // ENOBUFS/ENOMEM: the kernel is short of memory. Pause like for EMFILE rather than spin.
+                slots?.give()
                 handleExhaustion(error, in: reactor)
                 return
             }
@@ -67,15 +80,32 @@ public final class Listener: SocketHandler {
 
     public func writable(in reactor: Reactor) {}
 
-    /// Called by the server when a connection closed: resumes accepting if the cap had paused it.
+    /// A slot for one more connection: the shared cap's, or room under this loop's own.
+    @inline(__always)
+    private func takeSlot() -> Bool {
+        if let slots { return slots.take() }
+        return hasRoom()
+    }
+
+    /// Called by the server when a connection closed (with `--workers`, also when another loop's did):
+    /// resumes accepting if the cap had paused it.
     func connectionClosed(in reactor: Reactor) {
-        guard isPausedAtCap, hasRoom(), socket.isOpen else { return }
+        guard isPausedAtCap, slots?.hasRoom ?? hasRoom(), socket.isOpen else { return }
+        resume(in: reactor)
+    }
+
+    private func resume(in reactor: Reactor) {
         isPausedAtCap = false
+        slots?.resumed()
         reactor.setInterest(.readable, for: socket)
     }
 
     /// Stops accepting for good and closes the socket (shutdown).
     func close(in reactor: Reactor) {
+        if isPausedAtCap {
+            isPausedAtCap = false
+            slots?.resumed()
+        }
         if let pauseTimer { reactor.cancel(pauseTimer) }
         reactor.deregister(socket)
         socket.closeListener()
@@ -86,6 +116,11 @@ public final class Listener: SocketHandler {
         guard !isPausedAtCap else { return }
         isPausedAtCap = true
         reactor.setInterest(.none, for: socket)
+        if slots?.paused() == true {
+            // Another loop gave a slot back before this pause was counted: it woke nobody.
+            resume(in: reactor)
+            return
+        }
         // At most one line per 10 s: a server at its cap pauses and resumes with every connection that closes.
         let now = MonotonicClock.now()
         guard lastCapLog == 0 || now &- lastCapLog >= 10_000_000_000 else { return }

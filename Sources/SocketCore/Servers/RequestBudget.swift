@@ -4,15 +4,24 @@
 // thousand clients that each stall one byte short of a 1 MiB request would make the server hold 10 GB.
 // The budget bounds the sum; a connection whose bytes would pass it gets an error and is closed.
 
-/// Request bytes held now, and the most allowed, for one loop's connections (not thread-safe).
+/// Request bytes held now, and the most allowed, for one loop's connections (not thread-safe). With
+/// `--workers` the bytes are taken from the loops' shared count, so the limit holds over all of them.
 final class RequestBudget {
     /// The most request bytes held at once.
     let limit: Int
-    /// Request bytes the open connections hold now.
+    /// Request bytes this loop's open connections hold now.
     private(set) var held = 0
+    private let shared: SharedRequestBytes?
 
     init(limit: Int) {
         self.limit = limit
+        self.shared = nil
+    }
+
+    /// A loop's share of a budget every loop takes from.
+    init(shared: SharedRequestBytes) {
+        self.limit = shared.limit
+        self.shared = shared
     }
 
     /// The default: 256 MiB, or room for 16 requests of the largest size allowed, whichever is more.
@@ -22,7 +31,11 @@ final class RequestBudget {
 
     /// Takes `count` more bytes for a connection; false (and nothing taken) if that would pass the limit.
     func take(_ count: Int) -> Bool {
-        guard held + count <= limit else { return false }
+        if let shared {
+            guard shared.take(count) else { return false }
+        } else {
+            guard held + count <= limit else { return false }
+        }
         held += count
         return true
     }
@@ -30,6 +43,7 @@ final class RequestBudget {
     /// Gives back what a connection held.
     func release(_ count: Int) {
         held -= count
+        shared?.release(count)
     }
 }
 

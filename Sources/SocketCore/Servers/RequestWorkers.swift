@@ -1,6 +1,7 @@
 // RequestWorkers.swift -- the CPU bound of `serve app`: the loop answers small requests itself, up to a
 // budget of content per turn, and hands every other request to a few worker threads, whose answers come
-// back to the loop through a wake-up pipe.
+// back to the loop through a wake-up pipe. With `--workers` every loop hands its requests to one shared
+// pool (`RequestPool`), and each answer goes back to the loop that asked.
 //
 // A request's cost grows with its content (1 MiB of `[9e15, ...]` is about 0.2 s of parsing and answer
 // building); on the loop that time would be every other client's wait. With the budget a loop turn spends
@@ -26,28 +27,35 @@ final class RequestWorkers {
         fileprivate let id: UInt64
     }
 
-    private let threadCount: Int
-    private let queue: WorkQueue
-    private var threads: [WorkerThread] = []
-    private let wakeUp: ReactorWakeUp
+    private let pool: RequestPool
+    /// Where the threads leave this loop's answers.
+    private let mailbox: AnswerMailbox
     private var waiting: [UInt64: (AppAnswer, Reactor) -> Void] = [:]
-    private var nextID: UInt64 = 0
     private var inlineTurn: UInt64 = .max
     private var inlineBytes = 0
 
+    /// Workers of this loop's own (one loop: the default).
+    ///
     /// - Parameter beforeEachJob: Run on a worker thread before each request (tests hold a worker with it).
     /// - Throws: `SystemError` when the pipes cannot be made.
-    init(reactor: Reactor, threadCount: Int, beforeEachJob: (@Sendable () -> Void)? = nil) throws(SystemError) {
-        self.threadCount = max(1, threadCount)
-        queue = WorkQueue(jobsReady: try WakePipe(), beforeEachJob: beforeEachJob)
-        let wakeUp = Weak()
-        self.wakeUp = try reactor.makeWakeUp { reactor in wakeUp.workers?.deliverAnswers(in: reactor) }
-        wakeUp.workers = self
+    convenience init(
+        reactor: Reactor,
+        threadCount: Int,
+        beforeEachJob: (@Sendable () -> Void)? = nil
+    ) throws(SystemError) {
+        try self.init(reactor: reactor, pool: RequestPool(threadCount: threadCount, beforeEachJob: beforeEachJob))
     }
 
-    deinit {
-        queue.stop()
-        for thread in threads { thread.join() }
+    /// This loop's use of `pool`, which other loops may share.
+    ///
+    /// - Throws: `SystemError` when the wake-up pipe cannot be made.
+    init(reactor: Reactor, pool: RequestPool) throws(SystemError) {
+        self.pool = pool
+        let wakeUp = Weak()
+        mailbox = AnswerMailbox(
+            wakeUp: try reactor.makeWakeUp { reactor in wakeUp.workers?.deliverAnswers(in: reactor) }
+        )
+        wakeUp.workers = self
     }
 
     /// Requests handed to the workers and not answered yet.
@@ -83,41 +91,26 @@ final class RequestWorkers {
         return true
     }
 
-    /// Queues `frame` for a worker; `done` runs on the loop with its answer, unless the job is cancelled first.
+    /// Queues `frame` for a worker (of the pool every loop may share); `done` runs on this loop with its
+    /// answer, unless the job is cancelled first.
     ///
     /// - Throws: `SystemError` when the first worker thread cannot be made.
     func enqueue(_ frame: Frame, done: @escaping (AppAnswer, Reactor) -> Void) throws(SystemError) -> Job {
-        try startIfNeeded()
-        nextID &+= 1
-        waiting[nextID] = done
-        queue.push(id: nextID, frame: frame)
-        return Job(id: nextID)
+        try pool.startIfNeeded()
+        let id = pool.nextJobID()
+        waiting[id] = done
+        pool.push(id: id, frame: frame, mailbox: mailbox)
+        return Job(id: id)
     }
 
     /// Forgets a job: its `done` is never called, and a worker that has not started it skips it.
     func cancel(_ job: Job) {
         guard waiting.removeValue(forKey: job.id) != nil else { return }
-        queue.remove(id: job.id)
-    }
-
-    private func startIfNeeded() throws(SystemError) {
-        guard threads.isEmpty else { return }
-        // Each thread's first allocation makes it an arena of its own, whose free top malloc_trim never
-        // gives back (the idle server's returnFreeMemory): set the allocator to give it back as it goes.
-        returnFreedMemoryPromptly()
-        let queue = self.queue
-        let wakeUp = self.wakeUp
-        for _ in 0..<threadCount {
-            do {
-                threads.append(try WorkerThread { queue.work(wakingLoop: wakeUp) })
-            } catch {
-                if threads.isEmpty { throw error }  // fewer workers than asked still answer everything
-            }
-        }
+        pool.remove(id: job.id)
     }
 
     private func deliverAnswers(in reactor: Reactor) {
-        for (id, answer) in queue.takeAnswers() {
+        for (id, answer) in mailbox.take() {
             waiting.removeValue(forKey: id)?(answer, reactor)
         }
     }
@@ -131,11 +124,90 @@ private final class Weak {
     weak var workers: RequestWorkers?
 }
 
-/// The requests waiting for a worker and the answers waiting for the loop, shared with the threads.
+/// Answers waiting for one loop, and the wake-up that tells it.
+final class AnswerMailbox: Sendable {
+    private let answers = Mutex<[(id: UInt64, answer: AppAnswer)]>([])
+    private let wakeUp: ReactorWakeUp
+
+    init(wakeUp: ReactorWakeUp) {
+        self.wakeUp = wakeUp
+    }
+
+    /// A worker thread leaves an answer and wakes the loop.
+    func deliver(id: UInt64, answer: AppAnswer) {
+        answers.withLock { $0.append((id, answer)) }
+        wakeUp.wake()
+    }
+
+    /// The loop takes every answer left so far.
+    func take() -> [(id: UInt64, answer: AppAnswer)] {
+        answers.withLock { answers in
+            defer { answers.removeAll() }
+            return answers
+        }
+    }
+}
+
+/// The threads that answer large requests, and the requests waiting for one: one pool for every loop of a
+/// server. The threads start at the first request and stop (joined) when the pool goes away.
+final class RequestPool: Sendable {
+    private let threadCount: Int
+    private let queue: WorkQueue
+    private let threads = Mutex<[WorkerThread]>([])
+    private let lastJobID = Atomic<UInt64>(0)
+
+    /// - Throws: `SystemError` when the pipe idle threads wait on cannot be made.
+    init(threadCount: Int, beforeEachJob: (@Sendable () -> Void)?) throws(SystemError) {
+        self.threadCount = max(1, threadCount)
+        queue = WorkQueue(jobsReady: try WakePipe(), beforeEachJob: beforeEachJob)
+    }
+
+    deinit {
+        queue.stop()
+        threads.withLock { threads in
+            for thread in threads { thread.join() }
+        }
+    }
+
+    /// A job id no loop has used.
+    func nextJobID() -> UInt64 {
+        lastJobID.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// Starts the threads, once.
+    ///
+    /// - Throws: `SystemError` when not even one thread can be made.
+    func startIfNeeded() throws(SystemError) {
+        let queue = self.queue
+        let count = threadCount
+        try threads.withLock { threads throws(SystemError) in
+            guard threads.isEmpty else { return }
+            // Each thread's first allocation makes it an arena of its own, whose free top malloc_trim never
+            // gives back (the idle server's returnFreeMemory): set the allocator to give it back as it goes.
+            returnFreedMemoryPromptly()
+            for _ in 0..<count {
+                do throws(SystemError) {
+                    threads.append(try WorkerThread { queue.work() })
+                } catch {
+                    if threads.isEmpty { throw error }  // fewer workers than asked still answer everything
+                }
+            }
+        }
+    }
+
+    func push(id: UInt64, frame: Frame, mailbox: AnswerMailbox) {
+        queue.push(id: id, frame: frame, mailbox: mailbox)
+    }
+
+    func remove(id: UInt64) {
+        queue.remove(id: id)
+    }
+}
+
+/// The requests waiting for a worker, shared with the threads.
 private final class WorkQueue: Sendable {
     private struct State {
-        var jobs: [(id: UInt64, frame: Frame)] = []
-        var answers: [(id: UInt64, answer: AppAnswer)] = []
+        var jobs: [(id: UInt64, frame: Frame, mailbox: AnswerMailbox)] = []
         var stopping = false
     }
 
@@ -149,8 +221,8 @@ private final class WorkQueue: Sendable {
         self.beforeEachJob = beforeEachJob
     }
 
-    func push(id: UInt64, frame: Frame) {
-        state.withLock { $0.jobs.append((id, frame)) }
+    func push(id: UInt64, frame: Frame, mailbox: AnswerMailbox) {
+        state.withLock { $0.jobs.append((id, frame, mailbox)) }
         jobsReady.wake()
     }
 
@@ -158,23 +230,16 @@ private final class WorkQueue: Sendable {
         state.withLock { $0.jobs.removeAll { $0.id == id } }
     }
 
-    func takeAnswers() -> [(id: UInt64, answer: AppAnswer)] {
-        state.withLock { state in
-            defer { state.answers.removeAll() }
-            return state.answers
-        }
-    }
-
     func stop() {
         state.withLock { $0.stopping = true }
         jobsReady.wake()
     }
 
-    /// A worker thread's life: take the oldest job, answer it, hand the answer to the loop; wait when there
-    /// is none; return at stop.
-    func work(wakingLoop wakeUp: ReactorWakeUp) {
+    /// A worker thread's life: take the oldest job, answer it, hand the answer to the loop that asked;
+    /// wait when there is none; return at stop.
+    func work() {
         enum Next {
-            case job(id: UInt64, frame: Frame, more: Bool)
+            case job(id: UInt64, frame: Frame, mailbox: AnswerMailbox, more: Bool)
             case none
             case stop
         }
@@ -183,7 +248,7 @@ private final class WorkQueue: Sendable {
                 if state.stopping { return .stop }
                 guard !state.jobs.isEmpty else { return .none }
                 let job = state.jobs.removeFirst()
-                return .job(id: job.id, frame: job.frame, more: !state.jobs.isEmpty)
+                return .job(id: job.id, frame: job.frame, mailbox: job.mailbox, more: !state.jobs.isEmpty)
             }
             switch next {
             case .stop:
@@ -192,13 +257,11 @@ private final class WorkQueue: Sendable {
             case .none:
                 _ = try? Wait.until(nil, [WaitTarget(jobsReady.readDescriptor, .readable)])
                 _ = jobsReady.drain()
-            case .job(let id, let frame, let more):
+            case .job(let id, let frame, let mailbox, let more):
                 // One byte may have stood for several jobs: if more wait, another idle worker should wake.
                 if more { jobsReady.wake() }
                 beforeEachJob?()
-                let answer = AppAnswer.make(for: frame)
-                state.withLock { $0.answers.append((id, answer)) }
-                wakeUp.wake()
+                mailbox.deliver(id: id, answer: AppAnswer.make(for: frame))
             }
         }
     }

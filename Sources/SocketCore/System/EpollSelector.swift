@@ -18,10 +18,15 @@ final class EpollSelector: SelectorBackend {
         epollDescriptor = -1
     }
 
-    func add(_ descriptor: CInt, interest: Interest) throws(SystemError) {
+    func add(_ descriptor: CInt, interest: Interest, exclusive: Bool) throws(SystemError) {
         let epfd = epollDescriptor
+        // EPOLLEXCLUSIVE: when several loops' epoll instances watch one listening socket (--workers), a new
+        // connection wakes one of the loops that are asleep in epoll_wait, not every one (the thundering
+        // herd). Only EPOLL_CTL_ADD takes it; the reactor never modifies such a registration (it removes
+        // and adds again).
+        let events = Self.events(for: interest) | (exclusive ? UInt32(ST_EPOLLEXCLUSIVE) : 0)
         _ = try retryingInterrupts("epoll_ctl(ADD)", detail: String(descriptor)) {
-            st_epoll_ctl(epfd, 1, descriptor, Self.events(for: interest))
+            st_epoll_ctl(epfd, 1, descriptor, events)
         }
     }
 

@@ -96,4 +96,15 @@ extension Socket {
         }
         return socket
     }
+
+    /// A second descriptor for the same socket (close-on-exec), for another loop to accept from: each loop
+    /// of `--workers` owns and closes its own (`Socket(adopting:family:)` on its thread), and the socket
+    /// stops listening when the last one is closed. The corresponding C function is `fcntl(2)` with
+    /// F_DUPFD_CLOEXEC.
+    ///
+    /// - Throws: `SystemError` (EMFILE).
+    public func duplicateDescriptor() throws(SystemError) -> CInt {
+        let fd = descriptor
+        return try retryingInterrupts("fcntl(F_DUPFD_CLOEXEC)", detail: String(fd)) { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
 }

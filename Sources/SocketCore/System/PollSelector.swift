@@ -25,7 +25,7 @@ final class PollSelector: SelectorBackend {
         count = 0
     }
 
-    func add(_ descriptor: CInt, interest: Interest) throws(SystemError) {
+    func add(_ descriptor: CInt, interest: Interest, exclusive: Bool) throws(SystemError) {
         let fd = Int(descriptor)
         if fd >= indexOf.count { indexOf.append(contentsOf: repeatElement(-1, count: fd + 1 - indexOf.count + 64)) }
         precondition(indexOf[fd] == -1, "descriptor \(fd) added twice")
