@@ -1,6 +1,7 @@
 # sockettool -- build, run, test, benchmark, install.
 #   make run            build and run the main job: sockettool serve app (127.0.0.1:65432)
 #   make test           build and run every test (both reactor backends)
+#   make test-workers   the server and interop suites again with every serve multi/app on 2 loops
 #   make bench          throughput and latency figures, with ratios to ../shared/bench when present
 #   make soak           serve app under mixed hostile load for 30 min (SOAK_SECONDS), fds and RSS: flat or grew
 #   make install        binary, man page, completions, systemd units under PREFIX (default /usr/local)
@@ -18,7 +19,7 @@ RELEASE_FLAGS := -c release -Xswiftc -enforce-exclusivity=unchecked
 FUZZ_SECONDS ?= 600
 FUZZER := .build-fuzz/release/FrameFuzzer
 
-.PHONY: all build run test test-epoll bench soak install uninstall release man completions fuzz fuzz-build fuzz-ci sanitize sanitize-address sanitize-thread format lint clean
+.PHONY: all build run test test-epoll test-workers bench soak install uninstall release man completions fuzz fuzz-build fuzz-ci sanitize sanitize-address sanitize-thread format lint clean
 
 all: build
 
@@ -38,6 +39,14 @@ test:
 # The whole suite again with epoll as the default backend.
 test-epoll:
 	SOCKETTOOL_BACKEND=epoll Tests/run-suite.sh $(SWIFT) test --skip-build
+
+# The server and interop suites with --workers 2 (issue 15), both backends: every `serve multi` and `serve app`
+# a test starts runs two loops (Tests/sockettoolTests/Support/TestWorkers.swift). Filtered, so it is not the
+# whole suite a third time.
+WORKERS_SUITES := ServeMultiTests|ServeAppTests|ServerSignalTests|ShutdownTests|SocketActivationTests|ServiceNotifyTests|Resilience[A-Za-z]*Tests|HostileInputTests|InteropTests|UnixInteropTests|WorkersTests|BackendTests
+test-workers:
+	SOCKETTOOL_TEST_WORKERS=2 SOCKETTOOL_BACKEND=poll Tests/run-suite.sh $(SWIFT) test --filter '$(WORKERS_SUITES)'
+	SOCKETTOOL_TEST_WORKERS=2 SOCKETTOOL_BACKEND=epoll Tests/run-suite.sh $(SWIFT) test --skip-build --filter '$(WORKERS_SUITES)'
 
 # The shipped binary (static, stripped): start-up figures are those of what users run.
 bench: release

@@ -132,17 +132,28 @@ public final class ServerWorkers: SupervisedServer {
         }
     }
 
-    /// The shutdown line once, then every loop stops accepting and drains within the grace period.
+    /// Every loop stops accepting, then the shutdown line (once), and each drains within the grace period.
     public func beginShutdown(after signal: CInt) {
-        first.log.shutdown(signal)
         beginShutdown()
+        first.log.shutdown(signal)
     }
+
+    /// How long the first loop waits for the others to close their copies of the listener.
+    static let listenerClosePatience: Duration = .seconds(2)
 
     private func beginShutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
         first.beginShutdown()
         requestShutdownOfLoops()
+        // The socket listens until its last descriptor is closed: wait (briefly: a loop's turn is bounded)
+        // until every loop closed its copy, so that once the shutdown line is out no client is accepted by
+        // the kernel any more, as with one loop.
+        let deadline = Wait.deadline(after: Self.listenerClosePatience)
+        while loops.contains(where: { !$0.hasClosedListener }) {
+            guard (try? Wait.until(deadline, [WaitTarget(reports.readDescriptor, .readable)])) != nil else { break }
+            _ = reports.drain()
+        }
     }
 
     private func requestShutdownOfLoops() {
@@ -218,6 +229,7 @@ private final class WorkerLoop: Sendable {
     /// Wakes the loop to look at `shutdownRequested` (and to turn, for the watchdog).
     let wakeUp: ReactorWakeUp
     private let shutdownRequested = Atomic(false)
+    private let listenerClosed = Atomic(false)
     private let lastTurn = Atomic<UInt64>(0)
     private let state = Mutex(State.starting)
 
@@ -250,6 +262,9 @@ private final class WorkerLoop: Sendable {
         state.withLock { if case .stopped(_, let error) = $0 { error } else { nil } }
     }
 
+    /// True once the loop closed its copy of the listener (shutdown), or stopped.
+    var hasClosedListener: Bool { listenerClosed.load(ordering: .acquiring) }
+
     /// The loop's turn count at its last sleep.
     var turns: UInt64 { lastTurn.load(ordering: .relaxed) }
 
@@ -277,7 +292,10 @@ private final class WorkerLoop: Sendable {
             // A request sent before this (a signal came first, another loop failed to start) is a byte
             // already waiting in the pipe: the first turn acts on it.
             try reactor.attach(wakeUp) { [unowned self, unowned made] _ in
-                if self.shutdownRequested.load(ordering: .relaxed) { made.beginShutdown() }
+                guard self.shutdownRequested.load(ordering: .relaxed), !made.isShuttingDown else { return }
+                made.beginShutdown()
+                self.listenerClosed.store(true, ordering: .releasing)
+                reports.wake()
             }
             reactor.addBeforeSleepHook { [unowned self, unowned reactor] in
                 self.lastTurn.store(reactor.turn, ordering: .relaxed)
@@ -294,6 +312,7 @@ private final class WorkerLoop: Sendable {
 
     private func finish(server: ConnectionServer?, log: EventLog, error: (any Error)?, reports: WakePipe) {
         server?.closeAll()
+        listenerClosed.store(true, ordering: .releasing)
         log.flush()
         state.withLock { $0 = .stopped(server?.stats, error) }
         reports.wake()

@@ -81,7 +81,7 @@ final class ChildProcess: @unchecked Sendable {
 
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([executable] + TestWorkers.adjusted(arguments)).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }

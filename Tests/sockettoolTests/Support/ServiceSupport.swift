@@ -80,7 +80,7 @@ enum Activation {
         environment: [String: String] = [:]
     ) throws -> ChildProcess {
         guard let socketActivate else { throw LoopbackFailure("systemd-socket-activate is not installed") }
-        let pass = ["SOCKETTOOL_BACKEND", "SOCKETTOOL_WORKERS", "NOTIFY_SOCKET", "WATCHDOG_USEC"].flatMap {
+        let pass = ["SOCKETTOOL_BACKEND", "NOTIFY_SOCKET", "WATCHDOG_USEC"].flatMap {
             ["-E", $0]
         }
         return try ChildProcess(
