@@ -43,7 +43,7 @@ test-epoll:
 # The server and interop suites with --workers 2 (issue 15), both backends: every `serve multi` and `serve app`
 # a test starts runs two loops (Tests/sockettoolTests/Support/TestWorkers.swift). Filtered, so it is not the
 # whole suite a third time.
-WORKERS_SUITES := ServeMultiTests|ServeAppTests|ServerSignalTests|ShutdownTests|SocketActivationTests|ServiceNotifyTests|Resilience[A-Za-z]*Tests|HostileInputTests|InteropTests|UnixInteropTests|WorkersTests|BackendTests
+WORKERS_SUITES := \.(ServeMultiTests|ServeAppTests|ServerSignalTests|ShutdownTests|SocketActivationTests|ServiceNotifyTests|Resilience[A-Za-z]*Tests|HostileInputTests|InteropTests|UnixInteropTests|WorkersTests|BackendTests)/
 test-workers:
 	SOCKETTOOL_TEST_WORKERS=2 SOCKETTOOL_BACKEND=poll Tests/run-suite.sh $(SWIFT) test --filter '$(WORKERS_SUITES)'
 	SOCKETTOOL_TEST_WORKERS=2 SOCKETTOOL_BACKEND=epoll Tests/run-suite.sh $(SWIFT) test --skip-build --filter '$(WORKERS_SUITES)'

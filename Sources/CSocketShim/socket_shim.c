@@ -109,6 +109,8 @@ static void st_signal_handler(int signo) {
 
 void st_signals_consumed(unsigned count) { atomic_fetch_add(&signals_consumed, count); }
 
+void st_signals_unconsume(unsigned count) { atomic_fetch_sub(&signals_consumed, count); }
+
 int st_signal_is_request(int signo) { return signo > 0 && signo < 65 && signal_is_request[signo]; }
 
 int st_install_signal_pipe(int signo, int write_fd, int is_request) {

@@ -59,7 +59,10 @@ struct ServeMulti: ParsableCommand {
             )
             let service = try ServiceEnvironment.take(log: log)
             let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
-            let options = server.options(address: try listener?.localAddress() ?? endpoint.address(log: log))
+            let options = server.options(
+                address: try listener?.localAddress() ?? endpoint.address(log: log),
+                loops: workers.workers
+            )
             let sharing = workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections) : nil
             let multi = try ConnectionServer.multi(
                 reactor: reactor,

@@ -48,14 +48,16 @@ struct ServerFlags: ParsableArguments {
         try backend ?? Backend.fromEnvironment()
     }
 
-    func options(address: SocketAddress) -> ServerOptions {
+    /// - Parameter loops: `--workers`, where the command has it.
+    func options(address: SocketAddress, loops: Int = 1) -> ServerOptions {
         // A server wants every descriptor it may have; the default cap follows the raised limit.
         DescriptorLimit.raiseToHardLimit()
         var options = ServerOptions(
             address: address,
             maxConnections: maxConnections,
             backlog: backlog,
-            grace: grace.asDuration
+            grace: grace.asDuration,
+            loops: loops
         )
         options.reuseAddress = reuse.reuseAddress
         return options
@@ -106,6 +108,8 @@ func runUntilSignalled(
                 log.flush()
                 exit(128 + signal)
             }
+            // Several loops: the second signal must not depend on this loop, which may wait for a stuck one.
+            if server is ServerWorkers { SignalPipe.shared.exitOnNextEndingSignal() }
         }
         supervisor.signalled(signal)
     }

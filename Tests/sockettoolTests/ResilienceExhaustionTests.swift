@@ -103,7 +103,12 @@ struct ResilienceExhaustionTests {
         let atCap = try ProcessProbe.openDescriptors(server.pid)
         print("default cap \(kind): \(atCap - idleDescriptors) connections at the cap, \(atCap) of 32 descriptors")
         #expect(atCap < 32, "\(atCap) descriptors open at the cap")
-        #expect(atCap - idleDescriptors >= 8, "a cap of \(atCap - idleDescriptors) connections out of 32 descriptors")
+        // Each loop after the first holds about ten descriptors of its own (make test-workers; docs/limits.md).
+        let fewest = TestWorkers.count == nil ? 8 : 1
+        #expect(
+            atCap - idleDescriptors >= fewest,
+            "a cap of \(atCap - idleDescriptors) connections out of 32 descriptors"
+        )
         let early = clients.compactMap { $0.endedNow().end }
         #expect(early.isEmpty, "clients over the cap must wait in the listen queue, not be closed: \(early)")
 

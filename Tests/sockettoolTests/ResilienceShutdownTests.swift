@@ -119,11 +119,16 @@ struct ResilienceShutdownTests {
         #expect(status == 143, "\(server.process.transcript.suffix(500))")
     }
 
-    /// True while the server sleeps in a write to a pipe (its wait channel in /proc says so) and its stdout
-    /// pipe is all but full: a lone look at the pipe cannot tell a server about to block from a blocked one.
+    /// True while the server sleeps in a write to a pipe (a thread's wait channel in /proc says so: with
+    /// --workers the loop that writes may be any of them) and its stdout pipe is all but full: a lone look at
+    /// the pipe cannot tell a server about to block from a blocked one.
     private static func isBlockedOnStdout(_ server: ResilientServer) -> Bool {
-        let wchan = (try? String(contentsOfFile: "/proc/\(server.pid)/wchan", encoding: .utf8)) ?? ""
-        return wchan.contains("pipe_write") && server.process.unreadStdoutBytes >= 60 << 10
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/task")) ?? []
+        let writing = tasks.contains { task in
+            let wchan = try? String(contentsOfFile: "/proc/\(server.pid)/task/\(task)/wchan", encoding: .utf8)
+            return wchan?.contains("pipe_write") == true
+        }
+        return writing && server.process.unreadStdoutBytes >= 60 << 10
     }
 
     /// True while `signal` is pending for the process (the SigPnd and ShdPnd masks of /proc/PID/status).

@@ -139,7 +139,8 @@ struct WorkersTests {
     func termDrainsEveryLoop(backend: SelectorKind) throws {
         let server = try ChildProcess(
             sockettool: [
-                "serve", "app", "127.0.0.1", "0", "--workers", "2", "--grace", "10", "--backend", backend.rawValue,
+                "serve", "app", "127.0.0.1", "0", "--workers", "2", "--grace", "60", "--request-timeout", "60",
+                "--backend", backend.rawValue,
             ]
         )
         let port = try server.listeningPort()
@@ -151,8 +152,18 @@ struct WorkersTests {
             clients.append(client)
             try client.send(Array(request.prefix(40)))
         }
+        // The loops print their lines in any order between them.
+        var accepted = Set<String>()
+        while accepted.count < clients.count {
+            accepted.insert(try server.waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.1:") })
+        }
+        #expect(accepted == Set(clients.map { "Accepted connection from 127.0.0.1:\($0.boundPort)" }))
         for client in clients {
-            _ = try server.waitForLine { $0 == "Accepted connection from 127.0.0.1:\(client.boundPort)" }
+            // Read, so in flight: a connection that has sent nothing the server read is closed at once.
+            let read = try eventually {
+                try ResilienceSockets.serverSide(port: port, client: client.boundPort)?.receiveQueue == 0
+            }
+            try #require(read, "the server did not read the first bytes of \(client.boundPort)")
         }
         server.send(SIGTERM)
         _ = try server.waitForLine { $0 == "Caught SIGTERM, exiting" }

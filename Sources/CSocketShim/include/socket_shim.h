@@ -71,6 +71,8 @@ int st_reset_signal(int signo);
 /// one is unread, another signal ends the process at once with 128 + its number (the loop that would read
 /// it is stuck).
 void st_signals_consumed(unsigned count);
+/// Counts `count` consumed signals as unread again, so the next ending signal exits in the handler.
+void st_signals_unconsume(unsigned count);
 /// Ignores SIGPIPE for the whole process, so a write to a reset peer fails with EPIPE instead.
 void st_ignore_sigpipe(void);
 

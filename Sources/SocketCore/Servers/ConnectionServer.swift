@@ -28,14 +28,17 @@ public struct ServerOptions: Sendable {
     /// SO_REUSEADDR on the listener (false: `--no-reuseaddr`).
     public var reuseAddress = true
 
+    /// - Parameter loops: The server's event loops (`--workers`): the default cap leaves room for the
+    ///   descriptors the loops after the first hold.
     public init(
         address: SocketAddress,
         maxConnections: Int? = nil,
         backlog: CInt = Socket.defaultBacklog,
-        grace: Duration = .seconds(5)
+        grace: Duration = .seconds(5),
+        loops: Int = 1
     ) {
         self.address = address
-        self.maxConnections = maxConnections ?? ServerOptions.defaultMaxConnections()
+        self.maxConnections = maxConnections ?? ServerOptions.defaultMaxConnections(loops: loops)
         self.backlog = backlog
         self.grace = grace
     }
@@ -46,11 +49,13 @@ public struct ServerOptions: Sendable {
 
     /// The descriptor limit (raised to the hard limit at start) minus the descriptors already open
     /// (stdio, the loop's pipes, the listener, the spare) and a reserve of up to 32 (a quarter of a small
-    /// limit), so that a default server reaches its cap before the kernel says EMFILE.
-    public static func defaultMaxConnections() -> Int {
+    /// limit), so that a default server reaches its cap before the kernel says EMFILE. With `loops` above 1,
+    /// also what the other loops will hold (`ServerWorkers.descriptorsPerLoop` each).
+    public static func defaultMaxConnections(loops: Int = 1) -> Int {
         let limit = DescriptorLimit.current()
         let reserve = min(descriptorReserve, limit / 4)
-        return max(1, limit - max(DescriptorLimit.openCount(), 0) - 4 - reserve)
+        let otherLoops = loops > 1 ? (loops - 1) * ServerWorkers.descriptorsPerLoop + ServerWorkers.sharedDescriptors : 0
+        return max(1, limit - max(DescriptorLimit.openCount(), 0) - 4 - reserve - otherLoops)
     }
 }
 
@@ -145,6 +150,8 @@ public final class ConnectionServer {
         listener.stats = stats
         if let sharing {
             listener.slots = sharing.slots
+            listener.exhaustionWarnings = sharing.exhaustionWarnings
+            listener.capWarnings = sharing.capWarnings
             // Woken when another loop gives a slot back while this one is paused at the cap.
             let wakeUp = try ReactorWakeUp()
             try reactor.attach(wakeUp) { [weak self] reactor in

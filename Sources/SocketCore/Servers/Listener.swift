@@ -20,6 +20,11 @@ public final class Listener: SocketHandler {
     public static let acceptsPerTurn = 64
     /// How long accepting pauses after EMFILE/ENFILE.
     public static let exhaustionPause: Duration = .milliseconds(100)
+    /// The EMFILE warning comes at most this often.
+    static let exhaustionWarningInterval: Duration = .seconds(1)
+    /// The connection-cap warning comes at most this often: a server at its cap pauses and resumes with
+    /// every connection that closes.
+    static let capWarningInterval: Duration = .seconds(10)
 
     private let log: EventLog
     private let spare = SpareDescriptor()
@@ -31,8 +36,9 @@ public final class Listener: SocketHandler {
     var slots: ConnectionSlots?
     private var pauseTimer: ReactorTimer?
     private var isPausedAtCap = false
-    private var lastExhaustionLog: UInt64 = 0
-    private var lastCapLog: UInt64 = 0
+    /// This listener's, or (`--workers`) the whole server's.
+    var exhaustionWarnings = WarningRate(interval: Listener.exhaustionWarningInterval)
+    var capWarnings = WarningRate(interval: Listener.capWarningInterval)
     /// The cap in force, for the log line.
     var maxConnections: () -> Int = { 0 }
     private var refusedSinceLog = 0
@@ -121,10 +127,7 @@ public final class Listener: SocketHandler {
             resume(in: reactor)
             return
         }
-        // At most one line per 10 s: a server at its cap pauses and resumes with every connection that closes.
-        let now = MonotonicClock.now()
-        guard lastCapLog == 0 || now &- lastCapLog >= 10_000_000_000 else { return }
-        lastCapLog = now
+        guard capWarnings.allows(now: MonotonicClock.now()) else { return }
         log.warning(
             "connection limit reached (--max-conns \(maxConnections())); new connections wait in the listen queue "
                 + "until one closes",
@@ -142,14 +145,12 @@ public final class Listener: SocketHandler {
             refusedSinceLog += 1
         }
         spare.reacquire()
-        let now = MonotonicClock.now()
-        if now &- lastExhaustionLog >= 1_000_000_000 {
+        if exhaustionWarnings.allows(now: MonotonicClock.now()) {
             let refused = refusedSinceLog > 0 ? "; closed \(refusedSinceLog) new connection(s)" : ""
             log.warning(
                 "accept: \(error.errno) (\(error.errno.name)): pausing accepts for 100 ms\(refused)",
                 fields: [("errno", .string(error.errno.name)), ("refused", .int(refusedSinceLog))]
             )
-            lastExhaustionLog = now
             refusedSinceLog = 0
         }
         reactor.setInterest(.none, for: socket)

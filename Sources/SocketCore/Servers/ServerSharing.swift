@@ -15,6 +15,10 @@ public final class ServerSharing: Sendable {
     let requestBytes: SharedRequestBytes?
     /// `serve app`: the threads that answer large requests, one pool for every loop.
     let requestPool: RequestPool?
+    /// The listeners' EMFILE warning, at most once a second for the whole server.
+    let exhaustionWarnings = WarningRate(interval: Listener.exhaustionWarningInterval)
+    /// The listeners' connection-cap warning, at most once every 10 s for the whole server.
+    let capWarnings = WarningRate(interval: Listener.capWarningInterval)
 
     /// Sharing for a server whose loops take at most `maxConnections` connections in all; with `app`, a
     /// request budget of `app.maxBufferedBytes` and a pool of `app.workerThreads` threads as well.
@@ -86,6 +90,28 @@ final class ConnectionSlots: Sendable {
     /// A paused listener resumed.
     func resumed() {
         pausedLoops.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+    }
+}
+
+/// A warning printed at most once per interval, whichever loop has it to say.
+final class WarningRate: Sendable {
+    private let interval: UInt64
+    /// `MonotonicClock` time of the last warning; 0: none yet.
+    private let last = Atomic<UInt64>(0)
+
+    init(interval: Duration) {
+        self.interval = UInt64(interval.nanoseconds)
+    }
+
+    /// True (and the time taken) when no warning was printed within the interval before `now`.
+    func allows(now: UInt64) -> Bool {
+        var previous = last.load(ordering: .relaxed)
+        while previous == 0 || now &- previous >= interval {
+            let (exchanged, original) = last.compareExchange(expected: previous, desired: now, ordering: .relaxed)
+            if exchanged { return true }
+            previous = original
+        }
+        return false
     }
 }
 

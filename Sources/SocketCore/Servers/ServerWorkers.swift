@@ -18,6 +18,12 @@ public final class ServerWorkers: SupervisedServer {
     /// The most loops `--workers` takes: more loops than cores only add switching, and each holds
     /// descriptors (its listener copy, its backend, its pipes).
     public static let maximumCount = 64
+    /// Descriptors each loop after the first holds: its copy of the listener, its backend, its spare
+    /// descriptor, and the pipes of its wake-ups (orders, a freed slot, answers of the request pool).
+    public static let descriptorsPerLoop = 10
+    /// Descriptors a server of several loops holds once, besides: the first loop's reports and gate pipes,
+    /// and its wake-up for a freed slot.
+    public static let sharedDescriptors = 6
 
     /// The first loop's reactor: signals, the stats timer and the service manager's timers run on it.
     public var reactor: Reactor { first.reactor }
@@ -32,6 +38,9 @@ public final class ServerWorkers: SupervisedServer {
     private var threads: [WorkerThread] = []
     /// Each loop writes a byte here when it is running or has stopped; the first loop watches it.
     private let reports: WakePipe
+    /// Readable (one byte, never drained) once the loops may run: not before READY=1, which must come before
+    /// the first accept of any loop.
+    private let gate: WakePipe
     private var lastSeenTurns: [UInt64] = []
     private var isShuttingDown = false
     private var isWaitingForLoops = false
@@ -58,6 +67,7 @@ public final class ServerWorkers: SupervisedServer {
         self.logSettings = logSettings
         self.makeServer = makeServer
         reports = try WakePipe()
+        gate = try WakePipe()
     }
 
     /// Starts the first loop (the listening line), then the others, and returns once each accepts too.
@@ -66,7 +76,7 @@ public final class ServerWorkers: SupervisedServer {
     ///   the loops already running are stopped first.
     public func start() throws(SystemError) {
         try first.start()
-        let reports = self.reports
+        let (reports, gate) = (self.reports, self.gate)
         let family = first.listener.socket.family
         do {
             for index in 1..<count {
@@ -81,7 +91,8 @@ public final class ServerWorkers: SupervisedServer {
                             logSettings: logSettings,
                             listener: (descriptor, family),
                             makeServer: makeServer,
-                            reports: reports
+                            reports: reports,
+                            gate: gate
                         )
                     }
                 )
@@ -106,6 +117,7 @@ public final class ServerWorkers: SupervisedServer {
     ///
     /// - Throws: The first loop's `SystemError`, or the first failure of another loop.
     public func run() throws(SystemError) {
+        gate.wake()
         var mainFailure: SystemError?
         do throws(SystemError) {
             try first.reactor.run()
@@ -163,6 +175,7 @@ public final class ServerWorkers: SupervisedServer {
     /// Asks every loop to stop (at once if it is still starting) and joins its thread.
     private func stopLoops() {
         requestShutdownOfLoops()
+        gate.wake()
         for thread in threads { thread.join() }
         threads.removeAll()
     }
@@ -279,7 +292,8 @@ private final class WorkerLoop: Sendable {
         logSettings: EventLog.Settings,
         listener: (descriptor: CInt, family: CInt),
         makeServer: LoopServerMaker,
-        reports: WakePipe
+        reports: WakePipe,
+        gate: WakePipe
     ) {
         let log = EventLog(settings: logSettings)
         let socket = Socket(adopting: listener.descriptor, family: listener.family)
@@ -302,6 +316,7 @@ private final class WorkerLoop: Sendable {
             }
             state.withLock { $0 = .running(made.stats) }
             reports.wake()
+            _ = try Wait.until(nil, [WaitTarget(gate.readDescriptor, .readable)])
             try reactor.run()
             finish(server: made, log: log, error: nil, reports: reports)
         } catch {

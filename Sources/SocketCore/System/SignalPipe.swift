@@ -34,6 +34,14 @@ public final class SignalPipe: Sendable {
         for signal in signals { _ = st_reset_signal(signal) }
     }
 
+    /// After an ending signal was read and acted on: the next one exits in the handler itself, with
+    /// 128 + its number, whatever the loops are doing. For a server of several loops (`--workers`), where
+    /// the loop that reads this pipe may be free while another is stuck (in a write to a stdout nobody
+    /// reads) and holds what the reader would need to get out.
+    public func exitOnNextEndingSignal() {
+        st_signals_unconsume(1)
+    }
+
     /// The signal numbers that arrived since the last call (non-blocking; empty if none).
     public func drain() -> [CInt] {
         let signals = pipe.drain().map { CInt($0) }
