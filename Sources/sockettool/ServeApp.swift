@@ -84,7 +84,8 @@ struct ServeApp: ParsableCommand {
                 address: try listener?.localAddress() ?? endpoint.address(log: log),
                 loops: workers.workers
             )
-            let sharing = workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections, app: app) : nil
+            let sharing =
+                workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections, app: app) : nil
             let appServer = try ConnectionServer.app(
                 reactor: reactor,
                 options: options,

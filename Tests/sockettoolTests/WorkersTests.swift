@@ -39,7 +39,10 @@ struct WorkersTests {
         #expect(try server.terminate() == 0, "\(server.transcript)")
     }
 
-    @Test("serve app --workers 2: 64 requests at once, each answered with the guide's bytes", arguments: SelectorKind.allCases)
+    @Test(
+        "serve app --workers 2: 64 requests at once, each answered with the guide's bytes",
+        arguments: SelectorKind.allCases
+    )
     func appAnswersManyClients(backend: SelectorKind) throws {
         let server = try ChildProcess(
             sockettool: ["serve", "app", "127.0.0.1", "0", "--workers", "2", "--backend", backend.rawValue, "-q"]
@@ -135,7 +138,10 @@ struct WorkersTests {
         #expect(try server.terminate() == 0, "\(server.transcript)")
     }
 
-    @Test("SIGTERM --workers 2: requests half sent on both loops are answered, then one exit 0", arguments: SelectorKind.allCases)
+    @Test(
+        "SIGTERM --workers 2: requests half sent on both loops are answered, then one exit 0",
+        arguments: SelectorKind.allCases
+    )
     func termDrainsEveryLoop(backend: SelectorKind) throws {
         let server = try ChildProcess(
             sockettool: [
@@ -213,7 +219,8 @@ struct WorkersTests {
         let run = try runSockettool(command + ["127.0.0.1", "0", "--workers=\(value)"])
         #expect(run.status == CLIContractExitStatusTests.usage.status, "\(run.transcript)")
         #expect(
-            run.stderrLines.first?.hasPrefix("error: --workers must be from 1 to \(ServerWorkers.maximumCount)") == true,
+            run.stderrLines.first?.hasPrefix("error: --workers must be from 1 to \(ServerWorkers.maximumCount)")
+                == true,
             "\(run.transcript)"
         )
         #expect(!run.stdout.contains("Listening"), "\(run.transcript)")

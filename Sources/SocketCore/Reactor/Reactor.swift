@@ -76,8 +76,7 @@ public final class Reactor {
     /// epoll a new connection wakes one sleeping loop (EPOLLEXCLUSIVE), with poll() every loop, and those
     /// that lose the race find nothing to accept. Interest changes on it remove and add it again, since
     /// epoll refuses to modify an exclusive registration.
-    public func registerShared(_ socket: Socket, interest: Interest, handler: some SocketHandler) throws(SystemError)
-    {
+    public func registerShared(_ socket: Socket, interest: Interest, handler: some SocketHandler) throws(SystemError) {
         try register(
             descriptor: socket.descriptor,
             interest: interest,

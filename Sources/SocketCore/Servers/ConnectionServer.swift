@@ -54,7 +54,8 @@ public struct ServerOptions: Sendable {
     public static func defaultMaxConnections(loops: Int = 1) -> Int {
         let limit = DescriptorLimit.current()
         let reserve = min(descriptorReserve, limit / 4)
-        let otherLoops = loops > 1 ? (loops - 1) * ServerWorkers.descriptorsPerLoop + ServerWorkers.sharedDescriptors : 0
+        let otherLoops =
+            loops > 1 ? (loops - 1) * ServerWorkers.descriptorsPerLoop + ServerWorkers.sharedDescriptors : 0
         return max(1, limit - max(DescriptorLimit.openCount(), 0) - 4 - reserve - otherLoops)
     }
 }
