@@ -40,6 +40,8 @@ read -r rps p50 p99 <<<"$(echo "$out" | field requests_per_s latency_p50_us late
 printf 'serve app      1 client      %10s req/s  latency    p50 %8s us  p99 %8s us\n' "$rps" "$p50" "$p99"
 printf 'serve app    memory after load: RSS %s KiB, peak %s KiB\n' "$(rss_kib $S)" "$(hwm_kib $S)"
 kill $S; wait $S 2>/dev/null
+# --- serve app at --workers 1 and 2: req/s and the server's CPU per request (issue 15) --------------
+REFERENCE_BENCH=$REF "$HERE/workers.sh" "$BIN"
 # --- serve app: normal requests while 32 and 100 clients send 1 MiB requests (issue 16) ------------
 D=$D "$HERE/fairness.sh" "$BIN"
 echo "serve app    soak (30 min of mixed hostile load, fds and RSS every 10 s): make soak, Tests/Bench/soak.sh"
