@@ -84,7 +84,12 @@ struct FloodServe: ParsableCommand {
             let reactor = try Reactor(kind: try Backend.fromEnvironment())
             let display = FloodDisplay.automatic(log: log)
             let service = try ServiceEnvironment.take(log: log)
-            let listener = try ServiceEnvironment.listener(service, endpointGiven: endpoint.isGiven, log: log)
+            let listener = try ServiceEnvironment.listener(
+                service,
+                families: [AddressFamily.ipv4, AddressFamily.ipv6],
+                endpointGiven: endpoint.isGiven,
+                log: log
+            )
             let server = try FloodServer(
                 reactor: reactor,
                 address: try listener?.localAddress() ?? endpoint.address(log: log),

@@ -21,9 +21,13 @@ enum ServiceEnvironment {
 
     /// The passed listening socket, checked and adopted, or nil when the server binds its own; a notice
     /// when HOST or PORT was given too, since the unit's socket wins.
+    ///
+    /// - Parameter families: What the server serves: TCP over IPv4 and IPv6, and a Unix stream socket
+    ///   (`ListenStream=/run/app.sock`) for every server that has `--unix`; flood's receiver watches TCP's
+    ///   queues and takes IP only.
     static func listener(
         _ settings: ServiceManagerSettings,
-        families: [CInt] = [AddressFamily.ipv4, AddressFamily.ipv6],
+        families: [CInt] = [AddressFamily.ipv4, AddressFamily.ipv6, AddressFamily.unix],
         blocking: Bool = false,
         endpointGiven: Bool,
         log: EventLog

@@ -145,4 +145,55 @@ struct SocketActivationTests {
         #expect(try server.terminate() == 0, "\(server.transcript)")
         #expect(server.stderrText.contains("Execing"), "not started by systemd-socket-activate: \(server.transcript)")
     }
+
+    @Test(
+        "under systemd-socket-activate -l PATH: a Unix stream socket is served, and its file left to the manager",
+        .enabled(if: Activation.socketActivate != nil, "systemd-socket-activate is not installed (Debian: systemd)"),
+        arguments: [ServerCommand.app, .multi, .echo, .discard]
+    )
+    func unixSocketUnderSocketActivate(command: ServerCommand) throws {
+        let directory = try ScratchDirectory()
+        let path = directory.path + "/activated.sock"
+        let server = try ChildProcess(
+            try #require(Activation.socketActivate),
+            ["-l", path, "-E", "SOCKETTOOL_BACKEND", ChildProcess.sockettool] + command.words
+        )
+        // It binds and listens before it waits for the first client; sockettool starts at that client.
+        let bound = eventually { FileManager.default.fileExists(atPath: path) }
+        try #require(bound, "systemd-socket-activate made no socket at \(path): \(server.transcript)")
+        let client: [String] =
+            switch command {
+            case .app: ["search", "--unix", path, "morpheus"]
+            case .discard: ["connect", "--unix", path, "--send-only", "--duration", "0.2", "-q"]
+            default: ["connect", "--unix", path, "-m", "passed over a path", "-q"]
+            }
+        let run = try ChildProcess.sockettool(client)
+        #expect(run.status == 0, "\(run.stderr)\n\(server.transcript)")
+        if command == .app { #expect(run.stdout.contains("Follow the white rabbit. \u{1F430}"), "\(run.stdout)") }
+        #expect(try server.waitForLine { $0.hasPrefix("Listening on ") } == "Listening on \(path)")
+        _ = try server.waitForLine { $0.hasPrefix(command.acceptedPrefix) }
+        #expect(try server.terminate() == 0, "\(server.transcript)")
+        #expect(server.stderrText.contains("Execing"), "not started by systemd-socket-activate: \(server.transcript)")
+        // The socket file is the manager's: the server did not bind it, so it does not remove it.
+        #expect(FileManager.default.fileExists(atPath: path), "the server removed the manager's socket file")
+    }
+
+    @Test("an AF_UNIX socket passed to flood serve, which watches TCP's queues, is refused with the reason")
+    func unixSocketRefusedByFlood() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.path + "/flood.sock"
+        let socket = try Socket.listening(on: try #require(SocketAddress(unixPath: path)))
+        defer { socket.closeListener() }
+        let server = try ChildProcess(
+            "/bin/sh",
+            ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", ChildProcess.sockettool, "flood", "serve"],
+            passing: [socket.descriptor]
+        )
+        let status = try server.waitForExit(timeout: .seconds(20))
+        #expect(status != 0, "\(server.transcript)")
+        #expect(
+            server.stderrText.contains("it is an AF_UNIX socket; this server serves AF_INET or AF_INET6"),
+            "\(server.transcript)"
+        )
+    }
 }
