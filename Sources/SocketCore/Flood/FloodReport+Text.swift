@@ -192,8 +192,11 @@ extension FloodReport {
     ) -> String {
         var text = "\(name) \(NumberFormat.grouped(setting.atEnd))"
         guard let requested = setting.requested else {
-            if setting.atEnd != setting.atStart {
-                return text + " (not set: Linux autotuned it, \(NumberFormat.grouped(setting.atStart)) at connect)"
+            // A sender's buffer is sized by the kernel when the handshake completes (from tcp_wmem and the
+            // MSS) and may grow as the window does; whether it grew after connect depends on the kernel and
+            // the timing, so the line says the same either way.
+            if name == "SO_SNDBUF" {
+                return text + " (not set: Linux autotunes it, \(NumberFormat.grouped(setting.atStart)) at connect)"
             }
             return text + " (not set: the kernel's default)"
         }

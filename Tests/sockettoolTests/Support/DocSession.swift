@@ -128,6 +128,7 @@ final class DocSession {
             {
                 report.failures.append("\(script.file): `\(entry.what)` never printed \"\(text)\" before its Ctrl-C")
             }
+            if let command = entry.command { waitForLinesBeforeInterrupt(of: command, from: entry.child) }
             entry.child.send(SIGINT)
             let actual: [String]
             do {
@@ -139,6 +140,18 @@ final class DocSession {
                 continue
             }
             if let command = entry.command { compare(command, actual: actual, options: entry.options) }
+        }
+    }
+
+    /// A server documented with its Ctrl-C ("Caught ...") shows what it printed before it: wait, within a
+    /// generous deadline, until it has printed that many lines. On a busy machine the client of the block
+    /// before can be gone while its server has not yet logged the close, and the Ctrl-C would cut that line.
+    private func waitForLinesBeforeInterrupt(of command: DocCommand, from child: ChildProcess) {
+        guard let interrupted = command.expected.firstIndex(where: { $0.hasPrefix("Caught ") }) else { return }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while child.stdoutLines.count < interrupted {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero, (try? child.nextLine(timeout: remaining)) != nil else { return }
         }
     }
 
