@@ -48,6 +48,26 @@ struct RelayCLITests {
         #expect(child.stderrText.contains("of stdin not sent"), "\(child.transcript)")
     }
 
+    @Test("the peer resets after stdin was all written: exit 1, and the bytes it never acknowledged are named")
+    func resetAfterEverythingWasWritten() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).bin")
+        try Data(repeating: 0x5A, count: 3_000_000).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let listener = try LoopbackListener()
+        let child = try shell("exec \"$0\" connect 127.0.0.1 \(listener.port) -m - < '\(file.path)' > /dev/null")
+        let connection = try listener.accept()
+        _ = try connection.readExactly(100_000, timeout: .seconds(10))
+        // Closing with unread bytes: TCP resets, and the kernel throws away what it had not delivered.
+        connection.close()
+        #expect(try child.waitForExit(timeout: .seconds(20)) == 1, "\(child.transcript)")
+        let said = try #require(
+            child.stderrText.firstMatch(of: /([0-9,]+) bytes written were never acknowledged by the peer/),
+            "\(child.transcript)"
+        )
+        let unacknowledged = Int(said.1.filter { $0 != "," }) ?? 0
+        #expect(unacknowledged > 0 && unacknowledged <= 3_000_000 - 100_000, "\(child.transcript)")
+    }
+
     @Test("a relay's idle limit: none by default or with 0, else --timeout; other clients keep 10 s")
     func relayTimeouts() throws {
         let base = ["127.0.0.1", "9", "-m", "-"]

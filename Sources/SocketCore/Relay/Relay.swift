@@ -311,16 +311,28 @@ public final class Relay {
 
     /// The connection's error, with what stdin still had if it was being sent.
     private func connectionFailure(_ error: SystemError) -> RelayFailure {
-        // All of stdin was sent (or none was to be): the error alone says it.
+        let unacknowledged = unacknowledgedBytes()
+        // All of stdin was sent (or none was to be): the error and what the peer never acknowledged say it.
         guard let outbound, !(outbound.sourceEnded && outbound.pendingBytes == 0) else {
-            return RelayFailure(.connection(error), peer: peer)
+            return RelayFailure(.connection(error), peer: peer, unacknowledgedBytes: unacknowledged)
         }
         return RelayFailure(
             .connection(error),
             peer: peer,
             unsentBytes: outbound.pendingBytes,
-            unreadBytes: outbound.sourceEnded ? 0 : input.unreadBytes()
+            unreadBytes: outbound.sourceEnded ? 0 : input.unreadBytes(),
+            unacknowledgedBytes: unacknowledged
         )
+    }
+
+    /// What was written to a TCP connection and never acknowledged, read from TCP_INFO now (the kernel
+    /// keeps the counters after a reset); nil when all of it was, or for a socket without TCP_INFO.
+    private func unacknowledgedBytes() -> Int? {
+        guard let outbound, case .stream(let socket) = connection, let info = KernelTCPInfo(of: socket) else {
+            return nil
+        }
+        let unacknowledged = outbound.bytesWritten - Int(clamping: info.bytesAcked)
+        return unacknowledged > 0 ? unacknowledged : nil
     }
 
     private func finishIfBothOver() {

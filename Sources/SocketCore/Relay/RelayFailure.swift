@@ -22,12 +22,23 @@ public struct RelayFailure: Error, CustomStringConvertible, Sendable, Equatable 
     /// Bytes of stdin never read: known for a regular file, nil when stdin is a pipe or terminal (and
     /// 0 when stdin had ended).
     public let unreadBytes: Int?
+    /// Bytes the relay wrote to a TCP connection that the peer never acknowledged (TCP_INFO's bytes_acked
+    /// at the failure): written is not delivered, and a reset throws the kernel's send queue away. Nil
+    /// when all were acknowledged or it is not known (a Unix socket, UDP).
+    public let unacknowledgedBytes: Int?
 
-    public init(_ cause: Cause, peer: String, unsentBytes: Int? = nil, unreadBytes: Int? = nil) {
+    public init(
+        _ cause: Cause,
+        peer: String,
+        unsentBytes: Int? = nil,
+        unreadBytes: Int? = nil,
+        unacknowledgedBytes: Int? = nil
+    ) {
         self.cause = cause
         self.peer = peer
         self.unsentBytes = unsentBytes
         self.unreadBytes = unreadBytes
+        self.unacknowledgedBytes = unacknowledgedBytes
     }
 
     /// The failure in the clients' one vocabulary.
@@ -46,6 +57,11 @@ public struct RelayFailure: Error, CustomStringConvertible, Sendable, Equatable 
             let what = sending ? "room to send (the server is not reading)" : "data or end of stream"
             text =
                 "\(what) from \(peer) timed out after \(NumberFormat.fixed(seconds, decimals: seconds < 1 ? 3 : 1)) s"
+        }
+        if let unacknowledgedBytes {
+            text +=
+                "; \(NumberFormat.grouped(unacknowledgedBytes)) byte\(unacknowledgedBytes == 1 ? "" : "s") "
+                + "written were never acknowledged by the peer (lost with the connection)"
         }
         if let unsentBytes {
             text += "; \(NumberFormat.grouped(unsentBytes)) byte\(unsentBytes == 1 ? "" : "s") of stdin not sent"
