@@ -9,9 +9,9 @@ let guidePort: UInt16 = 65432
 /// Parses a port: 0-65535, or a service name from the system's services list ("http" is 80).
 func parsePort(_ text: String) throws -> UInt16 {
     if let port = UInt16(text) { return port }
-    if !looksLikePort(text), !text.hasPrefix("-"), let port = AddressResolver.servicePort(text) { return port }
+    if !isPortNumber(text), !text.hasPrefix("-"), let port = AddressResolver.servicePort(text) { return port }
     throw ValidationError(
-        looksLikePort(text) || text.hasPrefix("-")
+        isPortNumber(text) || text.hasPrefix("-")
             ? "'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one)."
             : "'\(text)' is not a port: use a number from 0 to 65535, or a TCP service name from /etc/services "
                 + "(such as http)."
@@ -36,9 +36,15 @@ func refuseHostWithPort(_ host: String?) throws {
 /// The host as a shell argument in a hint: '' stays visible.
 func shellWord(_ host: String) -> String { host.isEmpty ? "''" : host }
 
-/// True for text that can only be a port.
-func looksLikePort(_ text: String) -> Bool {
+/// True for text written as a port number (digits), in range or not.
+func isPortNumber(_ text: String) -> Bool {
     !text.isEmpty && text.allSatisfy(\.isNumber) && text.count <= 5
+}
+
+/// True for a lone HOST-or-PORT argument that is the port: digits, or a TCP service name the system's
+/// services list knows (`listen discard`, as `nc -l http`). Any other name stays a host.
+func looksLikePort(_ text: String) -> Bool {
+    isPortNumber(text) || (!text.hasPrefix("-") && AddressResolver.servicePort(text) != nil)
 }
 
 /// An endpoint that cannot work as given, found when the command runs (after resolving).

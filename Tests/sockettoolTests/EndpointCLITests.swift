@@ -6,6 +6,8 @@ import Glibc
 import SocketCore
 import Testing
 
+@testable import sockettool
+
 @Suite("endpoints through the binary: service names, -4/-6, --source, names with two addresses")
 struct EndpointCLITests {
     @Test("a service name is a port: 'http' is 80, and a name the services list lacks is a usage error")
@@ -18,6 +20,22 @@ struct EndpointCLITests {
         // Port 80 is not ours to serve on: what matters is that the client dialled it.
         let http = try ChildProcess.sockettool(["connect", "127.0.0.1", "http", "--connect-timeout", "2"])
         #expect(http.status == 0 || http.stderr.contains("127.0.0.1:80"), "\(http.stderr)")
+    }
+
+    @Test("a service name as the only argument is the port (listen discard, as nc -l http); other names are hosts")
+    func loneServiceName() throws {
+        guard let discard = AddressResolver.servicePort("discard") else { return }
+        let server = try ServerEndpoint.parse(["discard"]).resolved()
+        #expect(server.host == nil && server.port == discard)
+        let client = try ClientEndpoint.parse(["discard"]).resolved()
+        #expect(client.host == "127.0.0.1" && client.port == discard)
+        let host = try ClientEndpoint.parse(["localhost"]).resolved()
+        #expect(host.host == "localhost" && host.port == guidePort)
+        #expect(looksLikePort("65432") && !looksLikePort("no-such-service") && !looksLikePort("-x"))
+        // Port 9 is not ours to serve on: what matters is that the client dialled it, not a host 'discard'.
+        let run = try ChildProcess.sockettool(["connect", "discard", "--connect-timeout", "2"])
+        #expect(!run.stderr.contains("cannot resolve"), "\(run.stderr)")
+        #expect(run.status == 0 || run.stderr.contains("127.0.0.1:\(discard)"), "\(run.stderr)")
     }
 
     @Test("--source ADDR and ADDR:PORT: the server sees the connection come from there")
