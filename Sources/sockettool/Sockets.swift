@@ -42,7 +42,7 @@ struct Sockets: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Only sockets in this state: established, listen, time-wait, close-wait, syn-sent, fin-wait1, ... (repeat or separate with commas).",
+            "Only sockets in this state: established, listening, time-wait, close-wait, syn-sent, fin-wait-1, ... (ss's names or the table's, FIN_WAIT1; repeat or separate with commas).",
             valueName: "state"
         )
     )
@@ -161,8 +161,8 @@ struct Sockets: ParsableCommand {
         for name in names {
             guard let number = SocketState.number(named: name) else {
                 throw ValidationError(
-                    "'\(name)' is not a socket state: use established, syn-sent, syn-recv, fin-wait1, fin-wait2, "
-                        + "time-wait, close, close-wait, last-ack, listen, closing or unconn."
+                    "'\(name)' is not a socket state: use established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, "
+                        + "time-wait, closed, close-wait, last-ack, listening, closing or unconn."
                 )
             }
             numbers.insert(number)

@@ -205,5 +205,16 @@ import Testing
         #expect(SocketState.number(named: "Close_Wait") == SocketState.closeWait)
         #expect(SocketState.number(named: "listen") == SocketState.listen)
         #expect(SocketState.number(named: "resting") == nil)
+        // ss's names and the table's own (FIN_WAIT1) are all accepted.
+        let ss: [(String, UInt8)] = [
+            ("fin-wait-1", SocketState.finWait1), ("fin-wait-2", SocketState.finWait2),
+            ("FIN_WAIT1", SocketState.finWait1), ("fin-wait1", SocketState.finWait1),
+            ("listening", SocketState.listen), ("closed", SocketState.closed), ("close", SocketState.closed),
+            ("established", SocketState.established), ("time-wait", SocketState.timeWait),
+            ("close-wait", SocketState.closeWait), ("syn-sent", SocketState.synSent),
+            ("syn-recv", SocketState.synReceived), ("last-ack", SocketState.lastAck),
+            ("closing", SocketState.closing), ("SYN_RECV", SocketState.synReceived),
+        ]
+        for (name, state) in ss { #expect(SocketState.number(named: name) == state, "\(name)") }
     }
 }

@@ -222,6 +222,9 @@ struct SocketsCLITests {
         #expect(established.count == 6 && established.values.allSatisfy { $0["state"] as? String == "ESTABLISHED" })
         let both = try socketEvents(["--port", port, "--state", "listen,ESTABLISHED"], of: scene)
         #expect(both.count == 7)
+        // ss's names: listening (not listen), fin-wait-1 (not fin-wait1); nothing on the port is closing.
+        let ssNames = try socketEvents(["--port", port, "--state", "listening,fin-wait-1"], of: scene)
+        #expect(Array(ssNames.keys) == Array(listening.keys))
         let bad = try ChildProcess.sockettool(["sockets", "--state", "resting"])
         #expect(bad.status == 64 && bad.stderr.contains("'resting' is not a socket state"), "\(bad)")
     }

@@ -149,18 +149,23 @@ public enum SocketState {
         }
     }
 
-    /// The state a name means: netstat's (TIME_WAIT), ss's (time-wait, estab), in any case; nil if none.
+    /// The state a name means: netstat's (TIME_WAIT, FIN_WAIT1), ss's (time-wait, fin-wait-1, estab,
+    /// listening, closed, unconn), in any case, with or without hyphens and underscores; nil if none.
     public static func number(named text: String) -> UInt8? {
-        let key = text.uppercased().replacingHyphens()
-        if key == "ESTAB" { return established }
-        if key == "UNCONN" { return closed }
-        return (1...11).first { name(UInt8($0)) == key }.map { UInt8($0) }
+        let key = text.uppercased().withoutSeparators()
+        switch key {
+        case "ESTAB": return established
+        case "UNCONN", "CLOSED": return closed
+        case "LISTENING": return listen
+        case "SYNRECEIVED": return synReceived
+        default: return (1...11).first { name(UInt8($0)).withoutSeparators() == key }.map { UInt8($0) }
+        }
     }
 }
 
 extension String {
-    /// "TIME-WAIT" as "TIME_WAIT".
-    fileprivate func replacingHyphens() -> String {
-        String(map { $0 == "-" ? "_" : $0 })
+    /// "TIME-WAIT", "TIME_WAIT" and "FIN-WAIT-1" as "TIMEWAIT" and "FINWAIT1".
+    fileprivate func withoutSeparators() -> String {
+        String(filter { $0 != "-" && $0 != "_" })
     }
 }
