@@ -25,6 +25,8 @@ struct LoadStreamsTests {
                     #expect(interval[key] != nil, "\(key) missing: \(interval)")
                 }
             }
+            // The last interval ends after the streams closed: its window is the last one sampled while open.
+            #expect((intervals.last?["cwnd_bytes"] as? Int ?? 0) > 0, "\(intervals.last ?? [:])")
             let summary = try summary(run.stdout)
             #expect(summary["mode"] as? String == "send")
             let sent = try #require(summary["bytes_sent"] as? Int)

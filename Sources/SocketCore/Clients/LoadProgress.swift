@@ -13,7 +13,8 @@ public final class LoadProgress: Sendable {
     /// Bytes sent (send-only runs report these).
     public let bytesSent = Atomic<Int>(0)
     /// TCP retransmissions of every stream so far, and the congestion windows of the open streams
-    /// together (bytes), from each stream's TCP_INFO, sampled by the workers about once a second.
+    /// together (bytes), from each stream's TCP_INFO, sampled by the workers about once a second (a stream the
+    /// run's end closed counts with its last sample).
     public let retransmits = Atomic<Int>(0)
     public let congestionWindowBytes = Atomic<Int>(0)
     /// Requests claimed so far, for runs limited by a count.

@@ -215,7 +215,9 @@ private final class SendStream: ClientExchange {
     }
 
     func finished(_ connection: ClientConnection, failure: ClientFailure?, in reactor: Reactor) {
-        worker.progress.congestionWindowBytes.wrappingSubtract(congestionWindow, ordering: .relaxed)
+        // A stream that ends with the run keeps its last window (sampled in finish(), while it was open): the
+        // last interval is printed after every stream closed, and would otherwise say 0.
+        if !finishing { worker.progress.congestionWindowBytes.wrappingSubtract(congestionWindow, ordering: .relaxed) }
         congestionWindow = 0
         let failure =
             failure ?? (sent == 0 ? ClientFailure.starved("no byte could be sent during the run") : nil)
