@@ -12,6 +12,8 @@ struct Probe: ParsableCommand {
             the order given: open, refused (nothing listens), timed out (no answer:
             a firewall that drops, a full accept queue) or unreachable; then a
             summary on stderr. At most --concurrency checks are in flight at once.
+            -q prints the open ports' lines alone (no summary); -v adds the
+            addresses HOST resolved to and the time each check took.
 
             Exit status: 0 if any port is open, 1 if none is (nc -z's convention),
             64 for a usage error, 68 if HOST does not resolve.
@@ -35,13 +37,22 @@ struct Probe: ParsableCommand {
     var ports: [String]
 
     @Option(
+        name: .customLong("connect-timeout"),
         parsing: .unconditional,
-        help: ArgumentHelp("Seconds to wait for each address's handshake.", valueName: "seconds")
+        help: ArgumentHelp("Seconds to wait for each address's handshake. Default: 5.", valueName: "seconds")
     )
-    var connectTimeout: Seconds = 5
+    var connectTimeoutOption: Seconds?
 
-    @Option(help: ArgumentHelp("Most checks in flight at once. Default: 64.", valueName: "n"))
-    var concurrency: Int = 64
+    @Option(
+        name: .customLong("concurrency"),
+        help: ArgumentHelp("Most checks in flight at once. Default: 64.", valueName: "n")
+    )
+    var concurrencyOption: Int?
+
+    /// --connect-timeout, or its default.
+    var connectTimeout: Seconds { connectTimeoutOption ?? 5 }
+    /// --concurrency, or its default.
+    var concurrency: Int { concurrencyOption ?? 64 }
 
     @OptionGroup var dial: DialFlags
     @OptionGroup var output: OutputOptions
@@ -98,6 +109,13 @@ struct Probe: ParsableCommand {
                     source: first.source
                 )
             }
+            if log.format == .text, log.verbosity >= .verbose {
+                let addresses = first.addresses.map(\.host)
+                log.diagnostics.writeLine(
+                    "Checking \(ports.count) port\(ports.count == 1 ? "" : "s") on \(host) "
+                        + "(\(addresses.joined(separator: ", "))), at most \(concurrency) at once"
+                )
+            }
             DescriptorLimit.raiseToHardLimit()
             let options = ClientOptions(connectTimeout: connectTimeout.asDuration, timeout: nil)
             let probe = PortProbe(
@@ -131,12 +149,15 @@ struct Probe: ParsableCommand {
         case .timedOut: text += " after \(NumberFormat.duration(nanoseconds: connectTimeout.asDuration.nanoseconds))"
         case .unreachable, .failed: text += ": \(result.failure?.message ?? "?")"
         }
+        if log.verbosity >= .verbose { text += " (\(NumberFormat.duration(nanoseconds: result.nanoseconds)))" }
         var fields: [(String, JSONValue)] = [
             ("host", .string(host)), ("port", .int(result.port)), ("address", .string(result.address.description)),
             ("state", .string(result.state.key)), ("ms", .double(Double(result.nanoseconds) / 1e6)),
         ]
         if let failure = result.failure, result.state != .open { fields.append(("message", .string(failure.message))) }
-        log.event("port", level: .quiet, text: text, fields: fields)
+        // -q: the open ports alone, as `probe ... -q | grep open` promises (JSON keeps every port).
+        let level: Verbosity = result.state == .open || log.format == .json ? .quiet : .normal
+        log.event("port", level: level, text: text, fields: fields)
     }
 }
 

@@ -31,14 +31,33 @@ struct ProbeTests {
         #expect(run.stderrLines == ["2 ports on 127.0.0.1: 1 open, 1 refused"], "\(run.transcript)")
     }
 
-    @Test("only refused ports: exit 1 (nc -z's convention), and -q drops the summary")
+    @Test("only refused ports: exit 1 (nc -z's convention), and -q prints neither them nor the summary")
     func noneOpen() throws {
         let closed = try ClosedPort()
         let run = try runSockettool(["probe", "127.0.0.1", String(closed.port), "-q"])
         withExtendedLifetime(closed) {}
         #expect(run.status == 1, "\(run.transcript)")
-        #expect(run.stdoutLines == ["127.0.0.1:\(closed.port) refused"])
+        #expect(run.stdout.isEmpty, "\(run.transcript)")
         #expect(run.stderr.isEmpty, "\(run.transcript)")
+    }
+
+    @Test("-q prints the open ports' lines alone; -v adds the addresses tried and each check's time")
+    func quietAndVerbose() throws {
+        let open = try OpenPort()
+        let closed = try ClosedPort()
+        let ports = [String(closed.port), String(open.port)]
+        let quiet = try runSockettool(["probe", "127.0.0.1"] + ports + ["-q"])
+        #expect(quiet.status == 0, "\(quiet.transcript)")
+        #expect(quiet.stdoutLines == ["127.0.0.1:\(open.port) open"], "\(quiet.transcript)")
+        #expect(quiet.stderr.isEmpty, "\(quiet.transcript)")
+        let verbose = try runSockettool(["probe", "127.0.0.1"] + ports + ["-v"])
+        withExtendedLifetime((open, closed)) {}
+        #expect(verbose.status == 0, "\(verbose.transcript)")
+        #expect(verbose.stdoutLines.count == 2, "\(verbose.transcript)")
+        #expect(verbose.stdoutLines.first?.hasPrefix("127.0.0.1:\(closed.port) refused (") == true)
+        #expect(verbose.stdoutLines.last?.hasPrefix("127.0.0.1:\(open.port) open (") == true)
+        #expect(verbose.stdoutLines.allSatisfy { $0.hasSuffix("s)") }, "\(verbose.transcript)")
+        #expect(verbose.stderrLines.first == "Checking 2 ports on 127.0.0.1 (127.0.0.1), at most 64 at once")
     }
 
     @Test("a full accept queue drops the SYN: timed out after --connect-timeout, exit 1")
