@@ -224,6 +224,35 @@ struct DocTests {
         }
     }
 
+    @Test("a doc's commands run in a scratch directory: what they write stays out of the checkout, which they read")
+    func scratchDirectory() throws {
+        let name = "doctest-scratch-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
+        // A file of that name in the checkout (as the tutorial's notes.txt once was) must not be written.
+        let inCheckout = ContractPaths.packageRoot.appendingPathComponent(name)
+        try Data("the checkout's\n".utf8).write(to: inCheckout)
+        defer { try? FileManager.default.removeItem(at: inCheckout) }
+        let markdown = """
+            ```
+            $ printf 'line one\\n' > \(name)
+            $ cat \(name)
+            line one
+            $ ls docs/search.pcap Tests/Interop/guide_peer.py
+            Tests/Interop/guide_peer.py
+            docs/search.pcap
+            ```
+            """
+        var scratch: URL?
+        do {
+            let session = try DocSession(script: DocScript(file: "scratch.md", markdown: markdown))
+            scratch = session.directory
+            let report = session.run()
+            #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
+            #expect(report.compared == 3)
+        }
+        #expect(try String(contentsOf: inCheckout, encoding: .utf8) == "the checkout's\n")
+        if let scratch { #expect(!FileManager.default.fileExists(atPath: scratch.path), "scratch left behind") }
+    }
+
     @Test("the programs of a command line: each part of a pipeline, after assignments, not redirections")
     func programsOfACommand() {
         #expect(

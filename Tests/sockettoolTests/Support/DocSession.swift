@@ -27,7 +27,8 @@ final class DocSession {
     private let script: DocScript
     /// Stands in for 65432 in every command; written back as 65432 in every output.
     let port: Int
-    private let directory: URL
+    /// The scratch directory the commands run in.
+    let directory: URL
     private let environment: [String: String]
     private var report = DocRunReport()
     /// The exit status `$ echo $?` prints.
@@ -186,10 +187,12 @@ final class DocSession {
 
     // MARK: - Commands and programs
 
-    /// `/bin/sh -c script` with stderr on stdout (one stream, in the order written, as a terminal shows it)
-    /// and no input.
+    /// `/bin/sh -c script` in the scratch directory, with stderr on stdout (one stream, in the order written,
+    /// as a terminal shows it) and no input. (Without the cd the commands ran in the test's own directory,
+    /// the checkout, and the tutorial's notes.txt and search.svg were written there.)
     private func shell(_ script: String) throws -> ChildProcess {
-        let child = try ChildProcess("/bin/sh", ["-c", "exec 2>&1; " + script], environment: environment)
+        let enter = "cd '\(directory.path)' || exit 125; "
+        let child = try ChildProcess("/bin/sh", ["-c", enter + "exec 2>&1; " + script], environment: environment)
         child.closeInput()
         return child
     }
@@ -233,8 +236,10 @@ final class DocSession {
 
     // MARK: - The scratch repository and the port
 
-    /// A fresh directory with a symbolic link to each top-level entry of the package (no build state),
-    /// so `python3 Tests/Interop/guide_peer.py` works and files a command writes land in the scratch.
+    /// A fresh directory (removed with the session) with a symbolic link to each top-level directory of the
+    /// package (no build state), so `python3 Tests/Interop/guide_peer.py` and `trace --read docs/search.pcap`
+    /// work, and nothing else: a file a command writes (`> notes.txt`, `--plot search.svg`) is created in
+    /// the scratch. A link to a top-level file of the same name would have written it into the checkout.
     private static func scratchRepository() throws -> URL {
         let fileManager = FileManager.default
         let directory = fileManager.temporaryDirectory.appendingPathComponent(
@@ -243,13 +248,18 @@ final class DocSession {
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         let root = ContractPaths.packageRoot
         for entry in try fileManager.contentsOfDirectory(atPath: root.path)
-        where !entry.hasPrefix(".build") && entry != ".git" {
+        where !entry.hasPrefix(".") && isDirectory(root.appendingPathComponent(entry)) {
             try fileManager.createSymbolicLink(
                 at: directory.appendingPathComponent(entry),
                 withDestinationURL: root.appendingPathComponent(entry)
             )
         }
         return directory
+    }
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &directory) && directory.boolValue
     }
 
     /// A port nothing listens on, outside the kernel's ephemeral range when there is room (so no client
