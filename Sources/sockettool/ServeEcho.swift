@@ -51,7 +51,10 @@ struct ServeEcho: ParsableCommand {
             let ignored: [(given: Bool, flag: String, why: String)] = [
                 (keep, "--keep", "a datagram server answers everyone until it is stopped"),
                 (idleTimeout != nil, "--idle-timeout", "UDP has no connection to time out"),
-                (stats.statsInterval != nil, "--stats-interval", "the datagram server has no stats line"),
+                (
+                    stats.statsInterval != nil, "--stats-interval",
+                    "the datagram server prints its stats line on SIGUSR1 only"
+                ),
                 (reuse.noReuseAddress, "--no-reuseaddr", "the UDP socket is bound without SO_REUSEADDR already"),
                 (endpoint.unixPath != nil, "--unix", "Unix datagram sockets are not supported"),
             ]
@@ -111,7 +114,8 @@ struct ServeEcho: ParsableCommand {
 }
 
 extension ServeEcho {
-    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP. A service manager's
+    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP; SIGUSR1 prints the stats line
+    /// (datagrams and bytes in and out, uptime). A service manager's
     /// NOTIFY_SOCKET and watchdog are served as the TCP servers serve them; a passed socket (socket
     /// activation hands over listening stream sockets) is refused rather than left unused.
     func serveDatagrams(log: EventLog) throws {
@@ -128,7 +132,13 @@ extension ServeEcho {
         defer { server.stop(on: reactor) }
         try server.start(on: reactor)
         var ending: CInt?
-        try reactor.handleSignals(SignalNumber.draining) { signal in
+        try reactor.handleSignals(SignalNumber.draining + [SignalNumber.stats], requests: [SignalNumber.stats]) {
+            signal in
+            if signal == SignalNumber.stats {
+                log.stats(server.statsReport())
+                log.flush()
+                return
+            }
             ending = signal
             reactor.stop()
         }

@@ -78,7 +78,7 @@ struct DatagramTests {
         #expect(error.contains("\"error\"") && error.contains("lost"), "\(run.transcript)")
     }
 
-    @Test("nothing bound there: the ICMP port unreachable is 'refused', exit 69")
+    @Test("nothing bound there: the ICMP port unreachable is 'refused' on that address, exit 69")
     func refused() throws {
         // A port just released: nobody else binds a random UDP port on loopback in these milliseconds.
         let probe = try DatagramSocket.bound(to: SocketAddress(ipv4: "127.0.0.1", port: 0)!)
@@ -86,7 +86,46 @@ struct DatagramTests {
         probe.close()
         let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port)])
         #expect(run.status == 69, "\(run.transcript)")
-        #expect(run.stderr.contains("Connection refused"), "\(run.transcript)")
+        #expect(run.stderr.contains("error: recvfrom(127.0.0.1:\(port)): Connection refused"), "\(run.transcript)")
+        #expect(run.stderr.contains("hint: nothing is listening on 127.0.0.1:\(port): "), "\(run.transcript)")
+        #expect(!run.stderr.contains(" on:"), "\(run.transcript)")
+    }
+
+    @Test("SIGUSR1: one stats line (datagrams and bytes in and out, uptime), the server goes on, SIGTERM exits 0")
+    func statsOnUser1() throws {
+        let (server, port) = try startServer()
+        let first = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "-m", "one"])
+        #expect(first.status == 0, "\(first.transcript)")
+        server.send(SIGUSR1)
+        let stats = try server.waitForLine { $0.hasPrefix("Stats: ") }
+        #expect(
+            stats.hasPrefix("Stats: 1 datagrams in, 1 datagrams out, 0 dropped, 3 bytes in, 3 bytes out, up "),
+            "\(stats)"
+        )
+        let second = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "-m", "two"])
+        #expect(
+            second.status == 0 && second.stdoutLines == ["Received b'two' (datagram 1 of 1)"],
+            "\(second.transcript)"
+        )
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
+        let lines = server.stdoutLines + (try server.remainingLines())
+        #expect(lines.filter { $0.hasPrefix("Stats: ") }.count == 1, "\(lines)")
+    }
+
+    @Test("SIGUSR1 with --json: a 'stats' event with the datagram counters")
+    func statsEventInJSON() throws {
+        let (server, port) = try startServer(["--json"])
+        let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "-m", "four"])
+        #expect(run.status == 0, "\(run.transcript)")
+        server.send(SIGUSR1)
+        let line = try server.waitForLine { $0.contains(#""event": "stats""#) }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["datagrams_in"] as? Int == 1 && object["datagrams_out"] as? Int == 1, "\(line)")
+        #expect(object["bytes_in"] as? Int == 4 && object["bytes_out"] as? Int == 4, "\(line)")
+        #expect(object["uptime_s"] is Double, "\(line)")
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
     }
 
     @Test(

@@ -11,6 +11,12 @@ public final class DatagramEchoServer: SocketHandler {
     /// Datagrams echoed, and those dropped because the send buffer was full.
     public private(set) var echoed = 0
     public private(set) var dropped = 0
+    /// Datagrams received, and the bytes received and echoed, for the stats line (SIGUSR1).
+    public private(set) var received = 0
+    public private(set) var bytesIn = 0
+    public private(set) var bytesOut = 0
+    /// `MonotonicClock` nanoseconds when the socket was bound.
+    private let startedAt = MonotonicClock.now()
     /// One datagram's room, for the object's life.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(
         byteCount: DatagramSocket.maximumPayload,
@@ -68,10 +74,63 @@ public final class DatagramEchoServer: SocketHandler {
     private func echoOne() throws(SystemError) -> Bool {
         guard let (length, sender) = try socket.receive(into: buffer) else { return false }
         let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<min(length, buffer.count)])
+        received += 1
+        bytesIn += datagram.count
         log.echoing(datagram, to: sender.description)
         let sent = try socket.send(datagram, to: sender)
-        if sent { echoed += 1 } else { dropped += 1 }
+        if sent {
+            echoed += 1
+            bytesOut += datagram.count
+        } else {
+            dropped += 1
+        }
         return true
+    }
+
+    /// What SIGUSR1 prints: the counts so far and the uptime.
+    public func statsReport() -> DatagramStatsReport {
+        DatagramStatsReport(
+            datagramsIn: received,
+            datagramsOut: echoed,
+            dropped: dropped,
+            bytesIn: bytesIn,
+            bytesOut: bytesOut,
+            uptime: MonotonicClock.now() &- startedAt
+        )
+    }
+}
+
+/// The datagram server's stats line: a UDP server has no connections to count, so datagrams instead.
+public struct DatagramStatsReport: Sendable {
+    public var datagramsIn: Int
+    public var datagramsOut: Int
+    /// Echoes the send buffer had no room for.
+    public var dropped: Int
+    public var bytesIn: Int
+    public var bytesOut: Int
+    /// Nanoseconds since the socket was bound.
+    public var uptime: UInt64
+
+    /// "Stats: 3 datagrams in, 3 datagrams out, 0 dropped, 12 bytes in, 12 bytes out, up 4.1 s"
+    public var text: String {
+        "Stats: \(NumberFormat.grouped(datagramsIn)) datagrams in, \(NumberFormat.grouped(datagramsOut)) datagrams out, "
+            + "\(NumberFormat.grouped(dropped)) dropped, \(NumberFormat.grouped(bytesIn)) bytes in, "
+            + "\(NumberFormat.grouped(bytesOut)) bytes out, up \(ServerStatsReport.uptimeText(nanoseconds: uptime))"
+    }
+
+    /// The JSON "stats" event's members.
+    public var fields: [(String, JSONValue)] {
+        [
+            ("datagrams_in", .int(datagramsIn)), ("datagrams_out", .int(datagramsOut)), ("dropped", .int(dropped)),
+            ("bytes_in", .int(bytesIn)), ("bytes_out", .int(bytesOut)), ("uptime_s", .double(Double(uptime) / 1e9)),
+        ]
+    }
+}
+
+extension EventLog {
+    /// The datagram server's stats line, shown at every verbosity: someone asked for it.
+    public func stats(_ report: DatagramStatsReport) {
+        event("stats", level: .quiet, text: report.text, fields: report.fields)
     }
 }
 

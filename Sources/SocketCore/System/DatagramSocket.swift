@@ -8,6 +8,9 @@ public final class DatagramSocket {
     public private(set) var descriptor: CInt
     /// AF_INET or AF_INET6.
     public let family: CInt
+    /// The peer `connect(to:)` fixed, named in the errors of receive and send (an ICMP port unreachable
+    /// reads "recvfrom(127.0.0.1:9): Connection refused", as a TCP connect's error names its address).
+    public private(set) var peer: SocketAddress?
 
     /// The largest UDP payload (65535 - 8 - 20): a buffer this size never truncates a datagram.
     public static let maximumPayload = 65507
@@ -45,6 +48,7 @@ public final class DatagramSocket {
         _ = try address.withSockAddr { pointer, length throws(SystemError) in
             try retryingInterrupts("connect", detail: address.description) { Glibc.connect(fd, pointer, length) }
         }
+        peer = address
     }
 
     /// Closes the descriptor once. The corresponding C function is `close(2)`.
@@ -65,9 +69,10 @@ public final class DatagramSocket {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = descriptor
+        let peer = peer
         let result = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) -> IOResult<Int> in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw throws(SystemError) -> IOResult<Int> in
-                try nonBlocking("recvfrom") {
+                try nonBlocking("recvfrom", detail: peer?.description ?? "") {
                     Glibc.recvfrom(
                         fd,
                         buffer.baseAddress,
@@ -102,7 +107,10 @@ public final class DatagramSocket {
     /// - Returns: False when the send buffer is full (the datagram was not sent).
     public func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Bool {
         let fd = descriptor
-        let result = try nonBlocking("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT)) }
+        let peer = peer
+        let result = try nonBlocking("send", detail: peer?.description ?? "") {
+            Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_DONTWAIT))
+        }
         guard case .processed = result else { return false }
         return true
     }
@@ -114,9 +122,10 @@ public final class DatagramSocket {
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         var byte: UInt8 = 0
         let fd = descriptor
+        let peer = peer
         let result = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) -> IOResult<Int> in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw throws(SystemError) -> IOResult<Int> in
-                try nonBlocking("recvfrom") {
+                try nonBlocking("recvfrom", detail: peer?.description ?? "") {
                     Glibc.recvfrom(fd, &byte, 1, CInt(MSG_DONTWAIT) | CInt(MSG_PEEK), raw, &length)
                 }
             }
