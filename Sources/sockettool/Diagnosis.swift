@@ -91,11 +91,17 @@ struct Diagnosis: Sendable, Equatable {
     static func system(_ error: SystemError, server: String) -> Diagnosis {
         let message = error.description
         let on = error.detail.isEmpty ? "" : " \(error.detail)"
+        if ["connect", "bind", "listen"].contains(error.call), isUnixPath(error.detail),
+            let diagnosis = unixSystem(error, server: server)
+        {
+            return diagnosis
+        }
         switch error.errno {
         case .connectionRefused:
             return Diagnosis(
                 message: message,
-                hint: "nothing is listening on\(on): is the server running, on this port? "
+                hint: "nothing is listening \(error.detail.isEmpty ? "there" : "on \(error.detail)"): "
+                    + "is the server running, on this port? "
                     + "Start one with '\(server)', or look with 'ss -ltn'. A firewall can refuse too.",
                 exitStatus: ExitStatus.unavailable,
                 kind: "connection_refused"
@@ -190,6 +196,55 @@ struct Diagnosis: Sendable, Equatable {
                 exitStatus: ExitStatus.systemError,
                 kind: error.errno.name.lowercased()
             )
+        }
+    }
+
+    /// A call's detail that names an AF_UNIX path rather than "host:port": "/run/x.sock", "./x.sock",
+    /// "@abstract", or a relative name without a port.
+    static func isUnixPath(_ detail: String) -> Bool {
+        guard !detail.isEmpty else { return false }
+        if detail.hasPrefix("/") || detail.hasPrefix(".") || detail.hasPrefix("@") || detail.hasPrefix("~") {
+            return true
+        }
+        return hostWithPort(detail) == nil && !detail.contains(":")
+    }
+
+    /// The errors whose TCP hints (ports, 'ss -ltn', firewalls) would mislead for a Unix socket path; nil
+    /// for the rest, which read the same for both.
+    private static func unixSystem(_ error: SystemError, server: String) -> Diagnosis? {
+        let path = error.detail
+        let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) : "."
+        let listening = error.call == "bind" || error.call == "listen"
+        switch error.errno {
+        case .connectionRefused:
+            return Diagnosis(
+                message: error.description,
+                hint: "nothing accepts on \(path): the file there is not a socket, or the server that made it has "
+                    + "exited (a stale socket file). Start one with '\(server)', or look with 'ss -lx'.",
+                exitStatus: ExitStatus.unavailable,
+                kind: "connection_refused"
+            )
+        case .noSuchFile where listening, .notADirectory where listening:
+            return Diagnosis(
+                message: error.description,
+                hint: "the directory \(directory.isEmpty ? "/" : directory) does not exist: create it "
+                    + "('mkdir -p'), or choose a path in a directory that exists.",
+                exitStatus: ExitStatus.cannotListen,
+                kind: "no_such_directory"
+            )
+        case .permissionDenied, .notPermitted:
+            return Diagnosis(
+                message: error.description,
+                hint: listening
+                    ? "no permission to create a socket in \(directory.isEmpty ? "/" : directory): choose a "
+                        + "directory you can write to, such as $XDG_RUNTIME_DIR or /tmp."
+                    : "no permission to connect to \(path): the socket file's mode or its directory's keeps "
+                        + "this user out ('ls -l').",
+                exitStatus: ExitStatus.permissionDenied,
+                kind: "permission_denied"
+            )
+        default:
+            return nil
         }
     }
 

@@ -160,4 +160,27 @@ struct UnixSocketCLITests {
         #expect(run.status == 69, "\(run.stderr)")
         #expect(run.stderr.contains("sockettool serve app --unix \(directory.path)/none.sock"), "\(run.stderr)")
     }
+
+    @Test("a client given a plain file: refused, exit 69, with a Unix hint (no port, 'ss -ltn' or firewall)")
+    func plainFileRefused() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.path + "/plain"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("x".utf8)))
+        let run = try ChildProcess.sockettool(["connect", "--unix", path, "-m", "-"], input: "")
+        #expect(run.status == 69, "\(run.stderr)")
+        #expect(run.stderr.contains("error: connect(\(path)): Connection refused"), "\(run.stderr)")
+        #expect(run.stderr.contains("not a socket") && run.stderr.contains("'ss -lx'"), "\(run.stderr)")
+        #expect(!run.stderr.contains("port") && !run.stderr.contains("ss -ltn"), "\(run.stderr)")
+        #expect(!run.stderr.contains("firewall"), "\(run.stderr)")
+    }
+
+    @Test("a server path in a directory that does not exist: exit 73, 'directory does not exist'")
+    func missingDirectory() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.path + "/nodir/x.sock"
+        let run = try ChildProcess.sockettool(["serve", "multi", "--unix", path])
+        #expect(run.status == 73, "\(run.stderr)")
+        #expect(run.stderr.contains("error: bind(\(path)): No such file or directory"), "\(run.stderr)")
+        #expect(run.stderr.contains("hint: the directory \(directory.path)/nodir does not exist"), "\(run.stderr)")
+    }
 }

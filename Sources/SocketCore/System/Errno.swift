@@ -63,6 +63,8 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let notPermitted = Errno(rawValue: EPERM)
     /// ENOENT: e.g. a Unix socket path with no file.
     public static let noSuchFile = Errno(rawValue: ENOENT)
+    /// ENOTDIR: e.g. a Unix socket path through a regular file.
+    public static let notADirectory = Errno(rawValue: ENOTDIR)
     /// EAFNOSUPPORT: e.g. IPv6 on a host without it.
     public static let addressFamilyNotSupported = Errno(rawValue: EAFNOSUPPORT)
 
