@@ -5,7 +5,13 @@ import SocketCore
 
 /// --json, -q, -v, --color.
 struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print one JSON object per event per line on stdout (NDJSON); messages for people go to stderr.")
+    // Relays (listen, connect -m -, --udp relays) keep stdout for the peer's bytes: their events go to stderr.
+    @Flag(
+        help: ArgumentHelp(
+            "Print one JSON object per event per line (NDJSON) on stdout; in a relay (listen, connect -m -) "
+                + "on stderr, since stdout carries the data. Messages for people go to stderr."
+        )
+    )
     var json = false
 
     @Flag(name: .shortAndLong, help: "Print only results, errors and the listening address.")
