@@ -16,7 +16,8 @@ struct Probe: ParsableCommand {
             addresses HOST resolved to and the time each check took.
 
             Exit status: 0 if any port is open, 1 if none is (nc -z's convention),
-            64 for a usage error, 68 if HOST does not resolve.
+            64 for a usage error, 68 if HOST does not resolve, 73 if --source
+            cannot be bound (not an address of this machine): no port is checked.
 
             Examples:
               sockettool probe 127.0.0.1 65432
@@ -54,15 +55,23 @@ struct Probe: ParsableCommand {
     /// --concurrency, or its default.
     var concurrency: Int { concurrencyOption ?? 64 }
 
-    @OptionGroup var dial: DialFlags
+    // DialFlags without --unix: probe checks TCP ports only (connect --unix tries a socket).
+    @OptionGroup var families: FamilyFlags
+
+    @Option(
+        help: ArgumentHelp(
+            "Local address to check from, bound before each connect: ADDR or [IPv6] (the kernel picks the "
+                + "port). Only server addresses of its family are tried.",
+            valueName: "addr"
+        )
+    )
+    var source: String?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try refuseHostWithPort(host)
-        if dial.unixPath != nil {
-            throw ValidationError("probe checks TCP ports; --unix is not supported (connect --unix tries a socket).")
-        }
-        if let source = dial.source, try DialFlags.splitSource(source).port != 0 {
+        if let source, try DialFlags.splitSource(source).port != 0 {
             throw ValidationError(
                 "--source \(source): give the address alone; the checks run at once and cannot share one port."
             )
@@ -98,7 +107,9 @@ struct Probe: ParsableCommand {
         try reportingFailures(log, server: "sockettool listen \(shellWord(host)) PORT", results: log.output) {
             let ports = try portList()
             // Resolved once (and --source checked against the result once): each port is a copy.
-            let first = try dial.target(host: host, port: ports[0])
+            let first = try target(port: ports[0])
+            // A source this machine cannot bind fails every check alike: one error (exit 73), not a line per port.
+            if let source = first.source { try Self.tryBinding(source) }
             let targets = ports.map { port in
                 DialTarget(
                     addresses: first.addresses.map { address in
@@ -140,6 +151,36 @@ struct Probe: ParsableCommand {
             anyOpen = tally.counts[.open, default: 0] > 0
         }
         if !anyOpen { throw ExitCode(ExitStatus.failure) }
+    }
+
+    /// Every address HOST resolves to (in -4/-6's family), and --source resolved to one of their family.
+    private func target(port: UInt16) throws -> DialTarget {
+        let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: families.family)
+        guard let source else { return DialTarget(addresses: addresses) }
+        let candidates = try AddressResolver.serverAddresses(
+            host: try DialFlags.splitSource(source).host,
+            port: 0,
+            family: families.family
+        )
+        guard let local = candidates.first(where: { candidate in addresses.contains { $0.family == candidate.family } })
+        else {
+            throw EndpointError(
+                message: "--source \(source) is \(candidates.map(\.host).joined(separator: ", ")), but '\(host)' "
+                    + "resolved to \(addresses.map(\.host).joined(separator: ", ")) only",
+                hint: "a socket bound to an address of one IP family cannot reach the other: give a source of the "
+                    + "server's family",
+                exitStatus: ExitStatus.usage,
+                kind: "source_family"
+            )
+        }
+        return DialTarget(addresses: addresses, source: local)
+    }
+
+    /// Binds a throwaway socket to `source`: EADDRNOTAVAIL and the like surface here, before any check.
+    private static func tryBinding(_ source: SocketAddress) throws(SystemError) {
+        let socket = try Socket(family: source.family)
+        defer { socket.close() }
+        try socket.bind(to: source)
     }
 
     private func printResult(_ result: PortResult, log: EventLog) {

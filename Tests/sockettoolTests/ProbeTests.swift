@@ -131,6 +131,29 @@ struct ProbeTests {
         var testDescription: String { words.joined(separator: " ") + " -> \(status)" }
     }
 
+    @Test("a --source this machine does not have: one bind error with a hint, exit 73, no port checked")
+    func sourceNotLocal() throws {
+        // 10.254.254.254 is on no interface here: bind fails locally with EADDRNOTAVAIL, no packet leaves.
+        let run = try runSockettool(["probe", "127.0.0.1", "1", "2", "--source", "10.254.254.254"])
+        #expect(run.status == 73, "\(run.transcript)")
+        #expect(run.stdout.isEmpty, "\(run.transcript)")
+        #expect(
+            run.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("error: ") }
+                == ["error: bind(10.254.254.254:0): Cannot assign requested address"],
+            "\(run.transcript)"
+        )
+        #expect(run.stderr.contains("hint: that address is not on any interface"), "\(run.transcript)")
+        #expect(!run.stderr.contains("failed"), "\(run.transcript)")
+    }
+
+    @Test("--unix is no probe option: not in the help, refused as a usage error (exit 64)")
+    func noUnix() throws {
+        let help = try runSockettool(["probe", "--help"])
+        #expect(help.status == 0 && !help.stdout.contains("--unix"), "\(help.transcript)")
+        let run = try runSockettool(["probe", "--unix", "/tmp/x.sock", "127.0.0.1", "1"])
+        #expect(run.status == 64, "\(run.transcript)")
+    }
+
     @Test(
         "usage errors exit 64, an unknown host 68",
         arguments: [
