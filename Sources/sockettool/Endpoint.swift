@@ -212,13 +212,26 @@ struct DialFlags: ParsableArguments {
     ///   server's addresses has.
     func target(host: String, port: UInt16) throws -> DialTarget {
         if let unixPath { return DialTarget(try unixAddress(unixPath)) }
-        let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: families.family)
+        return try Self.target(host: host, port: port, source: source, family: families.family)
+    }
+
+    /// Every address `host` resolves to (in `family`), and `source` (`--source`'s text, whose port
+    /// is kept unless `anySourcePort`) resolved to an address of their family: the IP part of `target`,
+    /// shared with probe.
+    static func target(
+        host: String,
+        port: UInt16,
+        source: String?,
+        family: IPFamily,
+        anySourcePort: Bool = false
+    ) throws -> DialTarget {
+        let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: family)
         guard let source else { return DialTarget(addresses: addresses) }
-        let (sourceHost, sourcePort) = try Self.splitSource(source)
+        let (sourceHost, sourcePort) = try splitSource(source)
         let candidates = try AddressResolver.serverAddresses(
             host: sourceHost,
-            port: sourcePort,
-            family: families.family
+            port: anySourcePort ? 0 : sourcePort,
+            family: family
         )
         guard let local = candidates.first(where: { candidate in addresses.contains { $0.family == candidate.family } })
         else {

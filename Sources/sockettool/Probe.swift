@@ -155,25 +155,7 @@ struct Probe: ParsableCommand {
 
     /// Every address HOST resolves to (in -4/-6's family), and --source resolved to one of their family.
     private func target(port: UInt16) throws -> DialTarget {
-        let addresses = try AddressResolver.clientAddresses(host: host, port: port, family: families.family)
-        guard let source else { return DialTarget(addresses: addresses) }
-        let candidates = try AddressResolver.serverAddresses(
-            host: try DialFlags.splitSource(source).host,
-            port: 0,
-            family: families.family
-        )
-        guard let local = candidates.first(where: { candidate in addresses.contains { $0.family == candidate.family } })
-        else {
-            throw EndpointError(
-                message: "--source \(source) is \(candidates.map(\.host).joined(separator: ", ")), but '\(host)' "
-                    + "resolved to \(addresses.map(\.host).joined(separator: ", ")) only",
-                hint: "a socket bound to an address of one IP family cannot reach the other: give a source of the "
-                    + "server's family",
-                exitStatus: ExitStatus.usage,
-                kind: "source_family"
-            )
-        }
-        return DialTarget(addresses: addresses, source: local)
+        try DialFlags.target(host: host, port: port, source: source, family: families.family, anySourcePort: true)
     }
 
     /// Binds a throwaway socket to `source`: EADDRNOTAVAIL and the like surface here, before any check.
