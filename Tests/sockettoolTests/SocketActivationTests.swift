@@ -156,7 +156,8 @@ struct SocketActivationTests {
         let path = directory.path + "/activated.sock"
         let server = try ChildProcess(
             try #require(Activation.socketActivate),
-            ["-l", path, "-E", "SOCKETTOOL_BACKEND", ChildProcess.sockettool] + command.words
+            ["-l", path, "-E", "SOCKETTOOL_BACKEND"] + Activation.sanitizerOptions + [ChildProcess.sockettool]
+                + command.words
         )
         // It binds and listens before it waits for the first client; sockettool starts at that client.
         let bound = eventually { FileManager.default.fileExists(atPath: path) }

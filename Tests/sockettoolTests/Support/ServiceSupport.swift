@@ -70,6 +70,13 @@ enum Activation {
         )
     }
 
+    /// -E for the sanitizer's options when the suite runs under one (make sanitize-address): the activator
+    /// hands on only the variables it is told, and without ASAN_OPTIONS the child's leak check would fail
+    /// its exit over what a server still holds when it exits.
+    static var sanitizerOptions: [String] {
+        ["ASAN_OPTIONS", "TSAN_OPTIONS"].filter { getenv($0) != nil }.flatMap { ["-E", $0] }
+    }
+
     /// Starts `systemd-socket-activate [OPTIONS] sockettool ARGUMENTS` with `listener` passed to it (it hands
     /// passed sockets on), so no port is guessed. It execs sockettool once the first client connects, and
     /// passes on only the variables named with -E.
@@ -80,9 +87,7 @@ enum Activation {
         environment: [String: String] = [:]
     ) throws -> ChildProcess {
         guard let socketActivate else { throw LoopbackFailure("systemd-socket-activate is not installed") }
-        let pass = ["SOCKETTOOL_BACKEND", "NOTIFY_SOCKET", "WATCHDOG_USEC"].flatMap {
-            ["-E", $0]
-        }
+        let pass = ["SOCKETTOOL_BACKEND", "NOTIFY_SOCKET", "WATCHDOG_USEC"].flatMap { ["-E", $0] } + sanitizerOptions
         return try ChildProcess(
             "/bin/sh",
             ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", socketActivate] + pass + options
