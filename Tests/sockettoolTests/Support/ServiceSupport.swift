@@ -74,7 +74,8 @@ enum Activation {
     /// hands on only the variables it is told, and without ASAN_OPTIONS the child's leak check would fail
     /// its exit over what a server still holds when it exits.
     static var sanitizerOptions: [String] {
-        ["ASAN_OPTIONS", "TSAN_OPTIONS"].filter { getenv($0) != nil }.flatMap { ["-E", $0] }
+        let set = ["ASAN_OPTIONS", "TSAN_OPTIONS"].filter { ProcessInfo.processInfo.environment[$0] != nil }
+        return set.flatMap { ["-E", $0] }
     }
 
     /// Starts `systemd-socket-activate [OPTIONS] sockettool ARGUMENTS` with `listener` passed to it (it hands
