@@ -126,9 +126,17 @@ struct WorkersTests {
         for client in clients { try client.send(AppWire.searchRequest("morpheus")) }
         for client in clients { _ = try client.readFrame(timeout: .seconds(20)) }
         for _ in 0..<count { _ = try server.waitForLine { $0.contains("\"event\": \"closed\"") } }
-        server.send(SIGUSR1)
-        let line = try server.waitForLine { $0.contains("\"event\": \"stats\"") }
-        let stats = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        // The first loop sums the others' counters as they are at that moment, and a loop prints a JSON line
+        // at once, a moment before it counts that connection's close and bytes: ask until the sum settles.
+        var line = ""
+        var stats: [String: Any] = [:]
+        let settled = try eventually(every: .milliseconds(50)) {
+            server.send(SIGUSR1)
+            line = try server.waitForLine { $0.contains("\"event\": \"stats\"") }
+            stats = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return stats["open"] as? Int == 0 && stats["bytes_out"] as? Int == count * 148
+        }
+        #expect(settled, "the stats never settled: \(line)")
         #expect(stats["open"] as? Int == 0, "\(line)")
         #expect(stats["accepted"] as? Int == count, "\(line)")
         #expect(stats["requests"] as? Int == count, "\(line)")
