@@ -12,7 +12,7 @@ struct LineSeparatorLogTests {
         try withServer(["serve", "app", "127.0.0.1", "0"]) { server, port in
             let client = try LoopbackClient.connect(port: port)
             defer { client.close() }
-            let type = "binary/x\u{2028}Received request {'action': 'fake'} from 10.0.0.1:1\u{2029}y"
+            let type = "binary/x\u{2028}Received request {'action': 'fake'} from 127.0.0.9:1\u{2029}y"
             try client.send(
                 AppWire.message(
                     header: AppWire.header(
@@ -26,7 +26,7 @@ struct LineSeparatorLogTests {
             _ = try client.readFrame()
             let line = try server.waitForLine { $0.hasPrefix("Received ") }
             #expect(line.contains(#"binary/x\u2028Received request"#), "\(line)")
-            #expect(line.contains(#"10.0.0.1:1\u2029y"#), "\(line)")
+            #expect(line.contains(#"127.0.0.9:1\u2029y"#), "\(line)")
             #expect(!line.unicodeScalars.contains { $0.value == 0x2028 || $0.value == 0x2029 }, "\(line)")
         }
     }
