@@ -86,21 +86,8 @@ struct ServeApp: ParsableCommand {
             )
             let sharing =
                 workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections, app: app) : nil
-            let appServer = try ConnectionServer.app(
-                reactor: reactor,
-                options: options,
-                app: app,
-                log: log,
-                listeningSocket: listener,
-                sharing: sharing
-            )
-            try runServer(
-                appServer,
-                workers: workers,
-                log: log,
-                service: service,
-                statsInterval: server.stats.statsInterval
-            ) { reactor, log, socket in
+            // One recipe for every loop: the first binds (or takes the passed socket), the others get a copy.
+            let makeServer = { @Sendable (reactor: Reactor, log: EventLog, socket: Socket?) throws in
                 try ConnectionServer.app(
                     reactor: reactor,
                     options: options,
@@ -110,6 +97,13 @@ struct ServeApp: ParsableCommand {
                     sharing: sharing
                 )
             }
+            try runServer(
+                try makeServer(reactor, log, listener),
+                workers: workers,
+                log: log,
+                service: service,
+                statsInterval: server.stats.statsInterval
+            ) { try makeServer($0, $1, $2) }
         }
     }
 }

@@ -64,21 +64,8 @@ struct ServeMulti: ParsableCommand {
                 loops: workers.workers
             )
             let sharing = workers.workers > 1 ? try ServerSharing(maxConnections: options.maxConnections) : nil
-            let multi = try ConnectionServer.multi(
-                reactor: reactor,
-                options: options,
-                echo: echo,
-                log: log,
-                listeningSocket: listener,
-                sharing: sharing
-            )
-            try runServer(
-                multi,
-                workers: workers,
-                log: log,
-                service: service,
-                statsInterval: server.stats.statsInterval
-            ) { reactor, log, socket in
+            // One recipe for every loop: the first binds (or takes the passed socket), the others get a copy.
+            let makeServer = { @Sendable (reactor: Reactor, log: EventLog, socket: Socket?) throws in
                 try ConnectionServer.multi(
                     reactor: reactor,
                     options: options,
@@ -88,6 +75,13 @@ struct ServeMulti: ParsableCommand {
                     sharing: sharing
                 )
             }
+            try runServer(
+                try makeServer(reactor, log, listener),
+                workers: workers,
+                log: log,
+                service: service,
+                statsInterval: server.stats.statsInterval
+            ) { try makeServer($0, $1, $2) }
         }
     }
 }

@@ -21,6 +21,26 @@ struct DatagramRelayTests {
         return (listener, try listener.stderrListeningPort())
     }
 
+    /// One line from `ours` (sockettool) to `peer` (nc or socat) and one back, each printed by the other,
+    /// then the session ended: SIGINT for ours (exit 0 and its summary), SIGTERM for the peer.
+    private func exchangeLines(
+        _ ours: ChildProcess,
+        _ oursSays: String,
+        with peer: ChildProcess,
+        _ peerSays: String,
+        oursFirst: Bool
+    ) throws {
+        let (first, firstSays, second, secondSays) =
+            oursFirst ? (ours, oursSays, peer, peerSays) : (peer, peerSays, ours, oursSays)
+        try first.feed(firstSays + "\n", timeout: TestDeadline.generous)
+        #expect(try second.nextLine() == firstSays, "\(second.transcript)")
+        try second.feed(secondSays + "\n", timeout: TestDeadline.generous)
+        #expect(try first.nextLine() == secondSays, "\(first.transcript)")
+        try interrupt(ours)
+        peer.send(SIGTERM)
+        _ = try peer.waitForExit()
+    }
+
     /// Sends SIGINT, the normal end of a UDP session with no --timeout: exit 0 and the summary.
     private func interrupt(_ child: ChildProcess) throws {
         child.closeInput()
@@ -178,13 +198,7 @@ struct DatagramRelayTests {
     func ncClientToListen() throws {
         let (listener, port) = try startListener()
         let nc = try ChildProcess(NetcatTools.nc!, ["-u", "127.0.0.1", String(port)])
-        try nc.feed("from nc\n", timeout: TestDeadline.generous)
-        #expect(try listener.nextLine() == "from nc", "\(listener.transcript)")
-        try listener.feed("from sockettool\n", timeout: TestDeadline.generous)
-        #expect(try nc.nextLine() == "from sockettool", "nc: \(nc.transcript)")
-        try interrupt(listener)
-        nc.send(SIGTERM)
-        _ = try nc.waitForExit()
+        try exchangeLines(listener, "from sockettool", with: nc, "from nc", oursFirst: false)
     }
 
     @Test(
@@ -198,13 +212,7 @@ struct DatagramRelayTests {
             line.hasPrefix("Bound on") ? UInt16(line.split(separator: " ").last ?? "") : nil
         }
         let client = try ChildProcess(sockettool: ["connect", "--udp", "127.0.0.1", String(port), "-m", "-"])
-        try client.feed("to nc\n", timeout: TestDeadline.generous)
-        #expect(try nc.nextLine() == "to nc", "nc: \(nc.transcript)")
-        try nc.feed("from nc\n", timeout: TestDeadline.generous)
-        #expect(try client.nextLine() == "from nc", "\(client.transcript)")
-        try interrupt(client)
-        nc.send(SIGTERM)
-        _ = try nc.waitForExit()
+        try exchangeLines(client, "to nc", with: nc, "from nc", oursFirst: true)
     }
 
     @Test(
@@ -214,13 +222,7 @@ struct DatagramRelayTests {
     func socatClientToListen() throws {
         let (listener, port) = try startListener()
         let socat = try ChildProcess(NetcatTools.socat!, ["-", "UDP:127.0.0.1:\(port)"])
-        try socat.feed("from socat\n", timeout: TestDeadline.generous)
-        #expect(try listener.nextLine() == "from socat", "\(listener.transcript)")
-        try listener.feed("from sockettool\n", timeout: TestDeadline.generous)
-        #expect(try socat.nextLine() == "from sockettool", "socat: \(socat.transcript)")
-        try interrupt(listener)
-        socat.send(SIGTERM)
-        _ = try socat.waitForExit()
+        try exchangeLines(listener, "from sockettool", with: socat, "from socat", oursFirst: false)
     }
 
     @Test(
@@ -233,13 +235,7 @@ struct DatagramRelayTests {
             line.contains("listening on") ? UInt16(line.split(separator: ":").last ?? "") : nil
         }
         let client = try ChildProcess(sockettool: ["connect", "--udp", "127.0.0.1", String(port), "-m", "-"])
-        try client.feed("to socat\n", timeout: TestDeadline.generous)
-        #expect(try socat.nextLine() == "to socat", "socat: \(socat.transcript)")
-        try socat.feed("from socat\n", timeout: TestDeadline.generous)
-        #expect(try client.nextLine() == "from socat", "\(client.transcript)")
-        try interrupt(client)
-        socat.send(SIGTERM)
-        _ = try socat.waitForExit()
+        try exchangeLines(client, "to socat", with: socat, "from socat", oursFirst: true)
     }
 
     // MARK: - Usage

@@ -166,12 +166,7 @@ struct WorkersTests {
             clients.append(client)
             try client.send(Array(request.prefix(40)))
         }
-        // The loops print their lines in any order between them.
-        var accepted = Set<String>()
-        while accepted.count < clients.count {
-            accepted.insert(try server.waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.1:") })
-        }
-        #expect(accepted == Set(clients.map { "Accepted connection from 127.0.0.1:\($0.boundPort)" }))
+        try server.waitForAcceptedLines(of: clients)
         for client in clients {
             // Read, so in flight: a connection that has sent nothing the server read is closed at once.
             let read = try eventually {

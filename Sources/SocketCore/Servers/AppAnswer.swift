@@ -8,10 +8,15 @@ struct AppAnswer: Sendable {
         /// The guide's search for the table's entry at this index: the document is built only if a log
         /// line shows it.
         case tableSearch(Int)
-        case refused
+        /// Why the request was refused; the response is then the error frame.
+        case refused(String)
     }
 
-    private var meaning: Meaning
+    private let meaning: Meaning
+    /// The response frame as it goes on the wire.
+    let response: [UInt8]
+    /// The length of the response's content (the log's frame layout).
+    let responseContentLength: Int
 
     /// The request as understood, for the log; nil when it was refused.
     var request: AppProtocol.Request? {
@@ -21,34 +26,18 @@ struct AppAnswer: Sendable {
         case .refused: nil
         }
     }
+
     /// Why the request was refused, for the log and the stats; `response` is then the error frame.
-    var refusal: String?
-    /// The response frame as it goes on the wire.
-    var response: [UInt8]
-    /// The length of the response's content (the log's frame layout).
-    var responseContentLength: Int
-
-    init(request: AppProtocol.Request?, refusal: String?, response: Frame) {
-        self.init(
-            request: request,
-            refusal: refusal,
-            encoded: response.encoded(),
-            contentLength: response.content.count
-        )
+    var refusal: String? {
+        if case .refused(let reason) = meaning { reason } else { nil }
     }
 
-    init(request: AppProtocol.Request?, refusal: String?, encoded: [UInt8], contentLength: Int) {
-        self.init(
-            meaning: request.map { .request($0) } ?? .refused,
-            refusal: refusal,
-            encoded: encoded,
-            contentLength: contentLength
-        )
+    private init(_ meaning: Meaning, response: Frame) {
+        self.init(meaning, encoded: response.encoded(), contentLength: response.content.count)
     }
 
-    private init(meaning: Meaning, refusal: String?, encoded: [UInt8], contentLength: Int) {
+    private init(_ meaning: Meaning, encoded: [UInt8], contentLength: Int) {
         self.meaning = meaning
-        self.refusal = refusal
         self.response = encoded
         self.responseContentLength = contentLength
     }
@@ -68,7 +57,7 @@ struct AppAnswer: Sendable {
         if let index = AppProtocol.tableSearch(in: frame) {
             let encoded = AppProtocol.encodedTableResponses[index]
             let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
-            return AppAnswer(meaning: .tableSearch(index), refusal: nil, encoded: encoded, contentLength: contentLength)
+            return AppAnswer(.tableSearch(index), encoded: encoded, contentLength: contentLength)
         }
         let request: AppProtocol.Request
         do {
@@ -85,10 +74,10 @@ struct AppAnswer: Sendable {
                     + "\(frame.content.count) bytes."
             )
         }
-        return AppAnswer(request: request, refusal: nil, response: response)
+        return AppAnswer(.request(request), response: response)
     }
 
     private static func refused(_ reason: String) -> AppAnswer {
-        AppAnswer(request: nil, refusal: reason, response: AppProtocol.resultFrame("Error: \(reason)"))
+        AppAnswer(.refused(reason), response: AppProtocol.resultFrame("Error: \(reason)"))
     }
 }

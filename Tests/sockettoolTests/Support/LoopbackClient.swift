@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import SocketCore
+import Testing
 
 /// A test expectation about a peer or process that did not hold.
 struct LoopbackFailure: Error, CustomStringConvertible {
@@ -271,5 +272,18 @@ extension Array where Element == UInt8 {
             text.append(digits[Int(byte & 0xF)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+extension ChildProcess {
+    /// Waits for the server's "Accepted connection from" line of each of `clients`, in any order (the loops
+    /// of --workers print them as each accepts), and expects exactly those clients' lines.
+    func waitForAcceptedLines(of clients: [LoopbackClient], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var accepted = Set<String>()
+        for _ in clients {
+            accepted.insert(try waitForLine { $0.hasPrefix("Accepted connection from 127.0.0.1:") })
+        }
+        let expected = Set(clients.map { "Accepted connection from 127.0.0.1:\($0.boundPort)" })
+        #expect(accepted == expected, sourceLocation: sourceLocation)
     }
 }
