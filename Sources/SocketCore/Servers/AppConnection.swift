@@ -53,15 +53,13 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private let peerAddress: SocketAddress
     /// `host:port`, made the first time a line shows it: a quiet server never formats it.
     private lazy var peer = peerAddress.description
+    /// Its deadline and its close go to the server; everything else it shares is in `loop`.
     private unowned let server: ConnectionServer
-    private let readBuffer: ReadBuffer
-    /// The bytes all connections may hold together; this one holds `heldBytes` of them.
-    private let budget: RequestBudget
+    private let loop: AppLoopContext
+    /// The part of `loop.budget` this connection holds.
     private var heldBytes = 0
-    private let workers: RequestWorkers
     /// The request while a worker has it.
     private var job: RequestWorkers.Job?
-    private let options: AppOptions
     private var phase = Phase.reading
     private var decoder: FrameDecoder
     /// Only a response the kernel did not take at once is queued here (rare), so it is made on demand.
@@ -78,37 +76,26 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private var inputQueueJustDrained = false
     private static let lingerDiscardLimit = 1 << 20
 
-    init(
-        socket: Socket,
-        peer: SocketAddress,
-        server: ConnectionServer,
-        readBuffer: ReadBuffer,
-        budget: RequestBudget,
-        workers: RequestWorkers,
-        options: AppOptions
-    ) {
+    init(socket: Socket, peer: SocketAddress, server: ConnectionServer, loop: AppLoopContext) {
         self.socket = socket
         self.descriptor = socket.descriptor
         self.peerAddress = peer
         self.server = server
-        self.readBuffer = readBuffer
-        self.budget = budget
-        self.workers = workers
-        self.options = options
-        self.decoder = FrameDecoder(maximumContentLength: options.maxContentLength)
+        self.loop = loop
+        self.decoder = FrameDecoder(maximumContentLength: loop.options.maxContentLength)
     }
 
     func start(in reactor: Reactor) {
-        server.log.accepted(peer)
+        loop.log.accepted(peer)
         do {
             try reactor.register(socket, interest: .readable, handler: self)
         } catch {
-            server.stats.count(.io)
+            loop.stats.count(.io)
             reportError("\(error)", in: reactor)
             close(in: reactor)
             return
         }
-        server.setDeadline(for: self, after: options.requestTimeout)
+        server.setDeadline(for: self, afterNanoseconds: loop.requestTimeoutNanoseconds)
     }
 
     func readable(in reactor: Reactor) {
@@ -129,24 +116,24 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private func readRequest(in reactor: Reactor) {
         let result: IOResult<Int>
         do {
-            result = try socket.read(into: readBuffer.bytes)
+            result = try socket.read(into: loop.readBuffer.bytes)
         } catch {
-            server.stats.count(.io)
+            loop.stats.count(.io)
             reportError("\(error.call): \(error.errno)", in: reactor)
             close(in: reactor)
             return
         }
         guard case .processed(let count) = result else { return }
-        inputQueueJustDrained = count < readBuffer.bytes.count
+        inputQueueJustDrained = count < loop.readBuffer.bytes.count
         defer { inputQueueJustDrained = false }
         if count == 0 {
             endOfRequestStream(in: reactor)
             return
         }
-        server.stats.received(count)
-        guard budget.take(count) else {
-            server.stats.count(.overBudget)
-            let limit = NumberFormat.bytes(budget.limit)
+        loop.stats.received(count)
+        guard loop.budget.take(count) else {
+            loop.stats.count(.overBudget)
+            let limit = NumberFormat.bytes(loop.budget.limit)
             refuse(
                 "the server holds as many request bytes as it may (--max-buffered \(limit)); try again.",
                 in: reactor
@@ -156,11 +143,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         heldBytes += count
         requestBytes += count
         do {
-            guard let frame = try decoder.next(feeding: UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<count]))
-            else { return }
+            let input = UnsafeRawBufferPointer(rebasing: loop.readBuffer.bytes[0..<count])
+            guard let frame = try decoder.next(feeding: input) else { return }
             answer(frame, in: reactor)
         } catch {
-            server.stats.count(.badRequest)
+            loop.stats.count(.badRequest)
             refuse(error.description, in: reactor)
         }
     }
@@ -175,30 +162,30 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             try decoder.finish()
         } catch {
             // The client may only have shut its write side: it can still read why its request failed.
-            server.stats.count(.badRequest)
+            loop.stats.count(.badRequest)
             refuse(error.description, in: reactor)
         }
     }
 
     private func answer(_ frame: Frame, in reactor: Reactor) {
-        server.log.frameLayout(
+        loop.log.frameLayout(
             .requestIn,
             peer: peer,
             headerLength: decoder.lastHeaderLength,
             contentLength: frame.content.count
         )
         let header = frame.header
-        if workers.mayAnswerInline(frame, in: reactor) {
+        if loop.workers.mayAnswerInline(frame, in: reactor) {
             deliver(AppAnswer.make(for: frame), header: header, in: reactor)
             return
         }
         do {
-            job = try workers.enqueue(frame) { [weak self] answer, reactor in
+            job = try loop.workers.enqueue(frame) { [weak self] answer, reactor in
                 self?.job = nil
                 self?.deliver(answer, header: header, in: reactor)
             }
         } catch {
-            server.stats.count(.io)
+            loop.stats.count(.io)
             reportError("\(error)", in: reactor)
             close(in: reactor)
             return
@@ -211,16 +198,16 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     /// Sends the answer a worker (or the loop itself) made. The request's bytes are no longer held.
     private func deliver(_ answer: AppAnswer, header: FrameHeader, in reactor: Reactor) {
         guard phase == .reading || phase == .working else { return }
-        budget.release(heldBytes)
+        loop.budget.release(heldBytes)
         heldBytes = 0
         if let reason = answer.refusal {
-            server.stats.count(.badRequest)
+            loop.stats.count(.badRequest)
             reportError(reason, in: reactor)
         } else {
-            server.stats.requestAnswered()
+            loop.stats.requestAnswered()
             // Asked for only when the line is shown: a search the table answered has no document until then.
-            if server.log.wants(.normal), let request = answer.request {
-                server.log.received(request, header: header, from: peer)
+            if loop.log.wants(.normal), let request = answer.request {
+                loop.log.received(request, header: header, from: peer)
             }
         }
         send(answer.response, contentLength: answer.responseContentLength, in: reactor)
@@ -234,7 +221,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     }
 
     private func reportError(_ reason: String, in reactor: Reactor) {
-        server.log.connectionError(reason, peer: peer)
+        loop.log.connectionError(reason, peer: peer)
     }
 
     // MARK: - Writing
@@ -242,8 +229,8 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     /// Sends an encoded response frame (`contentLength` is its content's length, for the log).
     private func send(_ bytes: [UInt8], contentLength: Int, in reactor: Reactor) {
         phase = .writing
-        server.log.sending(bytes, to: peer)
-        server.log.frameLayout(
+        loop.log.sending(bytes, to: peer)
+        loop.log.frameLayout(
             .responseOut,
             peer: peer,
             headerLength: FrameEncoder.announcedHeaderLength(bytes),
@@ -251,11 +238,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         )
         // Write straight from the encoded bytes; only what the kernel does not take is copied and queued.
         var written = 0
-        defer { server.stats.sent(written) }
+        defer { loop.stats.sent(written) }
         do {
             if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.write($0) }) { written = count }
         } catch {
-            server.stats.count(.io)
+            loop.stats.count(.io)
             reportError("\(error)", in: reactor)
             close(in: reactor)
             return
@@ -264,8 +251,8 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             responseSent(in: reactor)
             return
         }
-        guard budget.take(bytes.count - written) else {
-            server.stats.count(.overBudget)
+        guard loop.budget.take(bytes.count - written) else {
+            loop.stats.count(.overBudget)
             reportError("response not queued: the server holds as many bytes as it may (--max-buffered).", in: reactor)
             close(in: reactor)
             return
@@ -283,11 +270,11 @@ final class AppConnection: ServedConnection, DeadlineOwner {
                     reactor.setInterest(.writable, for: descriptor)
                     return
                 }
-                server.stats.sent(written)
+                loop.stats.sent(written)
                 response.consume(written)
             }
         } catch {
-            server.stats.count(.io)
+            loop.stats.count(.io)
             reportError("\(error.call): \(error.errno)", in: reactor)
             close(in: reactor)
             return
@@ -306,7 +293,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
                 close(in: reactor)
                 return
             }
-            switch try? socket.read(into: readBuffer.bytes) {
+            switch try? socket.read(into: loop.readBuffer.bytes) {
             case .wouldBlock, .processed(0):
                 close(in: reactor)
                 return
@@ -319,16 +306,16 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         reactor.setInterest(.readable, for: descriptor)
         let linger = self.linger ?? ReactorDeadline(reactor: reactor, owner: self)
         self.linger = linger
-        linger.arm(after: options.lingerTimeout, movingWithProgress: false)
+        linger.arm(after: loop.options.lingerTimeout, movingWithProgress: false)
     }
 
     private func discardInput(in reactor: Reactor) {
         for _ in 0..<4 {
-            switch try? socket.read(into: readBuffer.bytes) {
+            switch try? socket.read(into: loop.readBuffer.bytes) {
             case .wouldBlock:
                 return
             case .processed(let count) where count > 0:
-                server.stats.received(count)
+                loop.stats.received(count)
                 lingerDiscarded += count
                 if lingerDiscarded > Self.lingerDiscardLimit {
                     close(in: reactor)
@@ -346,17 +333,17 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     func deadlinePassed(in reactor: Reactor) {
         switch phase {
         case .reading:
-            server.stats.count(.timeout)
-            let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
+            loop.stats.count(.timeout)
+            let seconds = NumberFormat.fixed(Double(loop.options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
             refuse("request not complete after \(seconds) s (\(requestBytes) bytes received).", in: reactor)
         case .working:
-            server.stats.count(.timeout)
-            if let job { workers.cancel(job) }
+            loop.stats.count(.timeout)
+            if let job { loop.workers.cancel(job) }
             job = nil
-            let seconds = NumberFormat.fixed(Double(options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
+            let seconds = NumberFormat.fixed(Double(loop.options.requestTimeout.nanoseconds) / 1e9, decimals: 1)
             refuse("request not answered within \(seconds) s: the server is busy with large requests.", in: reactor)
         case .writing:
-            server.stats.count(.timeout)
+            loop.stats.count(.timeout)
             reportError("client did not read the response within the request timeout", in: reactor)
             close(in: reactor)
         case .lingering, .closed:
@@ -382,13 +369,13 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private func close(in reactor: Reactor) {
         guard phase != .closed else { return }
         phase = .closed
-        budget.release(heldBytes)
+        loop.budget.release(heldBytes)
         heldBytes = 0
-        if let job { workers.cancel(job) }
+        if let job { loop.workers.cancel(job) }
         job = nil
         linger?.cancel()
-        server.log.closing(peer)
-        server.log.tcpSummary(of: socket, side: .server, peer: peer)
+        loop.log.closing(peer)
+        loop.log.tcpSummary(of: socket, side: .server, peer: peer)
         reactor.deregister(socket)
         socket.close()
         server.connectionClosed(self, descriptor: descriptor)

@@ -54,22 +54,24 @@ extension ConnectionServer {
                 beforeEachJob: app.beforeEachWorkerJob
             )
         }
+        let stats = ServerStats()
+        let loop = AppLoopContext(
+            log: log,
+            stats: stats,
+            readBuffer: readBuffer,
+            budget: budget,
+            workers: workers,
+            options: app
+        )
         let server = try ConnectionServer(
             reactor: reactor,
             options: options,
             log: log,
             listeningSocket: listeningSocket,
-            sharing: sharing
+            sharing: sharing,
+            stats: stats
         ) { socket, peer, server in
-            AppConnection(
-                socket: socket,
-                peer: peer,
-                server: server,
-                readBuffer: readBuffer,
-                budget: budget,
-                workers: workers,
-                options: app
-            )
+            AppConnection(socket: socket, peer: peer, server: server, loop: loop)
         }
         server.countsRequests = true
         return server

@@ -75,7 +75,7 @@ public final class ConnectionServer {
     private var deadlineTimer: ReactorTimer?
     private var memoryReturnTimer: ReactorTimer?
     /// What this server has done; its loop writes it, any thread may read it.
-    public let stats = ServerStats()
+    public let stats: ServerStats
     /// When `start()` ran (`MonotonicClock` nanoseconds), for the stats' uptime.
     public private(set) var startedAt: UInt64 = 0
     /// True for servers that answer requests (`serve app`): the stats line counts them.
@@ -99,6 +99,7 @@ public final class ConnectionServer {
     ///   - listeningSocket: A socket already listening (socket activation, or another loop's copy); nil
     ///     binds `options.address`. The server owns it from here on.
     ///   - sharing: The cap and budgets this loop shares with the other loops of a `--workers` server.
+    ///   - stats: The counters, when the connections count into them too.
     /// - Throws: `SystemError` from socket/bind/listen.
     public init(
         reactor: Reactor,
@@ -106,12 +107,14 @@ public final class ConnectionServer {
         log: EventLog,
         listeningSocket: Socket? = nil,
         sharing: ServerSharing? = nil,
+        stats: ServerStats = ServerStats(),
         makeConnection: @escaping (Socket, SocketAddress, ConnectionServer) -> ServedConnection
     ) throws {
         self.reactor = reactor
         self.options = options
         self.log = log
         self.sharing = sharing
+        self.stats = stats
         self.makeConnection = makeConnection
         let socket: Socket
         if let listeningSocket {
@@ -146,7 +149,8 @@ public final class ConnectionServer {
     /// Starts accepting without the listening line (the loops of `--workers` after the first).
     func startAccepting() throws(SystemError) {
         listener.onAccept = { [unowned self] socket, peer, reactor in self.accepted(socket, peer, in: reactor) }
-        listener.hasRoom = { [unowned self] in self.openConnectionCount < self.options.maxConnections }
+        // Asked before every accept: the counters and the cap, not the server, so no unowned reference to check.
+        listener.hasRoom = { [stats, cap = options.maxConnections] in stats.openConnections < cap }
         listener.maxConnections = { [unowned self] in self.options.maxConnections }
         listener.stats = stats
         if let sharing {
@@ -191,13 +195,13 @@ public final class ConnectionServer {
         connection.start(in: reactor)
     }
 
-    /// Calls the connection's `deadlinePassed` after `delay`, unless it closed first. Every caller must use
-    /// the same delay (the request timeout), which keeps the queue in deadline order; one reactor timer
-    /// serves all of them.
-    func setDeadline(for connection: ServedConnection, after delay: Duration) {
+    /// Calls the connection's `deadlinePassed` after `delay` nanoseconds, unless it closed first. Every caller
+    /// must use the same delay (the request timeout), which keeps the queue in deadline order; one reactor
+    /// timer serves all of them.
+    func setDeadline(for connection: ServedConnection, afterNanoseconds delay: UInt64) {
         let fd = connection.descriptor
         let entry = DeadlineQueue.Entry(
-            deadline: reactor.now &+ delay.nanoseconds,
+            deadline: reactor.now &+ delay,
             descriptor: fd,
             serial: serials[Int(fd)]
         )
