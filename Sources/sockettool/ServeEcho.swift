@@ -51,10 +51,6 @@ struct ServeEcho: ParsableCommand {
             let ignored: [(given: Bool, flag: String, why: String)] = [
                 (keep, "--keep", "a datagram server answers everyone until it is stopped"),
                 (idleTimeout != nil, "--idle-timeout", "UDP has no connection to time out"),
-                (
-                    stats.statsInterval != nil, "--stats-interval",
-                    "the datagram server prints its stats line on SIGUSR1 only"
-                ),
                 (reuse.noReuseAddress, "--no-reuseaddr", "the UDP socket is bound without SO_REUSEADDR already"),
                 (endpoint.unixPath != nil, "--unix", "Unix datagram sockets are not supported"),
             ]
@@ -114,8 +110,8 @@ struct ServeEcho: ParsableCommand {
 }
 
 extension ServeEcho {
-    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP; SIGUSR1 prints the stats line
-    /// (datagrams and bytes in and out, uptime). A service manager's
+    /// --udp: a datagram echo on the reactor until SIGINT, SIGTERM or SIGHUP; SIGUSR1 (and --stats-interval)
+    /// prints the stats line (datagrams and bytes in and out, uptime). A service manager's
     /// NOTIFY_SOCKET and watchdog are served as the TCP servers serve them; a passed socket (socket
     /// activation hands over listening stream sockets) is refused rather than left unused.
     func serveDatagrams(log: EventLog) throws {
@@ -146,6 +142,13 @@ extension ServeEcho {
         let status = "Listening on \(server.address) (UDP)"
         notifier.startTimers(on: reactor, status: { status }, healthy: { true })
         notifier.ready(status: status)
+        let statsTimer = stats.statsInterval.map { interval in
+            reactor.scheduleRepeating(every: interval.asDuration) { _ in
+                log.stats(server.statsReport())
+                log.flush()
+            }
+        }
+        defer { statsTimer?.cancel(in: reactor) }
         try reactor.run()
         if let ending {
             log.shutdown(ending)

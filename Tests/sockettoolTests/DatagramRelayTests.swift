@@ -253,7 +253,6 @@ struct DatagramRelayTests {
             ["connect", "--udp", "127.0.0.1", "9", "--connect-timeout", "1"],
             ["serve", "echo", "--udp", "0", "--keep"],
             ["serve", "echo", "--udp", "0", "--idle-timeout", "5"],
-            ["serve", "echo", "--udp", "0", "--stats-interval", "1"],
             ["serve", "echo", "--udp", "0", "--no-reuseaddr"],
             ["serve", "echo", "--udp", "--unix", "/tmp/x.sock"],
         ]

@@ -113,6 +113,21 @@ struct DatagramTests {
         #expect(lines.filter { $0.hasPrefix("Stats: ") }.count == 1, "\(lines)")
     }
 
+    @Test("--stats-interval: the stats line comes by itself, again and again, and counts what was echoed")
+    func periodicStats() throws {
+        let (server, port) = try startServer(["--stats-interval", "0.2"])
+        _ = try server.waitForLine { $0.hasPrefix("Stats: 0 datagrams in, 0 datagrams out, ") }
+        let run = try runSockettool(["connect", "--udp", "127.0.0.1", String(port), "-m", "five"])
+        #expect(run.status == 0, "\(run.transcript)")
+        // Two lines after the echo: the timer goes on firing, it did not stop after its first line.
+        for _ in 0..<2 {
+            let stats = try server.waitForLine { $0.hasPrefix("Stats: 1 datagrams in, ") }
+            #expect(stats.hasPrefix("Stats: 1 datagrams in, 1 datagrams out, 0 dropped, 4 bytes in, 4 bytes out"))
+        }
+        server.send(SIGTERM)
+        #expect(try server.waitForExit() == 0, "\(server.transcript)")
+    }
+
     @Test("SIGUSR1 with --json: a 'stats' event with the datagram counters")
     func statsEventInJSON() throws {
         let (server, port) = try startServer(["--json"])
