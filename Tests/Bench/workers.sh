@@ -28,7 +28,7 @@ one() { # backend workers -> "req/s us-per-request"
     ok=$(echo "$out" | grep -o ' ok=[0-9]*' | cut -d= -f2); rps=$(echo "$out" | grep -o ' rps=[0-9.]*' | cut -d= -f2)
   else
     out=$("$BIN" search 127.0.0.1 "$p" morpheus --count "$N" --concurrency 128 --threads 2 --json -q | tail -n 1)
-    read -r ok rps <<<"$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("requests_ok", d.get("ok", 0)), d.get("requests_per_s", 0))')"
+    read -r ok rps <<<"$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("requests", 0) - d.get("failed", 0), d.get("requests_per_s", 0))')"
   fi
   t1=$(ticks $pid)
   kill $pid 2>/dev/null; wait $pid 2>/dev/null
