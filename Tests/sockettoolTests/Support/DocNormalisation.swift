@@ -15,6 +15,9 @@ enum DocNormalisation {
     /// - ports after an address or a `:` in a filter (`127.0.0.1:38940`, `[::1]:5`, `sport = :42119`), and in
     ///   a Python tuple (`('127.0.0.1', 57988)`) → `<port>`, except the documented port 65432;
     /// - `pid=6287` → `pid=<pid>`; how often send() said EAGAIN (`EAGAIN 47 times`, `EAGAIN ×3`) → `<n>`;
+    /// - flood's sentence on what the kernel took after the first EAGAIN (`; 380,928 more were accepted later, ...`
+    ///   or ` and took nothing more.`: whether acknowledgements freed room before the end is timing) →
+    ///   `send() said EAGAIN after N bytes (at <time>), <then>`;
     /// - JSON members that hold a time or a rate (`"seconds"`, `"…_s"`, `"…_ms"`, `"…_us"`, `"rate"`) → `<n>`;
     /// - with `numbers` (a block option): every other number → `N`;
     /// - runs of blanks → one blank, and no trailing blanks (ss pads its columns).
@@ -31,6 +34,9 @@ enum DocNormalisation {
             Int(match.output.1) == documentedPort ? String(match.output.0) : "', <port>)"
         }
         text = text.replacing(/pid=[0-9]+/) { _ in "pid=<pid>" }
+        text = text.replacing(
+            /^send\(\) (?:first )?said EAGAIN after ([0-9,]+) bytes \(at ([^)]*)\)(?:; .*| and took nothing more\.)$/
+        ) { match in "send() said EAGAIN after \(match.output.1) bytes (at \(match.output.2)), <then>" }
         text = text.replacing(/EAGAIN [0-9,]+ times/) { _ in "EAGAIN <n> times" }
         text = text.replacing(/EAGAIN ×[0-9,]+/) { _ in "EAGAIN ×<n>" }
         text = text.replacing(/"([a-z_0-9]+)": -?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/) { match in
