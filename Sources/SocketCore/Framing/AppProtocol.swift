@@ -26,6 +26,9 @@ public enum AppProtocol {
     /// the table (the guide's every request) costs the server no JSON writing.
     static let encodedTableResponses = tableAnswers.map { resultFrame($0).encoded() }
 
+    /// The content length of each of `encodedTableResponses` (for the log's frame layout).
+    static let tableResponseContentLengths = tableAnswers.map { resultFrame($0).content.count }
+
     /// `{"action": "search", "value": value}`, parsed.
     static func search(_ value: String) -> Request {
         .json(.object([JSONMember("action", .string("search")), JSONMember("value", .string(value))]))
@@ -35,13 +38,51 @@ public enum AppProtocol {
     /// value the table answers: such a request needs no JSON document to be answered. Nil otherwise. The
     /// bytes are the prefix and suffix (ASCII) around a key (UTF-8), so the content is valid UTF-8 as it is.
     static func tableSearch(in frame: Frame) -> Int? {
-        guard frame.header.isJSON, (TextEncoding(name: frame.header.contentEncoding) ?? .utf8) == .utf8,
-            let range = guideSearchValueRange(frame.content)
-        else { return nil }
-        return frame.content.withUnsafeBufferPointer { bytes in
-            let value = UnsafeBufferPointer(rebasing: bytes[range])
-            return tableKeys.firstIndex { $0.elementsEqual(value) }
+        guard frame.header.isJSON, (TextEncoding(name: frame.header.contentEncoding) ?? .utf8) == .utf8 else {
+            return nil
         }
+        return frame.content.withUnsafeBytes(tableIndex(ofSearchIn:))
+    }
+
+    /// The table index of the value in `content` when it is exactly the guide client's search (see
+    /// `guideSearchValueRange`) for a value the table answers; nil otherwise.
+    private static func tableIndex(ofSearchIn content: UnsafeRawBufferPointer) -> Int? {
+        guard let range = guideSearchValueRange(content) else { return nil }
+        let value = UnsafeRawBufferPointer(rebasing: content[range])
+        // The keys are not empty, so a value of the same length has a base address.
+        return tableKeys.firstIndex { key in
+            key.count == value.count
+                && key.withUnsafeBytes { bytesEqual($0.baseAddress!, value.baseAddress!, count: value.count) }
+        }
+    }
+
+    /// A request found whole in received bytes that is the guide client's search for a table entry.
+    struct WholeTableSearch: Equatable {
+        /// Into `tableKeys` and `encodedTableResponses`.
+        let index: Int
+        /// The JSON header's length, as the 2-byte prefix announced it.
+        let headerLength: Int
+        let contentLength: Int
+    }
+
+    /// The table search `bytes` are when they are one whole message and nothing more, exactly as the guide's
+    /// client writes it on a little-endian machine (`FrameHeader.guideSearchHeaderLength`) for a value the
+    /// table answers (`tableSearch(in:)`); nil for anything else, which the decoder then reads. The server
+    /// answers the guide's every request from here without making a frame: no content copied out of the read
+    /// buffer, no header strings. FramingSelfCheck holds it to what the decoder and `tableSearch` make of the
+    /// same bytes.
+    static func wholeTableSearch(in bytes: UnsafeRawBufferPointer, maximumContentLength: Int) -> WholeTableSearch? {
+        guard bytes.count > 2 else { return nil }
+        let headerLength = Int(bytes[0]) << 8 | Int(bytes[1])
+        let contentStart = 2 + headerLength
+        guard contentStart < bytes.count,
+            let contentLength = FrameHeader.guideSearchHeaderLength(
+                UnsafeRawBufferPointer(rebasing: bytes[2..<contentStart])
+            ),
+            contentLength <= maximumContentLength, contentStart + contentLength == bytes.count,
+            let index = tableIndex(ofSearchIn: UnsafeRawBufferPointer(rebasing: bytes[contentStart...]))
+        else { return nil }
+        return WholeTableSearch(index: index, headerLength: headerLength, contentLength: contentLength)
     }
 
     /// The content type of the server's binary answer.
@@ -89,7 +130,7 @@ public enum AppProtocol {
     /// `{"action": "search", "value": "..."}` with a value that needs no escapes; nil for anything else,
     /// which the JSON parser then reads. `content` is valid UTF-8 already.
     static func guideSearchValue(_ content: [UInt8]) -> String? {
-        guard let value = guideSearchValueRange(content) else { return nil }
+        guard let value = content.withUnsafeBytes(guideSearchValueRange) else { return nil }
         return content.withUnsafeBufferPointer {
             String(decoding: UnsafeBufferPointer(rebasing: $0[value]), as: UTF8.self)
         }
@@ -97,25 +138,20 @@ public enum AppProtocol {
 
     /// Where the value is in the guide client's search request (see `guideSearchValue`); nil when `content`
     /// is not exactly its bytes. The bytes of the value are not checked to be UTF-8.
-    static func guideSearchValueRange(_ content: [UInt8]) -> Range<Int>? {
+    static func guideSearchValueRange(_ content: UnsafeRawBufferPointer) -> Range<Int>? {
         let prefix: StaticString = #"{"action": "search", "value": ""#
         let prefixCount = prefix.utf8CodeUnitCount
         guard content.count >= prefixCount + 2, content[content.count - 1] == UInt8(ascii: "}"),
-            content[content.count - 2] == UInt8(ascii: "\"")
+            content[content.count - 2] == UInt8(ascii: "\""),
+            bytesEqual(content.baseAddress!, prefix.utf8Start, count: prefixCount)
         else { return nil }
-        return content.withUnsafeBufferPointer { bytes -> Range<Int>? in
-            guard bytesEqual(bytes.baseAddress!, prefix.utf8Start, count: prefixCount) else { return nil }
-            let range = prefixCount..<(bytes.count - 2)
-            // Control characters are not allowed raw in a JSON string; quotes and backslashes need decoding.
-            guard
-                UnsafeBufferPointer(rebasing: bytes[range]).allSatisfy({
-                    $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
-                })
-            else {
-                return nil
-            }
-            return range
+        let range = prefixCount..<(content.count - 2)
+        // Control characters are not allowed raw in a JSON string; quotes and backslashes need decoding.
+        for index in range {
+            let byte = content[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return nil }
         }
+        return range
     }
 
     /// The response to a request, as the guide's server makes it.

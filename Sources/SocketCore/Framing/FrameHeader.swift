@@ -32,6 +32,16 @@ public struct FrameHeader: Sendable, Equatable {
     /// True when the content is JSON (exactly "text/json", as the guide's server compares it).
     public var isJSON: Bool { contentType == Self.jsonContentType }
 
+    /// The header of the guide client's search on a little-endian machine (see `guideSearchHeaderLength`).
+    static func guideSearch(contentLength: Int) -> FrameHeader {
+        FrameHeader(
+            byteOrder: .little,
+            contentType: jsonContentType,
+            contentEncoding: "utf-8",
+            contentLength: contentLength
+        )
+    }
+
     /// The keys the guide requires, in the order its server checks them.
     static let requiredKeys = ["byteorder", "content-length", "content-type", "content-encoding"]
 
@@ -47,10 +57,7 @@ public struct FrameHeader: Sendable, Equatable {
     /// - Throws: `FrameError` naming the first problem.
     public init(validating bytes: UnsafeRawBufferPointer, maximumContentLength: Int) throws(FrameError) {
         if let length = Self.guideSearchHeaderLength(bytes), length <= maximumContentLength {
-            byteOrder = .little
-            contentType = Self.jsonContentType
-            contentEncoding = "utf-8"
-            contentLength = length
+            self = .guideSearch(contentLength: length)
             return
         }
         guard !bytes.isEmpty else { throw .emptyHeader }
@@ -95,7 +102,7 @@ public struct FrameHeader: Sendable, Equatable {
     /// The content length when `bytes` are exactly the guide's search header (the prefix, a plain integer of
     /// at most 18 digits without leading zeros, "}"); nil for anything else, which the full scan then
     /// judges. Most requests take this path: one comparison instead of a validating scan of ~100 bytes.
-    private static func guideSearchHeaderLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    static func guideSearchHeaderLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let prefix = guideSearchHeaderPrefix
         let prefixCount = prefix.utf8CodeUnitCount
         let digits = bytes.count - prefixCount - 1

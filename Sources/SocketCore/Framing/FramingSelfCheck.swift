@@ -25,6 +25,7 @@ public enum FramingSelfCheck {
         {
             return "decoding straight from the read buffer changed the result"
         }
+        if let violation = wholeTableSearchViolation(bytes, whole: whole, maximumContentLength) { return violation }
         // Frames whose header, re-encoded in the guide's form, would not fit the 2-byte prefix (a received
         // header may be up to 65535 bytes of anything) cannot round-trip; nothing sockettool sends is one.
         for frame in whole.frames
@@ -90,6 +91,27 @@ public enum FramingSelfCheck {
         guard decoded.error == nil, decoded.frames.count == 1,
             decoded.frames[0].content.count == answer.responseContentLength
         else { return "the bounded answer does not decode to one frame of its length" }
+        return nil
+    }
+
+    /// The server answers a table search found whole in one read without decoding it
+    /// (`AppProtocol.wholeTableSearch`): it must be exactly what the decoder and `tableSearch` make of the bytes.
+    private static func wholeTableSearchViolation(
+        _ bytes: [UInt8],
+        whole: Outcome,
+        _ maximumContentLength: Int
+    ) -> String? {
+        let found = bytes.withUnsafeBytes {
+            AppProtocol.wholeTableSearch(in: $0, maximumContentLength: maximumContentLength)
+        }
+        guard let found else { return nil }
+        guard whole.error == nil, whole.frames.count == 1, let frame = whole.frames.first,
+            frame.header == .guideSearch(contentLength: found.contentLength),
+            2 + found.headerLength + frame.content.count == bytes.count,
+            AppProtocol.tableSearch(in: frame) == found.index
+        else {
+            return "the whole-request table search disagrees with the decoder"
+        }
         return nil
     }
 

@@ -52,13 +52,18 @@ struct AppAnswer: Sendable {
         max(responseFloor, responseGrowthLimit * contentLength)
     }
 
+    /// The answer to the guide's search for the table's entry at `index`: its response, encoded once.
+    init(tableSearch index: Int) {
+        self.init(
+            .tableSearch(index),
+            encoded: AppProtocol.encodedTableResponses[index],
+            contentLength: AppProtocol.tableResponseContentLengths[index]
+        )
+    }
+
     /// Parses, validates and answers `frame`.
     static func make(for frame: Frame) -> AppAnswer {
-        if let index = AppProtocol.tableSearch(in: frame) {
-            let encoded = AppProtocol.encodedTableResponses[index]
-            let contentLength = encoded.count - 2 - FrameEncoder.announcedHeaderLength(encoded)
-            return AppAnswer(.tableSearch(index), encoded: encoded, contentLength: contentLength)
-        }
+        if let index = AppProtocol.tableSearch(in: frame) { return AppAnswer(tableSearch: index) }
         let request: AppProtocol.Request
         do {
             request = try AppProtocol.request(from: frame)

@@ -142,8 +142,15 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         }
         heldBytes += count
         requestBytes += count
+        let input = UnsafeRawBufferPointer(rebasing: loop.readBuffer.bytes[0..<count])
+        // The guide's every request: one read brings it whole, and the table answers it.
+        if decoder.isAtMessageBoundary,
+            let search = AppProtocol.wholeTableSearch(in: input, maximumContentLength: decoder.maximumContentLength)
+        {
+            answer(search, in: reactor)
+            return
+        }
         do {
-            let input = UnsafeRawBufferPointer(rebasing: loop.readBuffer.bytes[0..<count])
             guard let frame = try decoder.next(feeding: input) else { return }
             answer(frame, in: reactor)
         } catch {
@@ -193,6 +200,22 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         // Answered later: until then nothing more is read from this client.
         phase = .working
         reactor.setInterest(.none, for: descriptor)
+    }
+
+    /// A table search found whole in the read buffer: answered on the loop with the table's encoded response,
+    /// no frame made. (It needs no share of the turn's inline budget: its work is a few comparisons.)
+    private func answer(_ search: AppProtocol.WholeTableSearch, in reactor: Reactor) {
+        loop.log.frameLayout(
+            .requestIn,
+            peer: peer,
+            headerLength: search.headerLength,
+            contentLength: search.contentLength
+        )
+        deliver(
+            AppAnswer(tableSearch: search.index),
+            header: .guideSearch(contentLength: search.contentLength),
+            in: reactor
+        )
     }
 
     /// Sends the answer a worker (or the loop itself) made. The request's bytes are no longer held.
