@@ -264,14 +264,20 @@ struct ClientConnectionTests {
         defer { server.stop() }
         let reactor = try testReactor()
         let exchange = RecordingExchange(reactor: reactor, options: ClientOptions())
-        exchange.onConnected = { (_: ClientConnection) throws(ClientFailure) in
+        // The connected socket itself, not the process's descriptor count: tests in parallel (and the
+        // in-process server's side of this connection) open and close descriptors meanwhile.
+        var connected: Socket?
+        exchange.onConnected = { (connection: ClientConnection) throws(ClientFailure) in
+            connected = connection.socket
             throw ClientFailure.mismatch("the test's failure")
         }
-        let before = DescriptorLimit.openCount()
         exchange.connection.open(DialTarget(server.address))
         try runClientLoop(reactor)
         #expect(exchange.failures.first??.kind == .mismatch)
-        #expect(DescriptorLimit.openCount() == before)
+        let socket = try #require(connected)
+        #expect(!socket.isOpen)
+        #expect(exchange.connection.socket == nil)
+        #expect(reactor.registeredCount == 0)
     }
 
     @Test("takeSocket hands over the connected socket, open and registered nowhere")
