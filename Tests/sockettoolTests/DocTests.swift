@@ -17,6 +17,8 @@
 //   EAGAIN, JSON members holding a time or a rate, runs of blanks.
 //   A line that is exactly `...` matches any number of lines (none too): for progress lines whose count
 //   depends on timing.
+// - TIME_WAIT lines the run lacks, and nothing else, while the kernel's TIME_WAIT table overflowed during
+//   the doc's run (TimeWaitOverflow: a bench beside the suite fills it), are a known issue, not a failure.
 // - A directive on the line(s) before the fence, `<!-- doctest: OPTIONS -->` (invisible on GitHub),
 //   with OPTIONS joined by commas:
 //     `background`                 the block's one command is a server (terminal 1): started in the
@@ -64,6 +66,12 @@ struct DocTests {
             return
         }
         for failure in report.failures { Issue.record(Comment(rawValue: failure)) }
+        for issue in report.knownIssues {
+            withKnownIssue("the kernel's TIME_WAIT table overflowed (TCPTimeWaitOverflow moved)", isIntermittent: true)
+            {
+                Issue.record(Comment(rawValue: issue))
+            }
+        }
     }
 
     /// `lines` with each range replaced by its new lines (ranges never overlap).

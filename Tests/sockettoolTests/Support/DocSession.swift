@@ -8,6 +8,8 @@ import Testing
 /// What a doc run found: the mismatches, and the blocks that were not run or not compared (and why).
 struct DocRunReport {
     var failures: [String] = []
+    /// Mismatches the kernel explains: TIME_WAIT lines missing while its TIME_WAIT table overflowed.
+    var knownIssues: [String] = []
     var compared = 0
     var notRun: [String] = []
     var notCompared: [String] = []
@@ -31,6 +33,8 @@ final class DocSession {
     let directory: URL
     private let environment: [String: String]
     private var report = DocRunReport()
+    /// Read before the first step: a doc's TIME_WAIT lines can go missing when a busy machine fills the table.
+    private let timeWaitOverflow = TimeWaitOverflow()
     /// The exit status `$ echo $?` prints.
     private var lastStatus: Int32 = 0
     /// Background commands, oldest first: a server block (compared when stopped) or a `start` (never).
@@ -173,16 +177,30 @@ final class DocSession {
             same = DocNormalisation.matches(normalisedExpected, normalisedActual)
         }
         guard !same else { return }
-        report.rewrites.append((command.expectedLines, actual))
-        report.failures.append(
-            """
+        let message = """
             \(script.file):\(command.line): `\(command.text)` printed something else \
             (normalised; '-' the doc, '+' the run\(options.unordered ? ", in any order" : "")):
             \(lineDiff(from: normalisedExpected.joined(separator: "\n"), to: normalisedActual.joined(separator: "\n")))
             The run printed:
             \(actual.joined(separator: "\n"))
             """
-        )
+        if timeWaitOverflow.happened, onlyTimeWaitLinesMissing(normalisedExpected, normalisedActual, options: options) {
+            report.knownIssues.append(message)
+            return
+        }
+        report.rewrites.append((command.expectedLines, actual))
+        report.failures.append(message)
+    }
+
+    /// Whether the run lacks some of the doc's TIME_WAIT lines (and their timers) and differs in nothing else.
+    private func onlyTimeWaitLinesMissing(_ expected: [String], _ actual: [String], options: DocBlockOptions) -> Bool {
+        let isTimeWait = { (line: String) in
+            line.contains("TIME_WAIT") || line.contains("TIME-WAIT") || line.contains("timer timewait")
+        }
+        let (expectedRest, actualRest) = (expected.filter { !isTimeWait($0) }, actual.filter { !isTimeWait($0) })
+        guard actual.filter(isTimeWait).count < expected.filter(isTimeWait).count else { return false }
+        if options.unordered { return expectedRest.sorted() == actualRest.sorted() }
+        return DocNormalisation.matches(expectedRest, actualRest)
     }
 
     // MARK: - Commands and programs
