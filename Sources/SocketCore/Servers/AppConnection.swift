@@ -263,7 +263,9 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         var written = 0
         defer { loop.stats.sent(written) }
         do {
-            if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.write($0) }) { written = count }
+            if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.writeBeforeClose($0) }) {
+                written = count
+            }
         } catch {
             loop.stats.count(.io)
             reportError("\(error)", in: reactor)
@@ -289,7 +291,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
     private func flushResponse(in reactor: Reactor) {
         do {
             while !response.isEmpty {
-                guard case .processed(let written) = try socket.write(response.readableBytes) else {
+                guard case .processed(let written) = try socket.writeBeforeClose(response.readableBytes) else {
                     reactor.setInterest(.writable, for: descriptor)
                     return
                 }
@@ -313,12 +315,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             // saves a system call per request; a byte sent in these microseconds would still turn the close
             // into a RST, as it would a moment after any close.
             if inputQueueJustDrained {
-                close(in: reactor)
+                closeAfterResponse(in: reactor)
                 return
             }
             switch try? socket.read(into: loop.readBuffer.bytes) {
             case .wouldBlock, .processed(0):
-                close(in: reactor)
+                closeAfterResponse(in: reactor)
                 return
             default:
                 break
@@ -376,6 +378,14 @@ final class AppConnection: ServedConnection, DeadlineOwner {
 
     /// The linger after the response is over: close whatever the client still sends.
     func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
+        close(in: reactor)
+    }
+
+    /// Closes once the kernel took the whole response. Its last segment is held for the FIN (MSG_MORE, see
+    /// `writeBeforeClose`); when -v reads TCP_INFO at the close, the write side is shut first, so that what it
+    /// reports counts the response as sent (the FIN still rides in the response's segment).
+    private func closeAfterResponse(in reactor: Reactor) {
+        if loop.log.wants(.verbose) { try? socket.shutdown(.write) }
         close(in: reactor)
     }
 

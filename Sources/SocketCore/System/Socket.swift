@@ -156,6 +156,18 @@ public final class Socket {
         }
     }
 
+    /// Writes the last bytes before this socket is closed or shut for writing, possibly only part of them:
+    /// `write` with MSG_MORE, so the kernel holds the last partial segment and the FIN that follows rides in
+    /// it (one segment, not two). Only when close or `shutdown(.write)` follows as soon as every byte is
+    /// taken: until then the held segment is not sent.
+    @inline(__always)
+    public func writeBeforeClose(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
+        let fd = descriptor
+        return try nonBlocking("send", detail: errorDetail) {
+            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL) | CInt(MSG_DONTWAIT) | CInt(MSG_MORE))
+        }
+    }
+
     /// Closes one direction; `.write` sends FIN while reading goes on. The corresponding C function is `shutdown(2)`.
     public func shutdown(_ direction: ShutdownDirection) throws(SystemError) {
         let fd = descriptor
