@@ -263,7 +263,7 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         var written = 0
         defer { loop.stats.sent(written) }
         do {
-            if case .processed(let count) = try bytes.withUnsafeBytes({ try socket.writeBeforeClose($0) }) {
+            if case .processed(let count) = try bytes.withUnsafeBytes({ try writeResponse($0) }) {
                 written = count
             }
         } catch {
@@ -288,10 +288,18 @@ final class AppConnection: ServedConnection, DeadlineOwner {
         reactor.setInterest(.writable, for: descriptor)
     }
 
+    /// Writes response bytes. The close (or shutdown) follows as soon as the kernel took them all, so the last
+    /// segment is held for the FIN (MSG_MORE, see `Socket.writeBeforeClose`): one segment, not two. -v reads
+    /// TCP_INFO just before the close, and a held reply would read as not sent: there it goes out at once, and
+    /// the FIN follows in a segment of its own, as from the guide's server.
+    private func writeResponse(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
+        loop.log.wants(.verbose) ? try socket.write(bytes) : try socket.writeBeforeClose(bytes)
+    }
+
     private func flushResponse(in reactor: Reactor) {
         do {
             while !response.isEmpty {
-                guard case .processed(let written) = try socket.writeBeforeClose(response.readableBytes) else {
+                guard case .processed(let written) = try writeResponse(response.readableBytes) else {
                     reactor.setInterest(.writable, for: descriptor)
                     return
                 }
@@ -315,12 +323,12 @@ final class AppConnection: ServedConnection, DeadlineOwner {
             // saves a system call per request; a byte sent in these microseconds would still turn the close
             // into a RST, as it would a moment after any close.
             if inputQueueJustDrained {
-                closeAfterResponse(in: reactor)
+                close(in: reactor)
                 return
             }
             switch try? socket.read(into: loop.readBuffer.bytes) {
             case .wouldBlock, .processed(0):
-                closeAfterResponse(in: reactor)
+                close(in: reactor)
                 return
             default:
                 break
@@ -378,14 +386,6 @@ final class AppConnection: ServedConnection, DeadlineOwner {
 
     /// The linger after the response is over: close whatever the client still sends.
     func deadlinePassed(_ deadline: ReactorDeadline, in reactor: Reactor) {
-        close(in: reactor)
-    }
-
-    /// Closes once the kernel took the whole response. Its last segment is held for the FIN (MSG_MORE, see
-    /// `writeBeforeClose`); when -v reads TCP_INFO at the close, the write side is shut first, so that what it
-    /// reports counts the response as sent (the FIN still rides in the response's segment).
-    private func closeAfterResponse(in reactor: Reactor) {
-        if loop.log.wants(.verbose) { try? socket.shutdown(.write) }
         close(in: reactor)
     }
 
