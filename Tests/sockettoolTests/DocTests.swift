@@ -18,7 +18,7 @@
 //   A line that is exactly `...` matches any number of lines (none too): for progress lines whose count
 //   depends on timing.
 // - TIME_WAIT lines the run lacks, and nothing else, while the kernel's TIME_WAIT table overflowed during
-//   the doc's run (TimeWaitOverflow: a bench beside the suite fills it), are a known issue, not a failure.
+//   the doc's run (TimeWaitWatch: a bench beside the suite fills it), are a known issue, not a failure.
 // - A directive on the line(s) before the fence, `<!-- doctest: OPTIONS -->` (invisible on GitHub),
 //   with OPTIONS joined by commas:
 //     `background`                 the block's one command is a server (terminal 1): started in the

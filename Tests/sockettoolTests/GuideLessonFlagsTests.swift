@@ -80,11 +80,12 @@ struct GuideLessonFlagsTests {
 
     @Test("serve app -v and search -v: TCP_INFO at close, and the side they say closed first holds TIME_WAIT")
     func tcpInfoAtClose() throws {
-        let overflow = TimeWaitOverflow()
+        var watch = TimeWaitWatch()
         try withServer(["serve", "app", "127.0.0.1", "0", "-v"]) { server, port in
             let search = try ChildProcess.sockettool(
                 ["search", "127.0.0.1", String(port), "morpheus", "-v", "--byteorder", "big"]
             )
+            watch.closed()
             #expect(search.status == 0, "\(search.stderr)")
             let clientLine = try #require(
                 search.stdout.split(separator: "\n").first { $0.hasPrefix("TCP_INFO 127.0.0.1:\(port): ") },
@@ -109,9 +110,9 @@ struct GuideLessonFlagsTests {
                     claimsClient ? (clientAddress, serverAddress) : (serverAddress, clientAddress)
                 let inTimeWait = eventually {
                     KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait
-                        || overflow.happened
+                        || watch.excuse != nil
                 }
-                overflow.expect {
+                watch.expect {
                     #expect(
                         inTimeWait && KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait,
                         "\(line): no TIME_WAIT for \(local) -> \(remote)"
@@ -172,20 +173,21 @@ struct GuideLessonFlagsTests {
     )
     func noReuseAddress() throws {
         // The server closes first (idle timeout) and so keeps the connection's TIME_WAIT on its port.
-        let overflow = TimeWaitOverflow()
+        var watch = TimeWaitWatch()
         let first = try ChildProcess(sockettool: ["serve", "echo", "127.0.0.1", "0", "--idle-timeout", "0.2"])
         let port = try first.listeningPort()
         let client = try LoopbackClient.connect(port: port)
         let local = try client.socket.localAddress()
         #expect(client.readToEnd().end == .eof)
         client.close()
+        watch.closed()
         #expect(try first.waitForExit() == 0, "\(first.transcript)")
         let serverAddress = try #require(SocketAddress(ipv4: "127.0.0.1", port: port))
         let inTimeWait = { KernelTCPTable.entry(local: serverAddress, remote: local)?.state == SocketState.timeWait }
-        _ = eventually { inTimeWait() || overflow.happened }
+        _ = eventually { inTimeWait() || watch.excuse != nil }
         guard inTimeWait() else {
             // Without the TIME_WAIT the port is free, and a refusal cannot be asked of the restart.
-            overflow.expect { Issue.record("no TIME_WAIT on the server's side") }
+            watch.expect { Issue.record("no TIME_WAIT on the server's side") }
             return
         }
 

@@ -105,7 +105,7 @@ struct TraceCLITests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let pcap = directory.appendingPathComponent("search.pcap").path
         let plot = directory.appendingPathComponent("search.svg").path
-        let overflow = TimeWaitOverflow()
+        var watch = TimeWaitWatch()
         try withServer(["serve", "app", "127.0.0.1", "0"]) { _, port in
             // Traffic the capture must not see: another server, another port, at the same time.
             try withServer(["serve", "app", "127.0.0.1", "0"]) { _, otherPort in
@@ -121,6 +121,7 @@ struct TraceCLITests {
                 #expect(trace.stderrText.contains("Capturing on 'lo'"))
                 let other = try ChildProcess.sockettool(["search", "127.0.0.1", String(otherPort), "ring"])
                 let search = try ChildProcess.sockettool(["search", "127.0.0.1", String(port), "morpheus"])
+                watch.closed()
                 #expect(other.status == 0 && search.status == 0, "\(search.stderr)")
 
                 let packets = try packetsUntilClosed(trace)
@@ -200,7 +201,7 @@ struct TraceCLITests {
                     }.compactMap { $0["local"] as? String }
                 )
                 let expected = Set(sides.compactMap { connection[$0] as? String })
-                overflow.expect { #expect(locals == expected, "trace: \(connection), sockets: \(waiting.stdout)") }
+                watch.expect { #expect(locals == expected, "trace: \(connection), sockets: \(waiting.stdout)") }
             }
         }
     }

@@ -11,6 +11,8 @@
 //   signal exists (a descriptor count in /proc, a line of stderr, a socket state in ss). Never a sleep.
 // - "Did not happen" needs a reason to be sure, not a short window: prove the thing waits where it should
 //   (a client in the accept queue, bytes left in a Recv-Q), then let it go and see it happen.
+// - A TIME_WAIT is the kernel's to keep or drop (a full table, its 60 s): look for one through a
+//   `TimeWaitWatch` (TimeWaitWatch.swift), which records a miss the kernel explains as a known issue.
 //
 // Assert behaviour, never speed
 // - A deadline is generous and says "this never happened", never "this was fast": answered, in order,
