@@ -167,31 +167,46 @@ struct ResilienceShutdownTests {
         // with EPIPE: the error that raises SIGPIPE unless the process ignores it or sends with MSG_NOSIGNAL.
         let halfClosed = peer == "half-closed"
         let server = try ResilientServer(.multi, ["-q"])
-        let rude = try LoopbackClient.connect(port: server.port, receiveBuffer: 4096)
-        let rudePort = rude.boundPort
+        var rude: LoopbackClient
+        var rudePort: UInt16
         var sent = 0
-        if halfClosed {
-            // Fill the whole path first (the server stops reading while its echo waits), then read echo until
-            // everything sent has reached the server, so the FIN can follow: the server is in CLOSE-WAIT with a
-            // full send buffer and more to echo, however large the kernel made its buffers.
-            sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), cap: 16 << 20)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while try rude.socket.outputQueueBytes() > 0 && ContinuousClock.now < deadline {
-                _ = try rude.readSome(limit: 1 << 16, timeout: .seconds(5))
-            }
-            #expect(try rude.socket.outputQueueBytes() == 0, "what the client sent never all reached the server")
-            try rude.shutdownWrite()
-        } else {
-            sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), cap: 4 << 20)
-        }
         var side: (state: String, receiveQueue: Int, sendQueue: Int)?
-        let writing = try eventually {
-            side = try ResilienceSockets.serverSide(port: server.port, client: rudePort)
-            return (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
-        }
+        var attempt = 0
+        repeat {
+            attempt += 1
+            rude = try LoopbackClient.connect(port: server.port, receiveBuffer: 4096)
+            rudePort = rude.boundPort
+            // A client that cannot write for `quiet` takes the path for full; on a busy machine that can be the
+            // server falling behind instead, so each attempt waits longer.
+            let quiet = Duration.milliseconds(300 * attempt)
+            if halfClosed {
+                // Fill the whole path first (the server stops reading while its echo waits), then read echo until
+                // everything sent has reached the server, so the FIN can follow: the server is in CLOSE-WAIT with
+                // a full send buffer and more to echo.
+                sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), quiet: quiet, cap: 16 << 20)
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try rude.socket.outputQueueBytes() > 0 && ContinuousClock.now < deadline {
+                    _ = try rude.readSome(limit: 1 << 16, timeout: .seconds(5))
+                }
+                #expect(try rude.socket.outputQueueBytes() == 0, "what the client sent never all reached the server")
+                try rude.shutdownWrite()
+            } else {
+                sent = try rude.sendUntilBlocked(try randomBytes(1 << 16), quiet: quiet, cap: 4 << 20)
+            }
+            // LAST-ACK: the server's send buffer grew to take all the echo it had and it closed, so it has
+            // nothing left to write into the reset. The set-up missed; the next attempt waits longer to call the
+            // path full.
+            _ = try eventually {
+                side = try ResilienceSockets.serverSide(port: server.port, client: rudePort)
+                return (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
+                    || side?.state == "LAST-ACK"
+            }
+            if side?.state == "LAST-ACK" && attempt < 3 { rude.reset() }
+        } while side?.state == "LAST-ACK" && attempt < 3
+        let writing = (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
         #expect(
             writing,
-            "the server is not blocked writing to the client (sent \(sent) bytes): \(String(describing: side))"
+            "the server is not blocked writing to the client (sent \(sent) bytes, attempt \(attempt)): \(String(describing: side))"
         )
         rude.reset()
 
