@@ -67,9 +67,8 @@ struct DocTests {
         }
         for failure in report.failures { Issue.record(Comment(rawValue: failure)) }
         for issue in report.knownIssues {
-            withKnownIssue("the kernel's TIME_WAIT table overflowed (TCPTimeWaitOverflow moved)", isIntermittent: true)
-            {
-                Issue.record(Comment(rawValue: issue))
+            withKnownIssue(Comment(rawValue: issue.reason), isIntermittent: true) {
+                Issue.record(Comment(rawValue: issue.message))
             }
         }
     }

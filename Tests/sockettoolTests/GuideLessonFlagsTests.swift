@@ -108,16 +108,9 @@ struct GuideLessonFlagsTests {
                 #expect(claimsServer || claimsClient || claimsBoth, "\(line)")
                 let (local, remote) =
                     claimsClient ? (clientAddress, serverAddress) : (serverAddress, clientAddress)
-                let inTimeWait = eventually {
-                    KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait
-                        || watch.excuse != nil
-                }
-                watch.expect {
-                    #expect(
-                        inTimeWait && KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait,
-                        "\(line): no TIME_WAIT for \(local) -> \(remote)"
-                    )
-                }
+                let inTimeWait = { KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait }
+                _ = eventually { inTimeWait() || watch.excuse != nil }
+                watch.expect { #expect(inTimeWait(), "\(line): no TIME_WAIT for \(local) -> \(remote)") }
             }
         }
     }

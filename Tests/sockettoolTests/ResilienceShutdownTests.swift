@@ -171,6 +171,8 @@ struct ResilienceShutdownTests {
         var rudePort: UInt16
         var sent = 0
         var side: (state: String, receiveQueue: Int, sendQueue: Int)?
+        // Blocked writing: echo waits in the send queue (half-closed: and the client's FIN has come).
+        let serverIsWriting = { (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT") }
         var attempt = 0
         repeat {
             attempt += 1
@@ -198,14 +200,12 @@ struct ResilienceShutdownTests {
             // path full.
             _ = try eventually {
                 side = try ResilienceSockets.serverSide(port: server.port, client: rudePort)
-                return (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
-                    || side?.state == "LAST-ACK"
+                return serverIsWriting() || side?.state == "LAST-ACK"
             }
             if side?.state == "LAST-ACK" && attempt < 3 { rude.reset() }
         } while side?.state == "LAST-ACK" && attempt < 3
-        let writing = (side?.sendQueue ?? 0) > 0 && (!halfClosed || side?.state == "CLOSE-WAIT")
         #expect(
-            writing,
+            serverIsWriting(),
             "the server is not blocked writing to the client (sent \(sent) bytes, attempt \(attempt)): \(String(describing: side))"
         )
         rude.reset()

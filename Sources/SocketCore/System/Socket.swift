@@ -150,10 +150,7 @@ public final class Socket {
     /// and MSG_DONTWAIT, so it never blocks (see `read`).
     @inline(__always)
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
-        let fd = descriptor
-        return try nonBlocking("send", detail: errorDetail) {
-            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL) | CInt(MSG_DONTWAIT))
-        }
+        try send(buffer, flags: 0)
     }
 
     /// Writes the last bytes before this socket is closed or shut for writing, possibly only part of them:
@@ -162,9 +159,15 @@ public final class Socket {
     /// taken: until then the held segment is not sent.
     @inline(__always)
     public func writeBeforeClose(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
+        try send(buffer, flags: CInt(MSG_MORE))
+    }
+
+    /// `send(2)` with MSG_NOSIGNAL and MSG_DONTWAIT (see `write`) and `flags`.
+    @inline(__always)
+    private func send(_ buffer: UnsafeRawBufferPointer, flags: CInt) throws(SystemError) -> IOResult<Int> {
         let fd = descriptor
         return try nonBlocking("send", detail: errorDetail) {
-            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL) | CInt(MSG_DONTWAIT) | CInt(MSG_MORE))
+            Glibc.send(fd, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL) | CInt(MSG_DONTWAIT) | flags)
         }
     }
 

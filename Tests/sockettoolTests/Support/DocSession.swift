@@ -8,8 +8,8 @@ import Testing
 /// What a doc run found: the mismatches, and the blocks that were not run or not compared (and why).
 struct DocRunReport {
     var failures: [String] = []
-    /// Mismatches the kernel explains: TIME_WAIT lines missing while its TIME_WAIT table overflowed.
-    var knownIssues: [String] = []
+    /// Mismatches the kernel explains (TIME_WAIT lines missing while its TIME_WAIT table overflowed), with why.
+    var knownIssues: [(reason: String, message: String)] = []
     var compared = 0
     var notRun: [String] = []
     var notCompared: [String] = []
@@ -184,9 +184,10 @@ final class DocSession {
             The run printed:
             \(actual.joined(separator: "\n"))
             """
-        if timeWaitWatch.excuse != nil, onlyTimeWaitLinesMissing(normalisedExpected, normalisedActual, options: options)
+        if let excuse = timeWaitWatch.excuse,
+            onlyTimeWaitLinesMissing(normalisedExpected, normalisedActual, options: options)
         {
-            report.knownIssues.append(message)
+            report.knownIssues.append((excuse, message))
             return
         }
         report.rewrites.append((command.expectedLines, actual))
