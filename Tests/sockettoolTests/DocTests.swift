@@ -193,6 +193,31 @@ struct DocTests {
         #expect(!DocNormalisation.matches(["a", "b"], ["b", "a"]))
     }
 
+    @Test("the kernel-table excuses cover only what they name: TIME_WAIT rows missing, netstat rows doubled")
+    func kernelTableExcuses() {
+        let doc = [
+            "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process",
+            "LISTEN N N N.N:N N.N:*",
+            "TIME-WAIT N N N.N:<port> N.N:N",
+        ]
+        let noRows = ["State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess", "LISTEN N N N.N:N N.N:*"]
+        #expect(DocNormalisation.onlyTimeWaitLinesMissing(doc, noRows, unordered: false))
+        #expect(!DocNormalisation.onlyTimeWaitLinesMissing(doc, doc, unordered: false))
+        #expect(
+            !DocNormalisation.onlyTimeWaitLinesMissing(doc, [noRows[0], "LISTEN N N N.N:N N.N:N"], unordered: false)
+        )
+        #expect(!DocNormalisation.onlyTimeWaitLinesMissing(doc, [noRows[0]], unordered: true))
+
+        let established = ["tcp N N N.N:<port> N.N:N ESTABLISHED", "tcp N N N.N:N N.N:<port> ESTABLISHED"]
+        let doubled = established + [established[1]]
+        #expect(DocNormalisation.onlyDuplicateLinesAdded(established, doubled, unordered: true))
+        #expect(!DocNormalisation.onlyDuplicateLinesAdded(established, established, unordered: true))
+        #expect(
+            !DocNormalisation.onlyDuplicateLinesAdded(established, [established[0], established[0]], unordered: true)
+        )
+        #expect(!DocNormalisation.onlyDuplicateLinesAdded(established, doubled + ["tcp N N"], unordered: true))
+    }
+
     @Test("a drifted transcript fails, a true one passes: output, statuses, servers, hidden servers")
     func driftIsCaught() throws {
         let version = try ChildProcess.sockettool(["--version"]).stdout

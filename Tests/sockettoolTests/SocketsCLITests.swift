@@ -122,9 +122,11 @@ struct SocketsCLITests {
         let filter = "( sport = :\(clientPort) and dport = :\(listener.port) )"
         let before = try SS.rows(["-ti", filter])
         let ours = try socketEvents(["--port", String(clientPort), "-v"])
+        let text = try ChildProcess.sockettool(["sockets", "--port", String(clientPort), "-v"])
         let after = try SS.rows(["-ti", filter])
         let ssRow = try #require(before.first)
-        // Idle, only the "milliseconds since" counters move between the readings.
+        // Idle, only the "milliseconds since" counters move between the readings: both of ours (JSON and
+        // text) come between two equal ones.
         let compared = ["cwnd", "mss", "bytes_acked", "bytes_received", "segs_out", "segs_in", "rtt"]
         #expect(
             before.map { $0.info.filter { compared.contains($0.key) } }
@@ -146,8 +148,17 @@ struct SocketsCLITests {
         #expect(abs(Double(info["rttvar_us"] as? Int ?? -1) / 1000 - rtt[1]) < 0.0011, "\(info) vs \(ssRow.info)")
         #expect(info["congestion"] as? String != nil)
 
-        let text = try ChildProcess.sockettool(["sockets", "--port", String(clientPort), "-v"])
-        let detail = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("      rtt ") })
+        // --port matches either end: another test's socket can have this number too. Ours is the row with
+        // both addresses, and its detail line follows it.
+        let textLines = text.stdout.split(separator: "\n")
+        let ourRow = try #require(
+            textLines.firstIndex {
+                $0.contains(" 127.0.0.1:\(clientPort) ") && $0.contains(" 127.0.0.1:\(listener.port) ")
+            },
+            "\(text.stdout)"
+        )
+        let detail = try #require(textLines.dropFirst(ourRow + 1).first, "\(text.stdout)")
+        #expect(detail.hasPrefix("      rtt "), "\(text.stdout)")
         #expect(detail.contains("cwnd \(ssRow.info["cwnd"] ?? "?")") && detail.contains("retransmits 0/0"), "\(detail)")
         client.close()
         server.close()

@@ -184,9 +184,7 @@ final class DocSession {
             The run printed:
             \(actual.joined(separator: "\n"))
             """
-        if let excuse = timeWaitWatch.excuse,
-            onlyTimeWaitLinesMissing(normalisedExpected, normalisedActual, options: options)
-        {
+        if let excuse = kernelTableExcuse(command, normalisedExpected, normalisedActual, options: options) {
             report.knownIssues.append((excuse, message))
             return
         }
@@ -194,15 +192,26 @@ final class DocSession {
         report.failures.append(message)
     }
 
-    /// Whether the run lacks some of the doc's TIME_WAIT lines (and their timers) and differs in nothing else.
-    private func onlyTimeWaitLinesMissing(_ expected: [String], _ actual: [String], options: DocBlockOptions) -> Bool {
-        let isTimeWait = { (line: String) in
-            line.contains("TIME_WAIT") || line.contains("TIME-WAIT") || line.contains("timer timewait")
+    /// Why a difference is the kernel's socket table under load, not the tool: then it is a known issue
+    /// (reported, not hidden) rather than a failure. Nil when the difference has any other part.
+    private func kernelTableExcuse(
+        _ command: DocCommand,
+        _ expected: [String],
+        _ actual: [String],
+        options: DocBlockOptions
+    ) -> String? {
+        if let excuse = timeWaitWatch.excuse,
+            DocNormalisation.onlyTimeWaitLinesMissing(expected, actual, unordered: options.unordered)
+        {
+            return excuse
         }
-        let (expectedRest, actualRest) = (expected.filter { !isTimeWait($0) }, actual.filter { !isTimeWait($0) })
-        guard actual.filter(isTimeWait).count < expected.filter(isTimeWait).count else { return false }
-        if options.unordered { return expectedRest.sorted() == actualRest.sorted() }
-        return DocNormalisation.matches(expectedRest, actualRest)
+        if Self.programs(in: command.text).contains("netstat"),
+            DocNormalisation.onlyDuplicateLinesAdded(expected, actual, unordered: options.unordered)
+        {
+            return "netstat reads /proc/net/tcp one read() at a time; when the table changes between two reads "
+                + "(other tests' connections come and go) a socket can be listed twice"
+        }
+        return nil
     }
 
     // MARK: - Commands and programs

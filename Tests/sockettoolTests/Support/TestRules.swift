@@ -13,6 +13,10 @@
 //   (a client in the accept queue, bytes left in a Recv-Q), then let it go and see it happen.
 // - A TIME_WAIT is the kernel's to keep or drop (a full table, its 60 s): look for one through a
 //   `TimeWaitWatch` (TimeWaitWatch.swift), which records a miss the kernel explains as a known issue.
+// - A socket table is shared with every other test: find your socket by both its addresses, never by one
+//   port (`--port` matches either end, and another test's socket can have the same number). A reader of
+//   /proc/net/tcp (netstat) can list a socket twice while the table changes; DocSession calls that, and
+//   nothing more, a known issue.
 //
 // Assert behaviour, never speed
 // - A deadline is generous and says "this never happened", never "this was fast": answered, in order,
