@@ -8,11 +8,17 @@ struct ServeDiscard: ParsableCommand {
         commandName: "discard",
         abstract: "RFC 863 discard: read every byte a client sends, keep none, count them.",
         discussion: """
-            Each connection is read to its end into one large buffer and the bytes
-            are dropped; when the client closes, the server prints what it
-            received and how fast (the receiver's side of a throughput run), then
-            closes too. Nothing is ever sent back. The RFC's port is 9 (root
-            only); the default is the guide's 65432.
+            Each connection is read to its end and the bytes are dropped; when the
+            client closes, the server prints what it received and how fast (the
+            receiver's side of a throughput run), then closes too. Nothing is ever
+            sent back. The RFC's port is 9 (root only); the default is the guide's
+            65432.
+
+            On TCP the kernel drops the bytes itself (recv with MSG_TRUNC, see
+            tcp(7)): they are counted but never copied out, which saves the
+            receiver a copy of every byte. --copy reads each byte into the
+            server's memory instead, as a program's recv() does (and iperf3 -s):
+            a receiver as costly as an application's.
 
             Examples:
               sockettool serve discard 127.0.0.1 5201
@@ -32,6 +38,9 @@ struct ServeDiscard: ParsableCommand {
     )
     var idleTimeout: Seconds = 300
 
+    @Flag(help: "Copy every byte out of the kernel, as a program's recv() does, instead of dropping it there.")
+    var copy = false
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -48,7 +57,7 @@ struct ServeDiscard: ParsableCommand {
             let discard = try ConnectionServer.discard(
                 reactor: reactor,
                 options: server.options(address: try listener?.localAddress() ?? endpoint.address(log: log)),
-                discard: DiscardOptions(idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil),
+                discard: DiscardOptions(idleTimeout: idleTimeout > 0 ? idleTimeout.asDuration : nil, copy: copy),
                 log: log,
                 listeningSocket: listener
             )

@@ -47,10 +47,11 @@ private final class Sender: SocketHandler {
 @Suite("discard server, in-process")
 struct DiscardServerTests {
     @Test(
-        "a sender's bytes are counted to the byte, nothing comes back, both ends close",
-        arguments: SelectorKind.allCases
+        "a sender's bytes are counted to the byte, nothing comes back, both ends close (dropped in the kernel, or --copy)",
+        arguments: SelectorKind.allCases,
+        [false, true]
     )
-    func countsWhatOneSenderSent(kind: SelectorKind) throws {
+    func countsWhatOneSenderSent(kind: SelectorKind, copy: Bool) throws {
         let reactor = try Reactor(kind: kind)
         var lines: [String] = []
         let log = EventLog(
@@ -62,7 +63,7 @@ struct DiscardServerTests {
         let server = try ConnectionServer.discard(
             reactor: reactor,
             options: ServerOptions(address: address, maxConnections: 8),
-            discard: DiscardOptions(),
+            discard: DiscardOptions(copy: copy),
             log: log
         )
         try server.start()
@@ -86,6 +87,36 @@ struct DiscardServerTests {
         #expect(sender.bytesBack == 0)
         let totals = try #require(lines.first { $0.contains("\"totals\"") }, "\(lines)")
         #expect(totals.contains("\"bytes\": \(total),"), "\(totals)")
+    }
+
+    @Test("Socket.discard: TCP drops the bytes in the kernel (counted, never copied out); a Unix socket copies them")
+    func discardDropsInTheKernelOnTCP() throws {
+        for transport in [RelayTransport.tcp, .socketpair] {
+            let (socket, peer) = try connectedPair(transport)
+            defer {
+                socket.close()
+                Glibc.close(peer)
+            }
+            let sent = [UInt8](repeating: 0x41, count: 3000)
+            #expect(sent.withUnsafeBytes { Glibc.write(peer, $0.baseAddress, $0.count) } == sent.count)
+            #expect(Glibc.shutdown(peer, CInt(SHUT_WR)) == 0)
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            var dropped = 0
+            readToEnd: while true {
+                #expect(try socket.wait(for: .readable, timeout: .seconds(10)) == .ready)
+                while case .processed(let count) = try buffer.withUnsafeMutableBytes({ try socket.discard(upTo: $0) }) {
+                    if count == 0 { break readToEnd }
+                    #expect(count <= buffer.count, "\(transport): more than asked for")
+                    dropped += count
+                }
+            }
+            #expect(dropped == sent.count, "\(transport)")
+            let copiedOut = buffer.contains(0x41)
+            #expect(
+                copiedOut == (transport == .socketpair),
+                "\(transport): the buffer was \(copiedOut ? "" : "not ")written"
+            )
+        }
     }
 
     @Test("iperf3's units: bytes in powers of 1024, bits in powers of 1000, four places")

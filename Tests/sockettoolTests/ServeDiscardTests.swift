@@ -25,9 +25,12 @@ struct ServeDiscardTests {
         return locals.map { found[$0]! }
     }
 
-    @Test("every byte a client sends is counted, none comes back, and the server closes after the client's FIN")
-    func countsEveryByte() throws {
-        try withServer(["serve", "discard", "127.0.0.1", "0", "--json"]) { server, port in
+    @Test(
+        "every byte a client sends is counted, none comes back, and the server closes after the client's FIN",
+        arguments: [[], ["--copy"]]
+    )
+    func countsEveryByte(flags: [String]) throws {
+        try withServer(["serve", "discard", "127.0.0.1", "0", "--json"] + flags) { server, port in
             let client = try LoopbackClient.connect(port: port)
             let payload = try randomBytes(3 << 20 | 12345)
             try client.send(payload, timeout: .seconds(20))

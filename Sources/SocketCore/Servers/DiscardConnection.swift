@@ -1,13 +1,18 @@
 // DiscardConnection.swift -- one client of `serve discard` (RFC 863): read everything, keep nothing, count
 // it. The receiving end of a one-way throughput run; its counters are the receiver's side of the summary.
+// On TCP the bytes are dropped in the kernel (MSG_TRUNC) unless --copy asks for them to be read out.
 
 /// Settings for `serve discard`.
 public struct DiscardOptions: Sendable {
     /// A connection with no traffic for this long is closed; nil never.
     public var idleTimeout: Duration?
+    /// Copy every byte into the server's buffer (a program's recv(), iperf3 -s) instead of dropping it
+    /// in the kernel (`Socket.discard`): a receiver that costs what an application's does.
+    public var copy: Bool
 
-    public init(idleTimeout: Duration? = .seconds(300)) {
+    public init(idleTimeout: Duration? = .seconds(300), copy: Bool = false) {
         self.idleTimeout = idleTimeout
+        self.copy = copy
     }
 
     /// The one read buffer of a discard loop: large reads mean few system calls per gigabyte.
@@ -76,7 +81,7 @@ final class DiscardConnection: ServedConnection, DeadlineOwner {
         for _ in 0..<Self.readsPerTurn {
             let result: IOResult<Int>
             do {
-                result = try socket.read(into: space)
+                result = try options.copy ? socket.read(into: space) : socket.discard(upTo: space)
             } catch {
                 // A reset ends this sender only; what it sent until then is counted.
                 server.stats.count(.io)

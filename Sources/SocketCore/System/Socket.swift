@@ -145,6 +145,17 @@ public final class Socket {
         }
     }
 
+    /// Reads and drops up to `buffer.count` bytes: `read` with MSG_TRUNC, which on TCP drops them in the
+    /// kernel without copying them out (tcp(7)); the count is what was dropped. Other stream sockets (Unix)
+    /// ignore the flag and copy into `buffer`, so it must be real memory. `.processed(0)` is end of stream.
+    @inline(__always)
+    public func discard(upTo buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
+        let fd = descriptor
+        return try nonBlocking("read", detail: errorDetail) {
+            Glibc.recv(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT) | CInt(MSG_TRUNC))
+        }
+    }
+
     /// Writes from `buffer`, possibly only part of it. The corresponding C function is `send(2)` with
     /// MSG_NOSIGNAL, so a reset peer gives EPIPE instead of SIGPIPE even where the signal is not ignored,
     /// and MSG_DONTWAIT, so it never blocks (see `read`).
