@@ -161,6 +161,30 @@ struct GuideLessonFlagsTests {
         #expect(CloseOrder(state: SocketState.closed) == .alreadyClosed)
     }
 
+    @Test("-v's close order: read in ESTABLISHED, this side's FIN goes out first and the state after it decides")
+    func closeOrderAfterOwnFIN() throws {
+        let listener = try LoopbackListener()
+        let client = try LoopbackClient.connect(port: listener.port)
+        let server = try listener.accept()
+        var lines: [String] = []
+        let log = EventLog(
+            verbosity: .verbose,
+            output: OutputBuffer { lines.append($0) },
+            diagnostics: OutputBuffer { lines.append($0) }
+        )
+        log.tcpSummary(of: client.socket, side: .client, peer: "server")
+        log.flush()
+        // The FIN went out with the summary, before any close(): the server reads the end of the stream.
+        #expect(server.readToEnd().end == .eof)
+        #expect(lines.contains { $0.hasSuffix("the client closed first, so the client keeps TIME_WAIT") }, "\(lines)")
+        // Had the server's FIN come between the read and the FIN (the race this closes), LAST-ACK says so.
+        let info = try #require(KernelTCPInfo(of: server.socket))
+        let raced = TCPCloseSummary(info: info, side: .server, peer: "client", stateAfterFIN: SocketState.lastAck)
+        #expect(raced.closedFirst == "client")
+        client.close()
+        server.close()
+    }
+
     @Test(
         "--no-reuseaddr: after the server closed first, a restart is refused (Address already in use); without it, not"
     )

@@ -41,14 +41,17 @@ public struct TCPCloseSummary: Sendable {
     public var info: KernelTCPInfo
     public var side: ConnectionSide
     public var peer: String
+    /// The state once this side's FIN was out, when `info` was read in ESTABLISHED (see `tcpSummary(of:)`).
+    public var stateAfterFIN: UInt8?
 
-    public init(info: KernelTCPInfo, side: ConnectionSide, peer: String) {
+    public init(info: KernelTCPInfo, side: ConnectionSide, peer: String, stateAfterFIN: UInt8? = nil) {
         self.info = info
         self.side = side
         self.peer = peer
+        self.stateAfterFIN = stateAfterFIN
     }
 
-    public var order: CloseOrder { CloseOrder(state: info.state) }
+    public var order: CloseOrder { CloseOrder(state: stateAfterFIN ?? info.state) }
 
     /// Payload bytes received: tcpi_bytes_received counts the peer's FIN too, once it came (its sequence
     /// number is one more byte).
@@ -114,15 +117,32 @@ extension KernelTCPInfo {
 
 extension EventLog {
     /// The -v line at close (see `TCPCloseSummary`); nothing for a non-TCP socket.
-    public func tcpSummary(_ info: KernelTCPInfo?, side: ConnectionSide, peer: String) {
+    public func tcpSummary(
+        _ info: KernelTCPInfo?,
+        side: ConnectionSide,
+        peer: String,
+        stateAfterFIN: UInt8? = nil
+    ) {
         guard wants(.verbose), let info else { return }
-        let summary = TCPCloseSummary(info: info, side: side, peer: peer)
+        let summary = TCPCloseSummary(info: info, side: side, peer: peer, stateAfterFIN: stateAfterFIN)
         event("tcp_info", level: .verbose, text: summary.text, fields: summary.fields)
     }
 
     /// The -v line for `socket`, read now: call it just before close().
+    ///
+    /// Read in ESTABLISHED, the state cannot say who closed first: the peer's FIN may arrive between this
+    /// read and the close() (then this side ends in LAST-ACK and the peer keeps the TIME_WAIT). So this
+    /// side's FIN goes out first (`shutdown(SHUT_WR)`, what the close() would send a moment later) and the
+    /// state after it decides: FIN-WAIT, we were first; LAST-ACK, the peer was; CLOSING, both. Only with
+    /// nothing left unread: a close() over unread bytes sends a reset, not a FIN, and must stay so.
     public func tcpSummary(of socket: Socket, side: ConnectionSide, peer: @autoclosure () -> String) {
-        guard wants(.verbose) else { return }
-        tcpSummary(KernelTCPInfo(of: socket), side: side, peer: peer())
+        guard wants(.verbose), let info = KernelTCPInfo(of: socket) else { return }
+        var stateAfterFIN: UInt8?
+        if info.state == SocketState.established, (try? socket.inputQueueBytes()) == 0,
+            (try? socket.shutdown(.write)) != nil
+        {
+            stateAfterFIN = KernelTCPInfo(of: socket)?.state
+        }
+        tcpSummary(info, side: side, peer: peer(), stateAfterFIN: stateAfterFIN)
     }
 }
