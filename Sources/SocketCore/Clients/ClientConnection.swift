@@ -89,7 +89,7 @@ public final class ClientConnection: DeadlineOwner {
     /// Set by an exchange that prints the -v TCP_INFO line at close: teardown then reads it just before close().
     public var recordsTCPInfoAtClose = false
     /// The connected socket's TCP_INFO just before its close (nil unless recorded; nil for a Unix socket).
-    public private(set) var tcpInfoAtClose: KernelTCPInfo?
+    public private(set) var tcpInfoAtClose: TCPInfoAtClose?
     /// One per address, kept for the next life (a load run reopens a connection per request).
     private var attempts: [DialAttempt] = []
     /// The next address to try, as an index into `target.addresses`.
@@ -373,7 +373,7 @@ public final class ClientConnection: DeadlineOwner {
         let wasConnected = phase == .connected
         phase = .closed
         deadline.cancel()
-        tcpInfoAtClose = recordsTCPInfoAtClose && wasConnected ? socket.flatMap(KernelTCPInfo.init(of:)) : nil
+        tcpInfoAtClose = recordsTCPInfoAtClose && wasConnected ? socket.flatMap(TCPInfoAtClose.init(of:)) : nil
         for attempt in attempts where attempt.socket != nil { attempt.close(in: reactor) }
         inFlight = 0
         socket = nil

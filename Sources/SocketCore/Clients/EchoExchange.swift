@@ -31,7 +31,7 @@ final class EchoExchange: ClientExchange {
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
     /// For the -v line at close.
-    private(set) var tcpInfoAtClose: KernelTCPInfo?
+    private(set) var tcpInfoAtClose: TCPInfoAtClose?
 
     init(id: Int, messages: [[UInt8]], voice: EchoVoice, client: MultiConnectionClient) {
         self.id = id

@@ -41,7 +41,7 @@ public struct TCPCloseSummary: Sendable {
     public var info: KernelTCPInfo
     public var side: ConnectionSide
     public var peer: String
-    /// The state once this side's FIN was out, when `info` was read in ESTABLISHED (see `tcpSummary(of:)`).
+    /// The state once this side's FIN was out, when `info` was read in ESTABLISHED (see `TCPInfoAtClose`).
     public var stateAfterFIN: UInt8?
 
     public init(info: KernelTCPInfo, side: ConnectionSide, peer: String, stateAfterFIN: UInt8? = nil) {
@@ -107,6 +107,31 @@ public struct TCPCloseSummary: Sendable {
     }
 }
 
+/// TCP_INFO read just before close(), and who closed first.
+///
+/// Read in ESTABLISHED, the state cannot say who closed first: the peer's FIN may arrive between this read
+/// and the close() (then this side ends in LAST-ACK and the peer keeps the TIME_WAIT). So this side's FIN
+/// goes out first (`shutdown(SHUT_WR)`, what the close() would send a moment later) and the state after it
+/// decides: FIN-WAIT, this side was first; LAST-ACK, the peer was; CLOSING, both. Only with nothing left
+/// unread: a close() over unread bytes sends a reset, not a FIN, and must stay so.
+public struct TCPInfoAtClose: Sendable {
+    /// The numbers, read before this side's FIN.
+    public var info: KernelTCPInfo
+    /// The state once this side's FIN was out, when `info` was read in ESTABLISHED.
+    public var stateAfterFIN: UInt8?
+
+    /// Nil for a socket that is not TCP (a Unix socket) or is gone. Sends this side's FIN (see above).
+    public init?(of socket: Socket) {
+        guard let info = KernelTCPInfo(of: socket) else { return nil }
+        self.info = info
+        if info.state == SocketState.established, (try? socket.inputQueueBytes()) == 0,
+            (try? socket.shutdown(.write)) != nil
+        {
+            stateAfterFIN = KernelTCPInfo(of: socket)?.state
+        }
+    }
+}
+
 extension KernelTCPInfo {
     /// TCP_INFO of a socket of this process; nil for a socket that is not TCP (a Unix socket) or is gone.
     public init?(of socket: Socket) {
@@ -117,32 +142,15 @@ extension KernelTCPInfo {
 
 extension EventLog {
     /// The -v line at close (see `TCPCloseSummary`); nothing for a non-TCP socket.
-    public func tcpSummary(
-        _ info: KernelTCPInfo?,
-        side: ConnectionSide,
-        peer: String,
-        stateAfterFIN: UInt8? = nil
-    ) {
-        guard wants(.verbose), let info else { return }
-        let summary = TCPCloseSummary(info: info, side: side, peer: peer, stateAfterFIN: stateAfterFIN)
+    public func tcpSummary(_ atClose: TCPInfoAtClose?, side: ConnectionSide, peer: String) {
+        guard wants(.verbose), let atClose else { return }
+        let summary = TCPCloseSummary(info: atClose.info, side: side, peer: peer, stateAfterFIN: atClose.stateAfterFIN)
         event("tcp_info", level: .verbose, text: summary.text, fields: summary.fields)
     }
 
-    /// The -v line for `socket`, read now: call it just before close().
-    ///
-    /// Read in ESTABLISHED, the state cannot say who closed first: the peer's FIN may arrive between this
-    /// read and the close() (then this side ends in LAST-ACK and the peer keeps the TIME_WAIT). So this
-    /// side's FIN goes out first (`shutdown(SHUT_WR)`, what the close() would send a moment later) and the
-    /// state after it decides: FIN-WAIT, we were first; LAST-ACK, the peer was; CLOSING, both. Only with
-    /// nothing left unread: a close() over unread bytes sends a reset, not a FIN, and must stay so.
+    /// The -v line for `socket`, read now (`TCPInfoAtClose`): call it just before close().
     public func tcpSummary(of socket: Socket, side: ConnectionSide, peer: @autoclosure () -> String) {
-        guard wants(.verbose), let info = KernelTCPInfo(of: socket) else { return }
-        var stateAfterFIN: UInt8?
-        if info.state == SocketState.established, (try? socket.inputQueueBytes()) == 0,
-            (try? socket.shutdown(.write)) != nil
-        {
-            stateAfterFIN = KernelTCPInfo(of: socket)?.state
-        }
-        tcpSummary(info, side: side, peer: peer(), stateAfterFIN: stateAfterFIN)
+        guard wants(.verbose) else { return }
+        tcpSummary(TCPInfoAtClose(of: socket), side: side, peer: peer())
     }
 }
