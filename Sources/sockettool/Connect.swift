@@ -122,7 +122,11 @@ struct Connect: ParsableCommand {
 
     var isNetcat: Bool { messages == ["-"] }
 
+    /// How a service name as the port is read: TCP's, or UDP's with --udp.
+    var transport: PortTransport { PortTransport(udp: datagram.udp) }
+
     func validate() throws {
+        _ = try endpoint.resolved(for: transport)
         if messages.contains("-") && messages.count > 1 {
             throw ValidationError("Netcat mode ('-m -') sends standard input only; drop the other messages.")
         }
@@ -220,7 +224,7 @@ struct Connect: ParsableCommand {
         }
         try reportingFailures(log, server: server, results: isNetcat ? nil : log.output, refine: refine) {
             ignoreBrokenPipeSignal()
-            let target = try endpoint.target()
+            let target = try endpoint.target(for: transport)
             if let duration {
                 if relay.sendOnly {
                     try runSendLoad(target, seconds: duration, log: log)

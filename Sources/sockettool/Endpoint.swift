@@ -6,21 +6,73 @@ import SocketCore
 /// The port every guide example uses.
 let guidePort: UInt16 = 65432
 
-/// Parses a port: 0-65535, or a service name from the system's services list ("http" is 80).
-func parsePort(_ text: String) throws -> UInt16 {
+/// Which protocol's service names a port may be: a command's names are TCP's unless --udp is given;
+/// `either` before the command knows (an option group's own validation).
+enum PortTransport: Equatable {
+    /// A name /etc/services lists for TCP or UDP.
+    case either
+    /// A TCP command without --udp (serve app, probe, ...).
+    case tcpOnly
+    /// A command that has --udp, without it.
+    case tcp
+    /// --udp given.
+    case udp
+
+    init(udp: Bool) { self = udp ? .udp : .tcp }
+
+    /// The transport names are looked up for; nil for `either`.
+    var service: ServiceTransport? {
+        switch self {
+        case .either: nil
+        case .tcpOnly, .tcp: .tcp
+        case .udp: .udp
+        }
+    }
+}
+
+/// Parses a port: 0-65535, or a service name from the system's services list for `transport` ("http" is
+/// 80; "tftp" is 69 for UDP and no TCP port at all).
+func parsePort(_ text: String, for transport: PortTransport = .tcpOnly) throws -> UInt16 {
     if let port = UInt16(text) { return port }
-    if !isPortNumber(text), !text.hasPrefix("-"), let port = AddressResolver.servicePort(text) { return port }
-    throw ValidationError(
+    if !isPortNumber(text), !text.hasPrefix("-") {
+        guard let wanted = transport.service else {
+            if let port = AddressResolver.servicePort(text) ?? AddressResolver.servicePort(text, for: .udp) {
+                return port
+            }
+            throw notAPort(text)
+        }
+        if let port = AddressResolver.servicePort(text, for: wanted) { return port }
+        if let port = AddressResolver.servicePort(text, for: wanted.other) {
+            throw serviceOfTheOtherTransport(text, port: port, for: transport)
+        }
+    }
+    throw notAPort(text)
+}
+
+private func notAPort(_ text: String) -> ValidationError {
+    ValidationError(
         isPortNumber(text) || text.hasPrefix("-")
             ? "'\(text)' is not a port: use a number from 0 to 65535 (0 lets the system pick a free one)."
-            : "'\(text)' is not a port: use a number from 0 to 65535, or a TCP service name from /etc/services "
+            : "'\(text)' is not a port: use a number from 0 to 65535, or a service name from /etc/services "
                 + "(such as http)."
     )
 }
 
+/// "'tftp' is a UDP service": what to do about a name the services list has for the other transport only.
+private func serviceOfTheOtherTransport(_ text: String, port: UInt16, for transport: PortTransport) -> ValidationError {
+    let listed = transport == .udp ? ServiceTransport.tcp : .udp
+    let what = "'\(text)' is a \(listed.name) service (\(port)/\(listed.rawValue) in /etc/services)"
+    switch transport {
+    case .udp: return ValidationError("\(what), not a UDP one: drop --udp, or give UDP port \(port) as a number.")
+    case .tcp: return ValidationError("\(what), not a TCP one: add --udp, or give TCP port \(port) as a number.")
+    case .tcpOnly, .either:
+        return ValidationError("\(what), and this command speaks TCP: give TCP port \(port) as a number.")
+    }
+}
+
 /// Parses a client's port: 1-65535 or a service name (port 0 means "any free port" only when listening).
-func parseServerPort(_ text: String) throws -> UInt16 {
-    let port = try parsePort(text)
+func parseServerPort(_ text: String, for transport: PortTransport = .tcpOnly) throws -> UInt16 {
+    let port = try parsePort(text, for: transport)
     guard port != 0 else {
         throw ValidationError("Port 0 lets a server pick a free port; a client needs the server's port (1 to 65535).")
     }
@@ -41,10 +93,11 @@ func isPortNumber(_ text: String) -> Bool {
     !text.isEmpty && text.allSatisfy(\.isNumber) && text.count <= 5
 }
 
-/// True for a lone HOST-or-PORT argument that is the port: digits, or a TCP service name the system's
-/// services list knows (`listen discard`, as `nc -l http`). Any other name stays a host.
+/// True for a lone HOST-or-PORT argument that is the port: digits, or a service name the system's services
+/// list knows for TCP or UDP (`listen discard`, as `nc -l http`; `connect --udp tftp`). Any other name
+/// stays a host.
 func looksLikePort(_ text: String) -> Bool {
-    isPortNumber(text) || (!text.hasPrefix("-") && AddressResolver.servicePort(text) != nil)
+    isPortNumber(text) || (!text.hasPrefix("-") && (try? parsePort(text, for: .either)) != nil)
 }
 
 /// An endpoint that cannot work as given, found when the command runs (after resolving).
@@ -126,13 +179,14 @@ struct ServerEndpoint: ParsableArguments {
     func validate() throws {
         if let unixPath { try validateUnix(unixPath, hostOrPortGiven: host != nil || port != nil, families: families) }
         try refuseHostWithPort(host)
-        _ = try resolved()
+        _ = try resolved(for: .either)
     }
 
-    /// The host and port after applying the defaults and the one-number rule.
-    func resolved() throws -> (host: String?, port: UInt16) {
-        if port == nil, let host, looksLikePort(host) { return (nil, try parsePort(host)) }
-        return (host, try port.map(parsePort) ?? guidePort)
+    /// The host and port after applying the defaults and the one-number rule; a service name is read for
+    /// `transport` (a name of the other one is a usage error that says what to do).
+    func resolved(for transport: PortTransport = .tcpOnly) throws -> (host: String?, port: UInt16) {
+        if port == nil, let host, looksLikePort(host) { return (nil, try parsePort(host, for: transport)) }
+        return (host, try port.map { try parsePort($0, for: transport) } ?? guidePort)
     }
 
     /// True when HOST or PORT (or --unix) was given (socket activation then says it does not use them).
@@ -141,9 +195,9 @@ struct ServerEndpoint: ParsableArguments {
     /// The address to bind (never one no client could reach: see BindAddressCheck). A name that resolves
     /// is reported with every address it gave and the one bound: a client that resolves the same name may
     /// try another one first (the guide's "Using Hostnames" warning).
-    func address(log: EventLog) throws -> SocketAddress {
+    func address(log: EventLog, for transport: PortTransport = .tcpOnly) throws -> SocketAddress {
         if let unixPath { return try unixAddress(unixPath) }
-        let (host, port) = try resolved()
+        let (host, port) = try resolved(for: transport)
         let addresses = try AddressResolver.serverAddresses(host: host, port: port, family: families.family)
         let address = addresses[0]
         try BindAddressCheck.checkStreamServer(address)
@@ -255,11 +309,11 @@ struct DialFlags: ParsableArguments {
             guard rest.isEmpty || rest.hasPrefix(":") else {
                 throw ValidationError("--source '\(text)': write an IPv6 source as [ADDR]:PORT or ADDR.")
             }
-            return (host, rest.isEmpty ? 0 : try parsePort(String(rest.dropFirst())))
+            return (host, rest.isEmpty ? 0 : try parsePort(String(rest.dropFirst()), for: .either))
         }
         let colons = text.filter { $0 == ":" }.count
         guard colons == 1, let colon = text.firstIndex(of: ":") else { return (text, 0) }
-        return (String(text[..<colon]), try parsePort(String(text[text.index(after: colon)...])))
+        return (String(text[..<colon]), try parsePort(String(text[text.index(after: colon)...]), for: .either))
     }
 }
 
@@ -277,25 +331,27 @@ struct ClientEndpoint: ParsableArguments {
     func validate() throws {
         try dial.validate(hostOrPortGiven: host != nil || port != nil)
         try refuseHostWithPort(host)
-        _ = try resolved()
+        _ = try resolved(for: .either)
     }
 
-    /// Host and port, after the defaults and the one-number rule.
-    func resolved() throws -> (host: String, port: UInt16) {
-        if port == nil, let host, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
-        return (host ?? "127.0.0.1", try port.map(parseServerPort) ?? guidePort)
+    /// Host and port, after the defaults and the one-number rule; a service name is read for `transport`.
+    func resolved(for transport: PortTransport = .tcpOnly) throws -> (host: String, port: UInt16) {
+        if port == nil, let host, looksLikePort(host) {
+            return ("127.0.0.1", try parseServerPort(host, for: transport))
+        }
+        return (host ?? "127.0.0.1", try port.map { try parseServerPort($0, for: transport) } ?? guidePort)
     }
 
     /// How the server's command line reads in a hint: `HOST PORT` or `--unix PATH`.
     var serverArguments: String {
         if let path = dial.unixPath { return "--unix \(path)" }
-        guard let (host, port) = try? resolved() else { return "HOST PORT" }
+        guard let (host, port) = try? resolved(for: .either) else { return "HOST PORT" }
         return "\(shellWord(host)) \(port)"
     }
 
     /// Every address the host resolves to, in the order to try them, and --source.
-    func target() throws -> DialTarget {
-        let (host, port) = try resolved()
+    func target(for transport: PortTransport = .tcpOnly) throws -> DialTarget {
+        let (host, port) = try resolved(for: transport)
         return try dial.target(host: host, port: port)
     }
 }

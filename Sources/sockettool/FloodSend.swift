@@ -68,7 +68,7 @@ struct FloodSend: ParsableCommand {
     func target() throws -> (host: String, port: UInt16)? {
         guard let host else { return nil }
         if port == nil, looksLikePort(host) { return ("127.0.0.1", try parseServerPort(host)) }
-        return (host, try port.map(parseServerPort) ?? guidePort)
+        return (host, try port.map { try parseServerPort($0) } ?? guidePort)
     }
 
     func run() throws {

@@ -79,6 +79,7 @@ struct Listen: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        _ = try endpoint.resolved(for: PortTransport(udp: datagram.udp))
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-conns must be at least 1.") }
         if datagram.udp {
             if endpoint.unixPath != nil {
@@ -107,7 +108,7 @@ struct Listen: ParsableCommand {
                 try listenForDatagrams(log: log)
                 return
             }
-            let listener = try Socket.listening(on: try endpoint.address(log: log))
+            let listener = try Socket.listening(on: try endpoint.address(log: log, for: .tcp))
             defer { listener.closeListener() }
             let local = try listener.localAddress()
             log.relayListening(on: local)
@@ -160,7 +161,7 @@ extension Listen {
             options: relay.options(idleTimeout: timeout.flatMap { $0.value > 0 ? $0.asDuration : nil }),
             log: log
         )
-        let socket = try DatagramSocket.bound(to: try endpoint.address(log: log))
+        let socket = try DatagramSocket.bound(to: try endpoint.address(log: log, for: .udp))
         let local: SocketAddress
         do {
             local = try socket.localAddress()

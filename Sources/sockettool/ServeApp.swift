@@ -57,6 +57,8 @@ struct ServeApp: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        // A TCP server: a service name /etc/services lists for UDP only is a usage error here, not at run.
+        _ = try endpoint.resolved()
         try server.reuse.refuse(withUnix: endpoint.unixPath)
         // Smaller, the largest request allowed could never be served, and "try again" would be a lie.
         let oneRequest = maxContent.bytes + FrameEncoder.maximumHeaderLength + 2

@@ -43,6 +43,7 @@ struct ServeEcho: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        _ = try endpoint.resolved(for: PortTransport(udp: datagram.udp))
         if let idleTimeout, idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }
         if !datagram.udp { try reuse.refuse(withUnix: endpoint.unixPath) }
         if datagram.udp {
@@ -82,7 +83,7 @@ struct ServeEcho: ParsableCommand {
                 log: log
             )
             let server = try BlockingEchoServer(
-                address: try listener?.localAddress() ?? endpoint.address(log: log),
+                address: try listener?.localAddress() ?? endpoint.address(log: log, for: .tcp),
                 options: options,
                 log: log,
                 signals: SignalPipe.shared,
@@ -124,7 +125,7 @@ extension ServeEcho {
             )
         }
         let reactor = try Reactor(kind: try Backend.fromEnvironment())
-        let server = try DatagramEchoServer(address: try endpoint.address(log: log), log: log)
+        let server = try DatagramEchoServer(address: try endpoint.address(log: log, for: .udp), log: log)
         defer { server.stop(on: reactor) }
         try server.start(on: reactor)
         var ending: CInt?

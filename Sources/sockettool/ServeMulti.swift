@@ -44,6 +44,8 @@ struct ServeMulti: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        // A TCP server: a service name /etc/services lists for UDP only is a usage error here, not at run.
+        _ = try endpoint.resolved()
         try server.reuse.refuse(withUnix: endpoint.unixPath)
         if maxPending.bytes < 1 { throw ValidationError("--max-pending must be at least 1 byte.") }
         if idleTimeout < 0 { throw ValidationError("--idle-timeout must not be negative.") }

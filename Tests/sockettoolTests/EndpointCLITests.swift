@@ -38,6 +38,57 @@ struct EndpointCLITests {
         #expect(run.status == 0 || run.stderr.contains("127.0.0.1:\(discard)"), "\(run.stderr)")
     }
 
+    @Test(
+        "a name /etc/services lists for UDP only is a port with --udp, and a usage error saying so without it",
+        .enabled(if: ServicesFile.listedForOnly("udp") != nil, "/etc/services lists no name for UDP only here")
+    )
+    func udpOnlyServiceName() throws {
+        let (name, port) = try #require(ServicesFile.listedForOnly("udp"))
+        #expect(AddressResolver.servicePort(name, for: .udp) == port)
+        #expect(AddressResolver.servicePort(name) == nil)
+        #expect(try Connect.parse(["--udp", "127.0.0.1", name]).endpoint.resolved(for: .udp).port == port)
+        let listening = try Listen.parse(["--udp", name]).endpoint.resolved(for: .udp)
+        #expect(listening.host == nil && listening.port == port)
+        // The datagram goes to that port on loopback: refused (nothing there), or answered; never a usage error.
+        let udp = try ChildProcess.sockettool(["connect", "--udp", "127.0.0.1", name, "-m", "x", "--timeout", "1"])
+        #expect(udp.status != 64, "\(udp.stderr)")
+        #expect(udp.status == 0 || udp.stderr.contains("127.0.0.1:\(port)"), "\(udp.stderr)")
+        let tcp = try ChildProcess.sockettool(["connect", "127.0.0.1", name])
+        #expect(tcp.status == 64, "\(tcp.stderr)")
+        #expect(
+            tcp.stderr.contains(
+                "error: '\(name)' is a UDP service (\(port)/udp in /etc/services), not a TCP one: add --udp"
+            ),
+            "\(tcp.stderr)"
+        )
+        // A command without --udp says what it speaks, before it listens.
+        let server = try ChildProcess.sockettool(["serve", "app", name])
+        #expect(server.status == 64, "\(server.stderr)")
+        #expect(
+            server.stderr.contains("and this command speaks TCP: give TCP port \(port) as a number"),
+            "\(server.stderr)"
+        )
+        #expect(server.stderr.contains("Usage: sockettool serve app"), "\(server.stderr)")
+    }
+
+    @Test(
+        "a name /etc/services lists for TCP only is a usage error with --udp, naming the flag to drop",
+        .enabled(if: ServicesFile.listedForOnly("tcp") != nil, "/etc/services lists no name for TCP only here")
+    )
+    func tcpOnlyServiceNameWithUDP() throws {
+        let (name, port) = try #require(ServicesFile.listedForOnly("tcp"))
+        for arguments in [["listen", "--udp", "0", name], ["serve", "echo", "--udp", name]] {
+            let run = try ChildProcess.sockettool(arguments)
+            #expect(run.status == 64, "\(arguments): \(run.stderr)")
+            #expect(
+                run.stderr.contains(
+                    "'\(name)' is a TCP service (\(port)/tcp in /etc/services), not a UDP one: drop --udp"
+                ),
+                "\(arguments): \(run.stderr)"
+            )
+        }
+    }
+
     @Test("--source ADDR and ADDR:PORT: the server sees the connection come from there")
     func sourceAddress() throws {
         try withServer(["serve", "multi", "127.0.0.1", "0"]) { server, port in
@@ -221,5 +272,31 @@ struct EndpointCLITests {
             #expect(server.stderrText.contains("a client that tries 'twohost' as 127.0.0.1 is refused"))
         }
         withExtendedLifetime(directory) {}
+    }
+}
+
+/// /etc/services read as text, not through getservbyname: an independent answer to "which names are listed
+/// for one transport only".
+enum ServicesFile {
+    /// A name listed for `transport` ("tcp" or "udp") and not the other, and its port: tftp or ssh when they
+    /// are such names, else the first in the file.
+    static func listedForOnly(_ transport: String) -> (name: String, port: UInt16)? {
+        guard let text = try? String(contentsOfFile: "/etc/services", encoding: .utf8) else { return nil }
+        var entries: [String: (port: UInt16, transports: Set<String>)] = [:]
+        var order: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.prefix { $0 != "#" }.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2 else { continue }
+            let parts = fields[1].split(separator: "/")
+            guard parts.count == 2, let port = UInt16(parts[0]) else { continue }
+            for name in [fields[0]] + fields.dropFirst(2) {
+                let key = String(name)
+                if entries[key] == nil { order.append(key) }
+                entries[key, default: (port, [])].transports.insert(String(parts[1]))
+            }
+        }
+        let only = order.filter { entries[$0]?.transports == [transport] }
+        let preferred = ["tftp", "ssh"].first { only.contains($0) } ?? only.first
+        return preferred.flatMap { name in entries[name].map { (name, $0.port) } }
     }
 }

@@ -35,6 +35,18 @@ public enum IPFamily: Sendable, Equatable {
     }
 }
 
+/// The transport a service name is looked up for: /etc/services lists some names for one of them only
+/// (tftp is 69/udp, and no TCP port).
+public enum ServiceTransport: String, Sendable, Equatable {
+    case tcp, udp
+
+    /// The other one: where a name this one lacks may be found.
+    public var other: ServiceTransport { self == .tcp ? .udp : .tcp }
+
+    /// "TCP" or "UDP", for messages.
+    public var name: String { rawValue.uppercased() }
+}
+
 /// EAI_ADDRFAMILY (glibc's netdb.h, behind _GNU_SOURCE, so not in Swift's Glibc): the name has no address
 /// in the family asked for.
 let addressFamilyNotFound: CInt = -9
@@ -117,10 +129,11 @@ public enum AddressResolver {
         return try resolve(host: host.isEmpty ? loopback : host, port: port, family: family, passive: false)
     }
 
-    /// The port of a service name for TCP ("http" is 80), from the system's services list; nil when the
-    /// list has no such name. The corresponding C function is `getservbyname(3)`.
-    public static func servicePort(_ name: String) -> UInt16? {
-        guard !name.isEmpty, let entry = getservbyname(name, "tcp") else { return nil }
+    /// The port of a service name for `transport` ("http" is 80 for TCP, "tftp" 69 for UDP only), from the
+    /// system's services list; nil when the list has no such name for it. The corresponding C function is
+    /// `getservbyname(3)`.
+    public static func servicePort(_ name: String, for transport: ServiceTransport = .tcp) -> UInt16? {
+        guard !name.isEmpty, let entry = getservbyname(name, transport.rawValue) else { return nil }
         // s_port holds the port in network byte order, in an int.
         return UInt16(bigEndian: UInt16(truncatingIfNeeded: entry.pointee.s_port))
     }
