@@ -121,7 +121,7 @@ struct Listen: ParsableCommand {
                 guard try listener.wait(for: .readable, timeout: nil) == .ready,
                     let (socket, accepted) = try listener.accept()
                 else { continue }
-                let credentials = accepted.isUnix && log.verbosity >= .verbose ? socket.peerCredentials() : nil
+                let credentials = accepted.isUnix ? socket.peerCredentials() : nil
                 let peer = accepted.shownPeer(listeningOn: local, credentials: credentials)
                 // nc -l: once a connection is in, nobody else gets one (they are refused, not queued).
                 if !keepsListening { listener.closeListener() }

@@ -104,7 +104,7 @@ public final class BlockingEchoServer {
             let outcome = try wait(listener, for: .readable, until: nil)
             if case .signalled(let signal) = outcome { return signal }
             guard let (client, peer) = try listener.acceptBlocking() else { continue }
-            let credentials = peer.isUnix && log.verbosity >= .verbose ? client.peerCredentials() : nil
+            let credentials = peer.isUnix ? client.peerCredentials() : nil
             let shown = peer.shownPeer(listeningOn: address, credentials: credentials)
             if let signal = try serve(client, peer: shown.description) { return signal }
         } while options.keepServing

@@ -63,7 +63,7 @@ public final class Listener: SocketHandler {
                     slots?.give()
                     return
                 }
-                let credentials = peer.isUnix && log.verbosity >= .verbose ? connection.peerCredentials() : nil
+                let credentials = peer.isUnix ? connection.peerCredentials() : nil
                 onAccept(connection, peer.shownPeer(listeningOn: address, credentials: credentials), reactor)
             } catch let error where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem {
                 slots?.give()

@@ -1,6 +1,7 @@
 // Socket+PeerCredentials.swift -- who is at the other end of a Unix domain socket (SO_PEERCRED), and the
 // name a server shows for such a peer: a Unix client is unnamed (it did not bind), so the peer is shown as
-// the socket's path, or with -v as `unix:` and the process the kernel recorded at connect.
+// `unix:` and the process the kernel recorded at connect, never as the path it connected to (that is the
+// server's own).
 import Glibc
 
 /// The process at the other end of a Unix socket, as the kernel recorded it when it connected.
@@ -31,8 +32,9 @@ extension Socket {
 }
 
 extension SocketAddress {
-    /// What a server shows for a peer it accepted on `local`: an IP peer's own address; for a Unix peer
-    /// (unnamed), the listening path, or with `credentials` `unix:pid=4242,uid=1000` (-v).
+    /// What a server shows for a peer it accepted on `local`: an IP peer's own address, a bound Unix peer's
+    /// path; for an unnamed one `unix:pid=4242,uid=1000` from `credentials`, or when SO_PEERCRED gave none
+    /// the listening path.
     public func shownPeer(listeningOn local: SocketAddress, credentials: PeerCredentials? = nil) -> SocketAddress {
         guard isUnix, unixPath?.isEmpty ?? true else { return self }
         guard let credentials,
