@@ -1,11 +1,15 @@
-// Probe.swift -- `probe`: nc -z. Zero-I/O TCP checks of ports, a line per port and a summary; exit 0 if
-// any port is open, 1 if none.
+// Probe.swift -- `probe`: nc -z. Zero-I/O TCP checks of ports (or, with --unix, of one Unix socket, nc
+// -zU), a line per port and a summary; exit 0 if any port is open, 1 if none.
 import ArgumentParser
 import SocketCore
 
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "nc -z: is anything listening? A handshake per port, no byte sent.",
+        usage: """
+            sockettool probe <host> <port[-port]> ... [<options>]
+              sockettool probe --unix <path> [<options>]
+            """,
         discussion: """
             Connects to each port (every address HOST resolves to, in turn), closes
             at once when the handshake completes, and prints one line per port, in
@@ -14,6 +18,11 @@ struct Probe: ParsableCommand {
             summary on stderr. At most --concurrency checks are in flight at once.
             -q prints the open ports' lines alone (no summary); -v adds the
             addresses HOST resolved to and the time each check took.
+
+            --unix PATH checks a Unix domain socket instead (nc -zU), one line
+            and no summary: open (something accepts), refused (no such file, a
+            socket file its server left, a file that is no socket) or failed
+            (no permission, ...).
 
             Exit status: 0 if any port is open, 1 if none is (nc -z's convention),
             64 for a usage error, 68 if HOST does not resolve, 73 if --source
@@ -28,14 +37,16 @@ struct Probe: ParsableCommand {
                   only the open ports' lines
               sockettool probe -4 localhost 22 --source 127.0.0.2
                   IPv4 only, each check from 127.0.0.2 (bound before connect)
+              sockettool probe --unix /run/app.sock
+                  /run/app.sock open
             """
     )
 
     @Argument(help: ArgumentHelp("Host name or address (IPv4, IPv6).", valueName: "host"))
-    var host: String
+    var hostArgument: String?
 
     @Argument(help: ArgumentHelp("Ports to check: 80, or a range 8000-8010 (repeatable).", valueName: "port[-port]"))
-    var ports: [String]
+    var ports: [String] = []
 
     @Option(
         name: .customLong("connect-timeout"),
@@ -55,7 +66,7 @@ struct Probe: ParsableCommand {
     /// --concurrency, or its default.
     var concurrency: Int { concurrencyOption ?? 64 }
 
-    // DialFlags without --unix: probe checks TCP ports only (connect --unix tries a socket).
+    // DialFlags' flags, but --source without a port: the checks run at once and cannot share one.
     @OptionGroup var families: FamilyFlags
 
     @Option(
@@ -67,9 +78,33 @@ struct Probe: ParsableCommand {
     )
     var source: String?
 
+    @Option(
+        name: .customLong("unix"),
+        help: ArgumentHelp(
+            "Check the Unix domain socket at this path instead of HOST PORT (nc -zU).",
+            valueName: "path"
+        )
+    )
+    var unixPath: String?
+
     @OptionGroup var output: OutputOptions
 
+    /// HOST, or with --unix the path: what the lines and the summary name.
+    var host: String { unixPath ?? hostArgument ?? "" }
+
     func validate() throws {
+        if let unixPath {
+            try validateUnix(
+                unixPath,
+                hostOrPortGiven: hostArgument != nil || !ports.isEmpty,
+                families: families,
+                source: source
+            )
+            return
+        }
+        guard let host = hostArgument else {
+            throw ValidationError("Give a HOST and at least one port ('probe 127.0.0.1 80'), or --unix PATH.")
+        }
         try refuseHostWithPort(host)
         if let source, try DialFlags.splitSource(source).port != 0 {
             throw ValidationError(
@@ -84,9 +119,10 @@ struct Probe: ParsableCommand {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
     }
 
-    /// Every port to check, in the order given.
+    /// Every port to check, in the order given; with --unix one entry, 0 (a Unix socket has no port).
     func portList() throws -> [UInt16] {
-        try ports.flatMap { try Self.parseRange($0) }
+        if unixPath != nil { return [0] }
+        return try ports.flatMap { try Self.parseRange($0) }
     }
 
     /// "80" or "8000-8010" (ends included, low first).
@@ -104,7 +140,8 @@ struct Probe: ParsableCommand {
     func run() throws {
         let log = output.makeLog()
         var anyOpen = false
-        try reportingFailures(log, server: "sockettool listen \(shellWord(host)) PORT", results: log.output) {
+        let server = unixPath.map { "sockettool listen --unix \($0)" } ?? "sockettool listen \(shellWord(host)) PORT"
+        try reportingFailures(log, server: server, results: log.output) {
             let ports = try portList()
             // Resolved once (and --source checked against the result once): each port is a copy.
             let first = try target(port: ports[0])
@@ -120,7 +157,7 @@ struct Probe: ParsableCommand {
                     source: first.source
                 )
             }
-            if log.format == .text, log.verbosity >= .verbose {
+            if log.format == .text, log.verbosity >= .verbose, unixPath == nil {
                 let addresses = first.addresses.map(\.host)
                 log.diagnostics.writeLine(
                     "Checking \(ports.count) port\(ports.count == 1 ? "" : "s") on \(host) "
@@ -134,7 +171,7 @@ struct Probe: ParsableCommand {
                 options: options,
                 concurrency: concurrency
             )
-            var tally = ProbeTally(host: host)
+            var tally = ProbeTally(host: host, isUnix: unixPath != nil)
             // Checks end in any order; lines come in the order the ports were given.
             var results: [PortResult?] = Array(repeating: nil, count: targets.count)
             var printed = 0
@@ -153,9 +190,24 @@ struct Probe: ParsableCommand {
         if !anyOpen { throw ExitCode(ExitStatus.failure) }
     }
 
-    /// Every address HOST resolves to (in -4/-6's family), and --source resolved to one of their family.
+    /// Every address HOST resolves to (in -4/-6's family), and --source resolved to one of their family;
+    /// with --unix the path's address.
     private func target(port: UInt16) throws -> DialTarget {
-        try DialFlags.target(host: host, port: port, source: source, family: families.family, anySourcePort: true)
+        if let unixPath { return DialTarget(try unixAddress(unixPath)) }
+        return try DialFlags.target(
+            host: host,
+            port: port,
+            source: source,
+            family: families.family,
+            anySourcePort: true
+        )
+    }
+
+    /// Why a Unix socket refused, in words: a refused TCP port says it all, a Unix path has two causes.
+    private static func unixRefusal(_ result: PortResult) -> String? {
+        guard result.address.isUnix else { return nil }
+        if result.failure?.systemError?.errno == .noSuchFile { return "no such file" }
+        return "nothing accepts (a socket file its server left, or a file that is no socket)"
     }
 
     /// Binds a throwaway socket to `source`: EADDRNOTAVAIL and the like surface here, before any check.
@@ -168,15 +220,17 @@ struct Probe: ParsableCommand {
     private func printResult(_ result: PortResult, log: EventLog) {
         var text = "\(result.address) \(result.state.name)"
         switch result.state {
-        case .open, .refused: break
+        case .open: break
+        case .refused: if let why = Self.unixRefusal(result) { text += ": \(why)" }
         case .timedOut: text += " after \(NumberFormat.duration(nanoseconds: connectTimeout.asDuration.nanoseconds))"
         case .unreachable, .failed: text += ": \(result.failure?.message ?? "?")"
         }
         if log.verbosity >= .verbose { text += " (\(NumberFormat.duration(nanoseconds: result.nanoseconds)))" }
-        var fields: [(String, JSONValue)] = [
-            ("host", .string(host)), ("port", .int(result.port)), ("address", .string(result.address.description)),
-            ("state", .string(result.state.key)), ("ms", .double(Double(result.nanoseconds) / 1e6)),
-        ]
+        let place: [(String, JSONValue)] =
+            unixPath.map { [("path", .string($0))] }
+            ?? [("host", .string(host)), ("port", .int(result.port)), ("address", .string(result.address.description))]
+        var fields =
+            place + [("state", .string(result.state.key)), ("ms", .double(Double(result.nanoseconds) / 1e6))]
         if let failure = result.failure, result.state != .open { fields.append(("message", .string(failure.message))) }
         // -q: the open ports alone, as `probe ... -q | grep open` promises (JSON keeps every port).
         let level: Verbosity = result.state == .open || log.format == .json ? .quiet : .normal
@@ -187,6 +241,8 @@ struct Probe: ParsableCommand {
 /// How many ports ended in each state, and the summary line.
 private struct ProbeTally {
     let host: String
+    /// One socket at a path: its line says it all, so the text summary is left out.
+    let isUnix: Bool
     var counts: [PortState: Int] = [:]
     var total = 0
 
@@ -200,11 +256,12 @@ private struct ProbeTally {
         let text = "\(total) port\(total == 1 ? "" : "s") on \(host): \(parts.joined(separator: ", "))"
         switch log.format {
         case .json:
-            var fields: [(String, JSONValue)] = [("host", .string(host)), ("ports", .int(total))]
+            var fields: [(String, JSONValue)] =
+                isUnix ? [("path", .string(host))] : [("host", .string(host)), ("ports", .int(total))]
             for state in PortState.allCases { fields.append((state.key, .int(counts[state, default: 0]))) }
             log.event("summary", level: .quiet, text: text, fields: fields)
         case .text:
-            if log.verbosity >= .normal { log.diagnostics.writeLine(text) }
+            if log.verbosity >= .normal, !isUnix { log.diagnostics.writeLine(text) }
         }
     }
 }

@@ -1,6 +1,7 @@
 // ProbeTests.swift -- `probe` (nc -z) over loopback: an open port (a listener that never reads), a refused
-// one (ClosedPort), one that can only time out (a full accept queue), a range, --json, and the exit
-// statuses: 0 if any port is open, 1 if none, 64 usage, 68 unknown host.
+// one (ClosedPort), one that can only time out (a full accept queue), a range, --json, Unix sockets (open,
+// missing, stale, no permission), and the exit statuses: 0 if any port is open, 1 if none, 64 usage, 68
+// unknown host.
 import Foundation
 import SocketCore
 import Testing
@@ -160,12 +161,67 @@ struct ProbeTests {
         #expect(!run.stderr.contains("failed"), "\(transcript)")
     }
 
-    @Test("--unix is no probe option: not in the help, refused as a usage error (exit 64)")
-    func noUnix() throws {
-        let help = try runSockettool(["probe", "--help"])
-        #expect(help.status == 0 && !help.stdout.contains("--unix"), "\(help.transcript)")
-        let run = try runSockettool(["probe", "--unix", "/tmp/x.sock", "127.0.0.1", "1"])
+    @Test("--unix: a listening socket is open; a missing file and a stale socket file are refused, saying which")
+    func unixSocket() throws {
+        let directory = try ScratchDirectory()
+        let live = try #require(SocketAddress(unixPath: directory.path + "/live.sock"))
+        let listener = try Socket.listening(on: live)
+        defer { listener.closeListener() }
+        // The handshake completes in the listener's queue; nobody accepts, no byte is sent.
+        let open = try runSockettool(["probe", "--unix", live.host])
+        #expect(open.status == 0, "\(open.transcript)")
+        #expect(open.stdoutLines == ["\(live.host) open"], "\(open.transcript)")
+        #expect(open.stderr.isEmpty, "one socket, one line: no summary\n\(open.transcript)")
+        let missing = directory.path + "/missing.sock"
+        let gone = try runSockettool(["probe", "--unix", missing])
+        #expect(gone.status == 1, "\(gone.transcript)")
+        #expect(gone.stdoutLines == ["\(missing) refused: no such file"], "\(gone.transcript)")
+        // Bound and closed without listening: the file stays, as a crashed server's does.
+        let stale = try #require(SocketAddress(unixPath: directory.path + "/stale.sock"))
+        let socket = try Socket(family: stale.family)
+        try socket.bind(to: stale)
+        socket.close()
+        let leftover = try runSockettool(["probe", "--unix", stale.host, "--json"])
+        #expect(leftover.status == 1, "\(leftover.transcript)")
+        let events = try leftover.stdoutLines.map { line in
+            try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        try #require(events.count == 2, "\(leftover.transcript)")
+        #expect(events[0]["event"] as? String == "port" && events[0]["path"] as? String == stale.host)
+        #expect(events[0]["state"] as? String == "refused" && events[0]["port"] == nil)
+        #expect((events[0]["message"] as? String)?.contains("Connection refused") == true, "\(events[0])")
+        #expect(events[1]["event"] as? String == "summary" && events[1]["path"] as? String == stale.host)
+        #expect(events[1]["refused"] as? Int == 1 && events[1]["open"] as? Int == 0)
+    }
+
+    @Test("--unix: a socket this user may not connect to is failed, with the reason (run as nobody when root)")
+    func unixPermissionDenied() throws {
+        let directory = try ScratchDirectory()
+        #expect(chmod(directory.path, 0o755) == 0)
+        let address = try #require(SocketAddress(unixPath: directory.path + "/private.sock"))
+        let listener = try Socket.listening(on: address)
+        defer { listener.closeListener() }
+        // connect(2) on a Unix socket needs write permission on its file (unix(7)).
+        #expect(chmod(address.host, 0) == 0)
+        let run = try runSockettool(["probe", "--unix", address.host], unprivileged: true)
+        #expect(run.status == 1, "\(run.transcript)")
+        #expect(
+            run.stdoutLines == ["\(address.host) failed: connect(\(address.host)): Permission denied"],
+            "\(run.transcript)"
+        )
+    }
+
+    @Test(
+        "--unix replaces HOST and PORT and takes no -4, -6 or --source; no HOST at all is a usage error (exit 64)",
+        arguments: [
+            ["--unix", "/tmp/x.sock", "127.0.0.1", "1"], ["--unix", "/tmp/x.sock", "-4"],
+            ["--unix", "/tmp/x.sock", "--source", "127.0.0.1"], [],
+        ]
+    )
+    func unixMisuse(arguments: [String]) throws {
+        let run = try runSockettool(["probe"] + arguments)
         #expect(run.status == 64, "\(run.transcript)")
+        #expect(run.stderr.contains("error:"), "\(run.transcript)")
     }
 
     @Test(
