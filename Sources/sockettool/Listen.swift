@@ -58,7 +58,8 @@ struct Listen: ParsableCommand {
     @Option(
         name: .customLong("max-conns"),
         help: ArgumentHelp(
-            "Serve this many connections, one after another, then exit (implies -k).",
+            "Serve this many connections in all, one after another, then exit (implies -k). Not a cap on "
+                + "connections open at once, as serve's --max-conns is: listen holds one at a time.",
             valueName: "n"
         )
     )
