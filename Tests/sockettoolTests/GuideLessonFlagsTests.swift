@@ -105,7 +105,12 @@ struct GuideLessonFlagsTests {
                 let claimsServer = line.hasSuffix("the server closed first, so the server keeps TIME_WAIT")
                 let claimsClient = line.hasSuffix("the client closed first, so the client keeps TIME_WAIT")
                 let claimsBoth = line.hasSuffix("both closed at once, so both pass through TIME_WAIT")
-                #expect(claimsServer || claimsClient || claimsBoth, "\(line)")
+                guard claimsServer || claimsClient || claimsBoth else {
+                    // A TIME_WAIT the kernel has no room for is closed at once, before this side's close(): the
+                    // line then names no side (make bench beside the suite fills the table; loop run 10).
+                    watch.expectUnlessOverflowed { Issue.record("the line names no side: \(line)") }
+                    continue
+                }
                 let (local, remote) =
                     claimsClient ? (clientAddress, serverAddress) : (serverAddress, clientAddress)
                 let inTimeWait = { KernelTCPTable.entry(local: local, remote: remote)?.state == SocketState.timeWait }
@@ -181,6 +186,17 @@ struct GuideLessonFlagsTests {
         let info = try #require(KernelTCPInfo(of: server.socket))
         let raced = TCPCloseSummary(info: info, side: .server, peer: "client", stateAfterFIN: SocketState.lastAck)
         #expect(raced.closedFirst == "client")
+        // CLOSE at once after this side's FIN (a reset, or no room for TIME_WAIT): the numbers were read in
+        // ESTABLISHED, so they count no FIN, and the line names no side.
+        let dropped = TCPCloseSummary(info: info, side: .server, peer: "client", stateAfterFIN: SocketState.closed)
+        #expect(dropped.closedFirst == "unknown")
+        #expect(!dropped.text.contains("a FIN counts as one"), "\(dropped.text)")
+        #expect(
+            dropped.text.hasSuffix(
+                "the kernel's TIME_WAIT table was full): 'ss -tan state time-wait' shows whether the peer keeps one"
+            ),
+            "\(dropped.text)"
+        )
         client.close()
         server.close()
     }

@@ -61,6 +61,10 @@ public struct TCPCloseSummary: Sendable {
         return finReceived && info.bytesReceived > 0 ? info.bytesReceived - 1 : info.bytesReceived
     }
 
+    /// True when the numbers were read in CLOSE, where tcpi_bytes_received may or may not count a FIN. Read in
+    /// ESTABLISHED (and CLOSE only after this side's FIN, `stateAfterFIN`), they count none.
+    private var finMayBeCounted: Bool { info.state == SocketState.closed }
+
     /// Who closed first, in the JSON's words: "server", "client", "both" or "unknown".
     public var closedFirst: String {
         switch order {
@@ -78,7 +82,7 @@ public struct TCPCloseSummary: Sendable {
         return "TCP_INFO \(peer): rtt \(SocketTable.milliseconds(info.roundTripMicroseconds)) ms, "
             + "\(NumberFormat.grouped(Int(info.segmentsOut))) segments out, \(NumberFormat.grouped(Int(info.segmentsIn))) in, "
             + "\(info.totalRetransmits) retransmits, \(NumberFormat.grouped(Int(clamping: info.bytesSent))) B sent, "
-            + "\(NumberFormat.grouped(Int(clamping: bytesReceived))) B received\(order == .alreadyClosed ? " (a FIN counts as one)" : ""), "
+            + "\(NumberFormat.grouped(Int(clamping: bytesReceived))) B received\(finMayBeCounted ? " (a FIN counts as one)" : ""), "
             + "delivery rate \(rate); "
             + closingText
     }
@@ -88,6 +92,11 @@ public struct TCPCloseSummary: Sendable {
         case .thisSide: "the \(side.rawValue) closed first, so the \(side.rawValue) keeps TIME_WAIT"
         case .peer: "the \(side.other.rawValue) closed first, so the \(side.other.rawValue) keeps TIME_WAIT"
         case .both: "both closed at once, so both pass through TIME_WAIT"
+        case .alreadyClosed where stateAfterFIN != nil:
+            // FIN-WAIT or CLOSING would have been next; CLOSE at once is a reset, or a TIME_WAIT the kernel
+            // had no room for (net.ipv4.tcp_max_tw_buckets; nstat's TcpExtTCPTimeWaitOverflow counts them).
+            "the connection was over as this side's FIN went out (a reset, or the kernel's TIME_WAIT table was "
+                + "full): 'ss -tan state time-wait' shows whether the peer keeps one"
         case .alreadyClosed:
             "both sides had closed (or a reset came) before this close(): 'ss -tan state time-wait' shows who keeps TIME_WAIT"
         case .unknown: "state \(SocketState.name(info.state)) at close"
