@@ -180,16 +180,19 @@ struct ClientConnectionTests {
         #expect(exchange.failures == [nil], "only the test's own close ended it")
     }
 
-    @Test("progress moves the deadline: bytes every 100 ms keep a 300 ms timeout from passing")
+    @Test("progress moves the deadline: bytes every 100 ms keep a 2 s timeout from passing in a 2.5 s exchange")
     func progressMovesTheDeadline() throws {
         let server = try InProcessServer(.multi)
         defer { server.stop() }
         let reactor = try testReactor()
-        let exchange = RecordingExchange(reactor: reactor, options: ClientOptions(timeout: .milliseconds(300)))
+        // The exchange outlasts the timeout, so only progress can keep it alive; the timeout is 20 ticks long,
+        // so a stall of the busy machine (loop series 10, run 5, had one over 200 ms) is not taken for silence.
+        let exchange = RecordingExchange(reactor: reactor, options: ClientOptions(timeout: .seconds(2)))
+        let ticks = 25
         var sends = 0
         func sendOne(_ reactor: Reactor) {
             guard exchange.connection.phase == .connected else { return }
-            if sends == 8 {
+            if sends == ticks {
                 exchange.connection.close()
                 return
             }
@@ -201,7 +204,7 @@ struct ClientConnectionTests {
         exchange.connection.open(DialTarget(server.address))
         try runClientLoop(reactor)
         #expect(exchange.failures == [nil])
-        #expect(exchange.received == Array(String(repeating: "tick", count: 8).utf8))
+        #expect(exchange.received == Array(String(repeating: "tick", count: ticks).utf8))
     }
 
     // MARK: - Half-close and the end
